@@ -1,0 +1,55 @@
+"""Shared fixtures: a tiny random Qwen2 exported through the real pipeline (seconds), and the
+real default model built by `vibe-ls setup` (minutes the first time, cached in VIBE_LS_HOME)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 3600,
+            ) -> subprocess.CompletedProcess:
+    """Run `vibe-ls ARGS` the way a user would, from this interpreter's environment."""
+    return subprocess.run([sys.executable, "-m", "vibe_ls", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from vibe_ls_export.tiny import build_checkpoint
+
+    return build_checkpoint(tmp_path_factory.mktemp("tiny") / "checkpoint")
+
+
+def _export_tiny(checkpoint: Path, root: Path, precision: str) -> Path:
+    from vibe_ls_export.pipeline import export_model
+
+    out = root / f"tiny-{precision}"
+    export_model(str(checkpoint), out, precision=precision, progress=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_fp32(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _export_tiny(tiny_checkpoint, tmp_path_factory.mktemp("models"), "fp32")
+
+
+@pytest.fixture(scope="session")
+def tiny_int4(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _export_tiny(tiny_checkpoint, tmp_path_factory.mktemp("models"), "int4")
+
+
+@pytest.fixture(scope="session")
+def real_model() -> Path:
+    """The default model as `vibe-ls setup` installs it (uses the user's VIBE_LS_HOME cache)."""
+    from vibe_ls.home import DEFAULT_MODEL, model_dir
+
+    proc = run_cli("setup")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return model_dir(DEFAULT_MODEL)

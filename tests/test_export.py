@@ -1,0 +1,129 @@
+"""Export of the tiny model end to end: checkpoint -> ONNX -> engine, checked against PyTorch."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from tests.conftest import run_cli
+from vibe_ls.engine import Decoder, greedy, open_session
+from vibe_ls.errors import VibeError
+from vibe_ls.manifest import read_manifest, verify
+
+TEXT = "def three_sum_closest(nums, target):\n    # TODO: 找出数组中三个数之和最接近目标值的组合\n"
+
+
+def _torch_logits(checkpoint: Path, ids: list[int]) -> np.ndarray:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype="float32").eval()
+    with torch.inference_mode():
+        return model(torch.tensor([ids])).logits[0].numpy()
+
+
+def _tokenize(model_dir: Path, text: str) -> list[int]:
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(model_dir / "tokenizer.json")).encode(text).ids
+
+
+def test_fp32_onnx_logits_match_pytorch(tiny_checkpoint: Path, tiny_fp32: Path) -> None:
+    ids = _tokenize(tiny_fp32, TEXT)
+    decoder = Decoder(open_session(tiny_fp32 / "model.onnx", device="cpu").session)
+    onnx_logits, _ = decoder.forward(ids, decoder.empty_cache())
+    np.testing.assert_allclose(onnx_logits, _torch_logits(tiny_checkpoint, ids), atol=1e-3)
+
+
+def test_fp32_incremental_decode_matches_full_forward(tiny_checkpoint: Path,
+                                                      tiny_fp32: Path) -> None:
+    ids = _tokenize(tiny_fp32, TEXT)
+    decoder = Decoder(open_session(tiny_fp32 / "model.onnx", device="cpu").session)
+    tokens = greedy(decoder, ids, 16)
+    reference = _torch_logits(tiny_checkpoint, ids + tokens)
+    assert tokens == reference[len(ids) - 1 : -1].argmax(-1).tolist()
+
+
+def test_fp32_manifest_describes_the_model(tiny_fp32: Path) -> None:
+    manifest = read_manifest(tiny_fp32)
+    assert manifest.architecture == "Qwen2ForCausalLM"
+    assert manifest.precision == "fp32"
+    assert manifest.parity["greedy_identical"] is True
+    assert manifest.parity["continuation_tokens"] == 32
+    assert {"tokenizer.json", "chat_template.jinja", "generation_config.json",
+            "model.onnx"} <= set(manifest.files)
+    assert {"torch", "transformers", "optimum-onnx", "onnx"} <= set(manifest.tools)
+    assert manifest.eos_token_ids  # <|im_end|> and <|endoftext|>
+    assert verify(tiny_fp32) == []
+
+
+def test_int4_quantizes_every_linear_layer_including_lm_head(tiny_int4: Path) -> None:
+    graph = onnx.load(tiny_int4 / "model.onnx", load_external_data=False).graph
+    nbits = [n for n in graph.node if n.op_type == "MatMulNBits"]
+    # 2 layers x (q, k, v, o, gate, up, down) + lm_head
+    assert len(nbits) == 2 * 7 + 1
+    assert any("lm_head" in n.name for n in nbits)
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in nbits[0].attribute}
+    assert attrs["block_size"] == 32 and attrs["bits"] == 4 and attrs["accuracy_level"] == 4
+    parity = read_manifest(tiny_int4).parity
+    assert parity["passed"] and parity["max_abs_logit_diff"] > 0
+    assert 0.6 <= parity["top1_agreement"] <= 1.0
+
+
+def test_fp16_export_keeps_kv_cache_in_fp16(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    proc = run_cli("export", str(tiny_checkpoint), "--out", str(tmp_path / "m"),
+                   "--device", "cuda")  # cuda targets default to fp16
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert (manifest["precision"], manifest["device"]) == ("fp16", "cuda")
+    assert {"max_abs_logit_diff", "top1_agreement"} <= set(manifest["parity"])
+    decoder = Decoder(open_session(tmp_path / "m" / "model.onnx", device="cpu").session)
+    assert decoder.kv_dtype == np.float16
+
+
+def test_export_refuses_to_overwrite_without_force(tiny_checkpoint: Path, tiny_fp32: Path) -> None:
+    from vibe_ls_export.pipeline import export_model
+
+    with pytest.raises(VibeError, match="--force"):
+        export_model(str(tiny_checkpoint), tiny_fp32, precision="fp32", progress=print)
+    assert verify(tiny_fp32) == []  # the existing model is untouched
+
+
+def test_failed_export_leaves_nothing_behind(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for item in tiny_checkpoint.iterdir():
+        if not item.name.startswith("tokenizer"):
+            (broken / item.name).write_bytes(item.read_bytes())
+    proc = run_cli("export", str(broken), "--out", str(tmp_path / "out"), "--precision", "fp32")
+    assert proc.returncode == 1
+    assert "tokenizer" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken"]
+
+
+@pytest.mark.parametrize("env", [
+    {"HF_HUB_OFFLINE": "1"},
+    {"HF_ENDPOINT": "http://127.0.0.1:9"},  # nothing listens there: like a network that is down
+], ids=["offline-mode", "unreachable"])
+def test_hub_id_without_network_fails_fast_and_clearly(tmp_path: Path, env: dict) -> None:
+    start = time.monotonic()
+    proc = run_cli("export", "WeiboAI/VibeThinker-1.5B", "--out", str(tmp_path / "v"),
+                   env=env, timeout=30)
+    assert proc.returncode == 1
+    assert "cannot fetch 'WeiboAI/VibeThinker-1.5B'" in proc.stderr
+    assert "pass its local path" in proc.stderr
+    assert not (tmp_path / "v").exists()
+    print(f"failed in {time.monotonic() - start:.1f} s")
+
+
+def test_source_that_is_not_a_model_is_rejected(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a gguf")
+    proc = run_cli("export", str(junk), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 1
+    assert "neither a GGUF file nor a checkpoint directory" in proc.stderr

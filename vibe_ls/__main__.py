@@ -1,0 +1,3 @@
+from vibe_ls.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""`vibe-ls doctor`: what is installed, what works, and why not."""
+
+from __future__ import annotations
+
+import time
+from importlib import metadata
+from pathlib import Path
+
+from vibe_ls import home
+from vibe_ls.errors import VibeError
+from vibe_ls.manifest import read_manifest, verify
+
+SMOKE_PROMPT = "def add(a: int, b: int) -> int:\n"
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def runtime_report() -> list[str]:
+    import onnxruntime as ort
+
+    from vibe_ls.engine.providers import cuda_status
+
+    builds = {p: v for p in ("onnxruntime-gpu", "onnxruntime") if (v := _version(p))}
+    lines = [f"onnxruntime: {ort.__version__} ({', '.join(f'{p} {v}' for p, v in builds.items())})",
+             f"providers: {', '.join(ort.get_available_providers())}"]
+    if len(builds) > 1:
+        lines.append("WARNING: onnxruntime and onnxruntime-gpu are both installed and share one "
+                     "import name; `pip uninstall onnxruntime` and reinstall onnxruntime-gpu")
+    usable, why = cuda_status()
+    lines.append(f"CUDA: {'usable' if usable else 'not usable'} ({why})")
+    return lines
+
+
+def smoke_test(model_dir: Path) -> str:
+    """Load the model on CPU and greedily generate a few tokens; returns what it wrote."""
+    from tokenizers import Tokenizer
+
+    from vibe_ls.engine import Decoder, greedy, open_session
+
+    manifest = read_manifest(model_dir)
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    start = time.monotonic()
+    decoder = Decoder(open_session(model_dir / manifest.model_file, device="cpu").session)
+    ids = tokenizer.encode(SMOKE_PROMPT).ids
+    out = greedy(decoder, ids, 12, manifest.eos_token_ids)
+    took = time.monotonic() - start
+    return f"{tokenizer.decode(out)!r} ({len(out)} tokens, {took:.1f} s with loading)"
+
+
+def model_report(model_dir: Path) -> tuple[bool, list[str]]:
+    try:
+        manifest = read_manifest(model_dir)
+        problems = verify(model_dir, manifest)
+    except VibeError as exc:
+        return False, [f"{model_dir.name}: {exc.message}"]
+    parity = manifest.parity
+    head = (f"{model_dir.name}: {manifest.architecture}, {manifest.precision}, parity top-1 "
+            f"{parity.get('top1_agreement', '?')}, from {manifest.source[:60]}")
+    if problems:
+        return False, [head, f"  checksums: FAILED ({len(problems)}: {problems[0]})"]
+    return True, [head, "  checksums: verified"]
+
+
+def doctor(default: str = home.DEFAULT_MODEL) -> int:
+    """Print the report; return 0 when the default model is usable, 1 otherwise."""
+    print(f"vibe-ls {_version('vibe-ls')}, VIBE_LS_HOME={home.home()}")
+    print("\n".join(runtime_report()))
+    found = sorted(p for p in home.models_dir().glob("*") if p.is_dir()) if \
+        home.models_dir().is_dir() else []
+    default_ok = False
+    for model_dir in found:
+        ok, lines = model_report(model_dir)
+        print("\n".join(lines))
+        if model_dir.name == default and ok:
+            try:
+                print(f"  smoke test: {smoke_test(model_dir)}")
+                default_ok = True
+            except Exception as exc:  # report any load/generation failure, don't crash
+                print(f"  smoke test: FAILED ({type(exc).__name__}: {exc})")
+    if not found:
+        print("models: none installed")
+    if not default_ok:
+        print(f"the default model {default} is not usable: run `vibe-ls setup`")
+    return 0 if default_ok else 1

@@ -1,0 +1,86 @@
+"""Choosing an onnxruntime execution provider, and falling back to CPU when CUDA fails."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnxruntime as ort
+
+from vibe_ls.errors import VibeError
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cuda", "cpu")
+
+
+@dataclass
+class OpenedSession:
+    session: ort.InferenceSession
+    provider: str  # "cuda" or "cpu"
+    fallback_reason: str = ""  # why CUDA was not used although it was asked for
+
+
+def _gpu_count() -> tuple[int, str]:
+    """CUDA devices the driver reports; asking the driver is cheap, a failed session is not."""
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0, "no NVIDIA driver (libcuda.so.1 not found)"
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return 0, "the NVIDIA driver found no usable GPU"
+    return count.value, f"{count.value} CUDA device(s)"
+
+
+def cuda_status() -> tuple[bool, str]:
+    """Whether a CUDA session is worth trying here, and if not, why."""
+    providers = ort.get_available_providers()
+    if "CUDAExecutionProvider" not in providers:
+        return False, (f"onnxruntime {ort.__version__} has no CUDA provider "
+                       "(is onnxruntime-gpu installed?)")
+    count, why = _gpu_count()
+    return count > 0, why
+
+
+def _options(threads: int | None) -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return opts
+
+
+def _create(path: Path, providers: list[str], threads: int | None) -> ort.InferenceSession:
+    session = ort.InferenceSession(str(path), _options(threads), providers=providers)
+    # onnxruntime silently drops a provider it cannot load; treat that as a failure.
+    if providers[0] not in session.get_providers():
+        raise RuntimeError(f"{providers[0]} could not be loaded (see onnxruntime's log)")
+    return session
+
+
+def open_session(path: Path, device: str = "auto", threads: int | None = None) -> OpenedSession:
+    """An InferenceSession on CUDA when asked (or auto and usable), else on CPU."""
+    if device not in DEVICES:
+        raise VibeError(f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
+    if not path.is_file():
+        raise VibeError(f"model file {path} does not exist", "run `vibe-ls setup`")
+    reason = ""
+    if device in ("auto", "cuda"):
+        usable, reason = cuda_status()
+        if usable:
+            try:
+                cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+                return OpenedSession(_create(path, cuda, threads), "cuda")
+            except Exception as exc:  # missing libraries, out of memory, bad driver
+                reason = f"CUDA session failed: {exc}"
+        # auto on a machine without a GPU is the normal case: worth a log line, not a warning.
+        log.log(logging.WARNING if device == "cuda" else logging.INFO, "using CPU: %s", reason)
+    try:
+        return OpenedSession(_create(path, ["CPUExecutionProvider"], threads), "cpu", reason)
+    except Exception as exc:
+        raise VibeError(f"could not load {path}: {exc}",
+                        "the model may be corrupt; `vibe-ls doctor` checks it") from exc

