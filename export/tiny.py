@@ -7,8 +7,14 @@ the real models, so tests exercise export -> ONNX -> engine without downloading 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import gguf
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+QWEN2_SPLIT = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
+               r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
 # A ChatML template like Qwen2's, so prompts built for the real models work on this one.
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -31,11 +37,17 @@ CORPUS = [
 
 def build_tokenizer(vocab_size: int = 512):
     """A byte-level BPE trained on a few lines of code; every byte is in its alphabet."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     core = Tokenizer(models.BPE())
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    # Qwen2's own normalizer and split regex: transformers rebuilds exactly these when it loads
+    # a qwen2 GGUF, so the tokenizer survives `write_gguf` with identical ids.
+    core.normalizer = normalizers.NFC()
+    core.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
     core.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
@@ -67,3 +79,68 @@ def build_checkpoint(out: Path, seed: int = 0) -> Path:
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def write_gguf(checkpoint: Path, out: Path) -> Path:
+    """Convert a checkpoint from `build_checkpoint` into one F32 GGUF file at `out`."""
+    import gguf
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(checkpoint)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(out, "qwen2")
+    writer.add_name(checkpoint.name)
+    writer.add_context_length(config.max_position_embeddings)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_block_count(config.num_hidden_layers)
+    writer.add_feed_forward_length(config.intermediate_size)
+    writer.add_head_count(config.num_attention_heads)
+    writer.add_head_count_kv(config.num_key_value_heads)
+    writer.add_rope_freq_base(config.rope_theta)
+    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    _add_gguf_tokenizer(writer, checkpoint)
+    _add_gguf_tensors(writer, checkpoint, config.num_hidden_layers)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return out
+
+
+def _add_gguf_tokenizer(writer: gguf.GGUFWriter, checkpoint: Path) -> None:
+    """Write the byte-level BPE vocab, merges, special ids and chat template."""
+    import json
+
+    import gguf
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    model = json.loads((checkpoint / "tokenizer.json").read_text(encoding="utf-8"))["model"]
+    vocab = {**model["vocab"], **{t.content: i for i, t in tokenizer.added_tokens_decoder.items()}}
+    tokens = sorted(vocab, key=vocab.__getitem__)
+    normal, control = gguf.TokenType.NORMAL, gguf.TokenType.CONTROL
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("qwen2")
+    writer.add_token_list(tokens)
+    writer.add_token_types([control if t in SPECIAL_TOKENS else normal for t in tokens])
+    # tokenizers >= 0.20 saves merges as pairs; GGUF (and transformers' reader) wants "a b".
+    writer.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in model["merges"]])
+    # Qwen2 has no BOS; like llama.cpp's Qwen GGUFs, name <|endoftext|> and never prepend it.
+    writer.add_bos_token_id(tokenizer.convert_tokens_to_ids("<|endoftext|>"))
+    writer.add_eos_token_id(tokenizer.eos_token_id)
+    writer.add_pad_token_id(tokenizer.pad_token_id)
+    writer.add_add_bos_token(False)
+    writer.add_chat_template(tokenizer.chat_template)
+
+
+def _add_gguf_tensors(writer: gguf.GGUFWriter, checkpoint: Path, n_layers: int) -> None:
+    """Add every weight as F32 under the GGUF name transformers maps back to the HF one."""
+    import gguf
+    from safetensors.numpy import load_file
+
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN2, n_layers)
+    for hf_name, array in load_file(checkpoint / "model.safetensors").items():
+        base, _, suffix = hf_name.rpartition(".")
+        # Qwen2 has no Q/K rotary permute in GGUF (unlike llama), so weights go in as-is.
+        writer.add_tensor(f"{names.get_name(base)}.{suffix}", array.astype("float32"))

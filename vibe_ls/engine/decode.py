@@ -1,7 +1,9 @@
-"""The decode loop over the optimum text-generation-with-past I/O contract.
+"""The forward step over the optimum text-generation-with-past I/O contract.
 
 Inputs: input_ids, attention_mask, position_ids, past_key_values.{i}.key/value
-([batch, kv_heads, past, head_dim]); outputs: logits, present.{i}.key/value.
+([batch, kv_heads, past, head_dim]), and `logits_to_keep` when the export added it;
+outputs: logits, present.{i}.key/value. The KV cache is a list of numpy arrays (CPU) that
+can be sliced back to any length, which prefix reuse and speculation rely on.
 """
 
 from __future__ import annotations
@@ -13,9 +15,20 @@ import onnxruntime as ort
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
+KVCache = list[np.ndarray]
+
+
+def cache_length(cache: KVCache) -> int:
+    return cache[0].shape[2]
+
+
+def truncate(cache: KVCache, length: int) -> KVCache:
+    """The cache of the first `length` tokens (views, no copy)."""
+    return [kv[:, :, :length] for kv in cache]
+
 
 class Decoder:
-    """One model's forward step, with its KV cache held as numpy arrays between steps."""
+    """One model's forward step; stateless, so one decoder serves every request in turn."""
 
     def __init__(self, session: ort.InferenceSession) -> None:
         self.session = session
@@ -26,35 +39,43 @@ class Decoder:
         self.kv_dtype = _DTYPES[first.type]
         self.kv_heads, self.head_dim = first.shape[1], first.shape[3]
         self.has_position_ids = "position_ids" in inputs
+        self.has_logits_to_keep = "logits_to_keep" in inputs
+        self.layers = len(self.past_names) // 2
 
-    def empty_cache(self) -> list[np.ndarray]:
+    def empty_cache(self) -> KVCache:
         shape = (1, self.kv_heads, 0, self.head_dim)
         return [np.zeros(shape, self.kv_dtype) for _ in self.past_names]
 
-    def forward(self, ids: Sequence[int], cache: list[np.ndarray]) -> tuple[np.ndarray, list]:
-        """Logits [len(ids), vocab] (float32) for `ids` following the cached tokens."""
-        past = cache[0].shape[2]
+    def forward(self, ids: Sequence[int], cache: KVCache,
+                keep: int | None = None) -> tuple[np.ndarray, KVCache]:
+        """Logits (float32) for the last `keep` of `ids` (all when None), following `cache`."""
+        past = cache_length(cache)
         total = past + len(ids)
         feed = {
             "input_ids": np.asarray([ids], np.int64),
             "attention_mask": np.ones((1, total), np.int64),
-            **dict(zip(self.past_names, cache, strict=False)),
+            **{n: np.ascontiguousarray(kv) for n, kv in zip(self.past_names, cache, strict=True)},
         }
         if self.has_position_ids:
             feed["position_ids"] = np.arange(past, total, dtype=np.int64)[None, :]
+        if self.has_logits_to_keep:
+            feed["logits_to_keep"] = np.asarray(keep or len(ids), np.int64)
         logits, *present = self.session.run(["logits", *self.present_names], feed)
-        return logits[0].astype(np.float32), present
+        logits = logits[0]
+        if keep is not None:
+            logits = logits[-keep:]
+        return logits.astype(np.float32, copy=False), present
 
 
 def greedy(decoder: Decoder, prompt: Sequence[int], max_new_tokens: int,
            eos_ids: Sequence[int] = ()) -> list[int]:
     """Greedy continuation of `prompt`: argmax each step, stop at EOS or the token limit."""
-    logits, cache = decoder.forward(prompt, decoder.empty_cache())  # prefill the prompt
+    logits, cache = decoder.forward(prompt, decoder.empty_cache(), keep=1)  # prefill
     out: list[int] = []
     while len(out) < max_new_tokens:
         token = int(np.argmax(logits[-1]))  # most likely next token
         out.append(token)
         if token in eos_ids:
             break
-        logits, cache = decoder.forward([token], cache)  # one step, reusing the KV cache
+        logits, cache = decoder.forward([token], cache, keep=1)  # one step on the KV cache
     return out

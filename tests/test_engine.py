@@ -1,0 +1,192 @@
+"""The engine on the tiny exported model: exactness against transformers, cancellation,
+prefix reuse, sampling, stops, the reasoning budget, speculation and provider fallback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from vibe_ls.engine import Engine, Request, Sampling, providers
+from vibe_ls.engine.speculate import propose
+
+SYSTEM = {"role": "system", "content": "You are an algorithm engineer. Show reasoning, then "
+                                       "clean code with complexity."}
+
+
+def ask(text: str) -> list[dict[str, str]]:
+    return [SYSTEM, {"role": "user", "content": text}]
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_fp32: Path) -> Engine:
+    return Engine(tiny_fp32, device="cpu")
+
+
+def _torch_greedy(checkpoint: Path, ids: list[int], steps: int) -> list[int]:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype="float32").eval()
+    with torch.inference_mode():
+        out = model.generate(torch.tensor([ids]), max_new_tokens=steps, min_new_tokens=steps,
+                             do_sample=False, pad_token_id=0, eos_token_id=None)
+    return out[0, len(ids):].tolist()
+
+
+def test_greedy_equals_transformers_generate(engine: Engine, tiny_checkpoint: Path) -> None:
+    prompt = engine.encode_chat(ask("def binary_search(items, target):"))
+    ours = engine.generate(Request(prompt, max_new_tokens=40))
+    engine.eos_ids, saved = frozenset(), engine.eos_ids  # compare raw argmax streams
+    try:
+        raw = engine.generate(Request(prompt, max_new_tokens=40))
+    finally:
+        engine.eos_ids = saved
+    assert raw.tokens == _torch_greedy(tiny_checkpoint, prompt, 40)
+    assert ours.tokens == raw.tokens[: len(ours.tokens)]
+
+
+def test_streamed_text_adds_up_to_the_result(engine: Engine) -> None:
+    pieces: list[str] = []
+    prompt = engine.encode_chat(ask("# TODO: 找出数组中三个数之和最接近目标值的组合"))
+    result = engine.generate(Request(prompt, max_new_tokens=48),
+                             on_text=lambda delta, _n: pieces.append(delta))
+    assert "".join(pieces) == result.text
+
+
+def test_stream_never_splits_a_character(engine: Engine) -> None:
+    from vibe_ls.engine.chat import TextStream
+
+    text = "# 计算最长回文子串的长度 ✓"
+    ids = engine.chat.encode(text)
+    # byte-level BPE: a character the tokenizer has not merged spans several tokens
+    assert any("\ufffd" in engine.chat.decode([i]) for i in ids)
+    stream = TextStream(engine.chat)
+    pieces = [stream.push([i]) for i in ids]
+    assert "".join(pieces) == text
+    assert not any("\ufffd" in p for p in pieces)
+
+
+def test_cancel_stops_within_one_token(engine: Engine) -> None:
+    cancel = threading.Event()
+
+    def on_text(_delta: str, generated: int) -> None:
+        if generated >= 5:
+            cancel.set()
+    prompt = engine.encode_chat(ask("cancel me"))
+    result = engine.generate(Request(prompt, max_new_tokens=200), on_text=on_text, cancel=cancel)
+    assert result.finish_reason == "cancelled"
+    assert 5 <= len(result.tokens) <= 6
+
+
+def test_cancel_before_start_generates_nothing(engine: Engine) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    result = engine.generate(Request(engine.encode_chat(ask("x")), max_new_tokens=50),
+                             cancel=cancel)
+    assert (result.finish_reason, result.tokens) == ("cancelled", [])
+
+
+def test_prefix_reuse_gives_the_same_tokens_as_a_cold_run(tiny_fp32: Path) -> None:
+    warm = Engine(tiny_fp32, device="cpu")
+    warm.generate(Request(warm.encode_chat(ask("first question")), max_new_tokens=8))
+    prompt = warm.encode_chat(ask("second question, longer than the first"))
+    reused = warm.generate(Request(prompt, max_new_tokens=32))
+    cold = Engine(tiny_fp32, device="cpu").generate(Request(prompt, max_new_tokens=32))
+    assert reused.cached_tokens > len(warm.chat.encode(SYSTEM["content"]))
+    assert cold.cached_tokens == 0
+    assert reused.tokens == cold.tokens
+
+
+def test_sampling_is_reproducible_with_a_seed(engine: Engine) -> None:
+    prompt = engine.encode_chat(ask("sample"))
+
+    def run(seed: int, top_p: float = 0.95) -> list[int]:
+        sampling = Sampling(temperature=1.0, top_p=top_p, seed=seed)
+        return engine.generate(Request(prompt, max_new_tokens=24, sampling=sampling)).tokens
+    assert run(1) == run(1)
+    assert run(1) != run(2)
+    greedy = engine.generate(Request(prompt, max_new_tokens=24)).tokens
+    assert run(3, top_p=1e-9) == greedy  # a nucleus of one token is greedy
+
+
+def test_stop_string_ends_generation_and_is_cut(engine: Engine) -> None:
+    prompt = engine.encode_chat(ask("stop"))
+    full = engine.generate(Request(prompt, max_new_tokens=40)).text
+    stop = full[10:13]
+    result = engine.generate(Request(prompt, max_new_tokens=40, stop=(stop,)))
+    assert result.finish_reason == "stop"
+    assert result.text == full[: full.index(stop)]
+
+
+def test_reasoning_budget_forces_an_answer(engine: Engine) -> None:
+    prompt = engine.chat.encode(engine.chat.render(ask("think")) + "<think>\n")
+    result = engine.generate(Request(prompt, max_new_tokens=60, reasoning_budget=10))
+    assert "</think>" in result.text
+    forced = engine.chat.encode("\n</think>\n\n")
+    assert result.tokens[10 : 10 + len(forced)] == forced  # right after 10 thinking tokens
+    unlimited = engine.generate(Request(prompt, max_new_tokens=60))
+    assert "</think>" not in unlimited.text  # the random model never closes it by itself
+
+
+def test_speculation_changes_speed_not_tokens(engine: Engine) -> None:
+    code = "def two_sum(nums, target):\n    seen = {}\n    for i, x in enumerate(nums):\n"
+    prompt = engine.encode_chat(ask(code * 3))
+    plain = engine.generate(Request(prompt, max_new_tokens=48))
+    fast = engine.generate(Request(prompt, max_new_tokens=48, speculate=True))
+    assert fast.tokens == plain.tokens
+    assert fast.drafted > 0
+
+
+def test_propose_copies_what_followed_the_last_ngram() -> None:
+    assert propose([1, 2, 3, 4, 5, 9, 2, 3]) == [4, 5, 9, 2, 3]
+    assert propose([1, 2, 3], max_draft=2) == []
+
+
+def test_cuda_failure_falls_back_to_cpu_with_the_reason(
+        tiny_fp32: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_create = providers._create
+    tried: list[list[str]] = []
+
+    def create(path, provider_list, threads):
+        tried.append(provider_list)
+        if provider_list[0] == "CUDAExecutionProvider":
+            raise RuntimeError("CUDA out of memory")
+        return real_create(path, provider_list, threads)
+    monkeypatch.setattr(providers, "cuda_status", lambda: (True, "1 CUDA device(s)"))
+    monkeypatch.setattr(providers, "_create", create)
+    engine = Engine(tiny_fp32, device="cuda")
+    assert tried[0][0] == "CUDAExecutionProvider"
+    assert engine.provider == "cpu"
+    assert "CUDA out of memory" in engine.fallback_reason
+    assert engine.generate(Request(engine.encode_chat(ask("x")), max_new_tokens=4)).tokens
+
+
+def test_auto_without_a_gpu_uses_cpu_and_says_why(tiny_fp32: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(providers, "_gpu_count", lambda: (0, "no NVIDIA driver"))
+    opened = providers.open_session(tiny_fp32 / "model.onnx", device="auto")
+    assert opened.provider == "cpu"
+    assert "no NVIDIA driver" in opened.fallback_reason
+
+
+def test_a_damaged_model_is_refused_with_a_hint(tiny_fp32: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from vibe_ls.errors import VibeError
+
+    copy = shutil.copytree(tiny_fp32, tmp_path / "m")
+    (copy / "tokenizer.json").write_text("{}")
+    with pytest.raises(VibeError, match="damaged") as err:
+        Engine(copy, device="cpu")
+    assert "vibe-ls setup" in err.value.hint
+
+
+def test_runtime_never_imports_torch_or_transformers() -> None:
+    code = ("import sys, vibe_ls, vibe_ls.cli, vibe_ls.engine, vibe_ls.doctor, vibe_ls.install\n"
+            "heavy = {'torch', 'transformers', 'optimum'} & set(sys.modules)\n"
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,163 @@
+"""The generation loop: prefill (reusing cached prompt prefixes), then decode token by token
+with sampling, stop conditions, streaming, cancellation, a reasoning budget and optional
+prompt-lookup speculation. One generation at a time per engine; callers queue on a lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vibe_ls.engine.chat import TextStream
+from vibe_ls.engine.decode import KVCache, cache_length, truncate
+from vibe_ls.engine.sampling import Sampling, pick
+from vibe_ls.engine.speculate import propose
+
+if TYPE_CHECKING:
+    from vibe_ls.engine.model import Engine
+
+PREFILL_CHUNK = 256  # tokens per prefill step: bounds memory and lets cancel act mid-prompt
+
+OnText = Callable[[str, int], None]  # (text delta, tokens generated so far)
+
+
+@dataclass
+class Request:
+    prompt: list[int]
+    max_new_tokens: int = 512
+    sampling: Sampling = field(default_factory=Sampling)
+    stop: tuple[str, ...] = ()
+    # Reasoning models think first; after this many tokens inside the reasoning span the
+    # engine writes `reasoning_close` itself so the model must answer. None: no cap.
+    reasoning_budget: int | None = None
+    reasoning_close: str = "</think>"
+    reasoning_open: str = "<think>"
+    speculate: bool = False  # prompt-lookup drafts; pays off when the output copies the input
+
+
+@dataclass
+class Result:
+    text: str
+    tokens: list[int]
+    finish_reason: str  # "eos" | "stop" | "length" | "cancelled"
+    prompt_tokens: int
+    cached_tokens: int  # prompt tokens whose KV came from the prefix cache
+    ttft_s: float  # request start to the first generated token
+    decode_s: float
+    drafted: int = 0
+    accepted: int = 0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return (len(self.tokens) - 1) / self.decode_s if self.decode_s > 0 else 0.0
+
+
+class Generation:
+    """The state of one running request; `Engine.generate` drives it."""
+
+    def __init__(self, engine: Engine, request: Request, on_text: OnText | None,
+                 cancel: threading.Event | None) -> None:
+        self.engine, self.req = engine, request
+        self.on_text, self.cancel = on_text, cancel or threading.Event()
+        self.rng = np.random.default_rng(request.sampling.seed)
+        self.stream = TextStream(engine.chat)
+        self.tokens: list[int] = []
+        self.text = ""
+        self.reasoning_tokens = 0
+        self.in_reasoning = engine.chat.decode(request.prompt[-16:]).rstrip().endswith(
+            request.reasoning_open)
+        self.forced: list[int] = []
+        self.drafted = self.accepted = 0
+
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    def prefill(self) -> tuple[np.ndarray | None, KVCache, int]:
+        """Logits of the last prompt token and the prompt's KV, reusing a cached prefix."""
+        engine, prompt = self.engine, self.req.prompt
+        cache, reused = engine.prefixes.lookup(prompt, engine.decoder)
+        logits = None
+        for start in range(reused, len(prompt), PREFILL_CHUNK):
+            if self.cancelled():
+                return None, cache, reused
+            logits, cache = engine.decoder.forward(prompt[start : start + PREFILL_CHUNK],
+                                                   cache, keep=1)
+        engine.prefixes.store(prompt, cache)
+        return logits, cache, reused
+
+    def accept(self, token: int) -> str | None:
+        """Record one generated token; returns a finish reason when generation must stop."""
+        self.tokens.append(token)
+        if token in self.engine.eos_ids:
+            self.tokens.pop()
+            return "eos"
+        delta = self.stream.push([token])
+        self.text += delta
+        for stop in self.req.stop:
+            if stop in self.text[-(len(delta) + len(stop)) :]:
+                self.text = self.text[: self.text.index(stop)]
+                return "stop"
+        if delta and self.on_text:
+            self.on_text(delta, len(self.tokens))
+        self.track_reasoning()
+        return "length" if len(self.tokens) >= self.req.max_new_tokens else None
+
+    def track_reasoning(self) -> None:
+        req = self.req
+        tail = self.text[-64:]
+        if req.reasoning_open in tail and req.reasoning_close not in tail.split(
+                req.reasoning_open)[-1]:
+            self.in_reasoning = True
+        if self.in_reasoning and req.reasoning_close in tail:
+            self.in_reasoning = False
+        if not self.in_reasoning or req.reasoning_budget is None:
+            return
+        self.reasoning_tokens += 1
+        if self.reasoning_tokens >= req.reasoning_budget and not self.forced:
+            # Out of budget: make the model close its reasoning and answer.
+            self.forced = self.engine.chat.encode(f"\n{req.reasoning_close}\n\n")
+            self.in_reasoning = False
+
+    def step(self, logits: np.ndarray, cache: KVCache) -> tuple[list[int], np.ndarray, KVCache]:
+        """Choose the next token(s) and run them through the model."""
+        engine = self.engine
+        if self.forced:
+            chosen, self.forced = self.forced, []
+        else:
+            chosen = [pick(logits[-1], self.req.sampling, self.rng)]
+        if not (self.req.speculate and self.req.sampling.greedy) or len(chosen) > 1:
+            logits, cache = engine.decoder.forward(chosen, cache, keep=1)
+            return chosen, logits, cache
+        return self.speculative_step(chosen[0], cache)
+
+    def speculative_step(self, token: int, cache: KVCache):
+        """Verify a prompt-lookup draft in one forward pass; keep the agreeing prefix."""
+        draft = propose(self.req.prompt + self.tokens + [token])
+        logits, new_cache = self.engine.decoder.forward([token, *draft], cache,
+                                                        keep=len(draft) + 1)
+        greedy = logits.argmax(-1)
+        n = 0
+        while n < len(draft) and greedy[n] == draft[n]:
+            n += 1
+        self.drafted, self.accepted = self.drafted + len(draft), self.accepted + n
+        kept = cache_length(cache) + 1 + n
+        return [token, *draft[:n]], logits[n : n + 1], truncate(new_cache, kept)
+
+    def run(self) -> Result:
+        start = time.monotonic()
+        logits, cache, reused = self.prefill()
+        first_token_at = time.monotonic()  # choosing the first token costs one argmax
+        finish = "cancelled"
+        while logits is not None and not self.cancelled():
+            chosen, logits, cache = self.step(logits, cache)
+            reason = next((r for r in map(self.accept, chosen) if r), None)  # stops at first
+            if reason:
+                finish = reason
+                break
+        return Result(self.text, self.tokens, finish, len(self.req.prompt), reused,
+                      first_token_at - start, time.monotonic() - first_token_at,
+                      self.drafted, self.accepted)

@@ -1,0 +1,68 @@
+"""`Engine`: a loaded model directory, ready to generate. One generation runs at a time;
+concurrent callers wait their turn on a lock, in the order they arrive."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from vibe_ls import home
+from vibe_ls.engine.chat import ChatFormat
+from vibe_ls.engine.decode import Decoder
+from vibe_ls.engine.generate import Generation, OnText, Request, Result
+from vibe_ls.engine.prefix import PrefixCache
+from vibe_ls.engine.providers import open_session
+from vibe_ls.errors import VibeError
+from vibe_ls.manifest import read_manifest, verify
+
+log = logging.getLogger(__name__)
+
+
+def resolve_model(model: str | Path) -> Path:
+    """A model name under $VIBE_LS_HOME/models, or a path to a model directory."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    installed = home.model_dir(str(model))
+    if installed.is_dir():
+        return installed
+    raise VibeError(f"model {model!r} is not installed",
+                    "run `vibe-ls setup` (or `vibe-ls setup --model NAME`)")
+
+
+class Engine:
+    def __init__(self, model: str | Path, device: str = "auto", threads: int | None = None,
+                 check: bool = True) -> None:
+        start = time.monotonic()
+        self.model_dir = resolve_model(model)
+        self.manifest = read_manifest(self.model_dir)
+        problems = verify(self.model_dir, self.manifest) if check else []
+        if problems:
+            raise VibeError(f"model {self.model_dir} is damaged: {problems[0]}",
+                            "run `vibe-ls setup` to rebuild it")
+        opened = open_session(self.model_dir / self.manifest.model_file, device, threads)
+        self.provider, self.fallback_reason = opened.provider, opened.fallback_reason
+        self.decoder = Decoder(opened.session)
+        self.chat = ChatFormat(self.model_dir)
+        self.eos_ids = frozenset(self.manifest.eos_token_ids)
+        self.prefixes = PrefixCache()
+        self._lock = threading.Lock()
+        self.load_s = time.monotonic() - start
+        log.info("loaded %s on %s in %.1f s", self.name, self.provider, self.load_s)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
+        return self.chat.encode(self.chat.render(messages))
+
+    def generate(self, request: Request, on_text: OnText | None = None,
+                 cancel: threading.Event | None = None) -> Result:
+        """Run `request` to completion, cancellation or a stop; thread-safe (queued)."""
+        if not request.prompt:
+            raise VibeError("empty prompt")
+        with self._lock:
+            return Generation(self, request, on_text, cancel).run()
