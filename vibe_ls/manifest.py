@@ -15,7 +15,8 @@ from pathlib import Path
 from vibe_ls.errors import VibeError
 
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
+# 2: the graph has a `logits_to_keep` input (lm_head only where logits are needed).
+FORMAT_VERSION = 2
 _CHUNK = 4 << 20
 
 
@@ -32,7 +33,7 @@ class Manifest:
     model_file: str = "model.onnx"
     eos_token_ids: list[int] = field(default_factory=list)
     created: str = ""
-    format: int = FORMAT_VERSION
+    format: int = 1  # a manifest without the field predates versioning
 
 
 def sha256_file(path: Path) -> str:

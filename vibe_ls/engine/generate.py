@@ -37,6 +37,7 @@ class Request:
     reasoning_close: str = "</think>"
     reasoning_open: str = "<think>"
     speculate: bool = False  # prompt-lookup drafts; pays off when the output copies the input
+    ignore_eos: bool = False  # benchmarks: always generate max_new_tokens
 
 
 @dataclass
@@ -92,7 +93,7 @@ class Generation:
     def accept(self, token: int) -> str | None:
         """Record one generated token; returns a finish reason when generation must stop."""
         self.tokens.append(token)
-        if token in self.engine.eos_ids:
+        if token in self.engine.eos_ids and not self.req.ignore_eos:
             self.tokens.pop()
             return "eos"
         delta = self.stream.push([token])

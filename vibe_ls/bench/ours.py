@@ -1,0 +1,47 @@
+"""Measuring vibe-ls's engine: decode and prefill rates, time to first token cold and with a
+cached system prefix, speculation on a rewrite, memory, and the bandwidth bound."""
+
+from __future__ import annotations
+
+from vibe_ls.bench import memory, workload
+from vibe_ls.engine import Engine, Request
+
+
+def _timed(engine: Engine, prompt: list[int], new_tokens: int, **kw) -> dict:
+    result = engine.generate(Request(prompt, max_new_tokens=new_tokens, ignore_eos=True, **kw))
+    return {"prompt_tokens": result.prompt_tokens, "cached_tokens": result.cached_tokens,
+            "new_tokens": len(result.tokens), "ttft_s": result.ttft_s,
+            "prefill_tok_s": (result.prompt_tokens - result.cached_tokens) / result.ttft_s,
+            "decode_tok_s": result.tokens_per_s, "drafted": result.drafted,
+            "accepted": result.accepted}
+
+
+def run(engine: Engine, new_tokens: int, threads: int) -> dict:
+    short = engine.encode_chat(workload.short_messages())
+    engine.generate(Request(short, max_new_tokens=8))  # warm up kernels and allocations
+    engine.prefixes.clear()
+    main = _timed(engine, short, new_tokens)
+    engine.prefixes.clear()
+    todo_en, todo_zh = (engine.encode_chat(workload.todo_messages(t)) for t in workload.TODOS)
+    cold = _timed(engine, todo_en, 1)
+    cached = _timed(engine, todo_zh, 1)  # same system prompt and file: only the TODO is new
+    rewrite = engine.encode_chat(workload.rewrite_messages())
+    plain = _timed(engine, rewrite, new_tokens)
+    spec = _timed(engine, rewrite, new_tokens, speculate=True)
+    bandwidth = memory.read_bandwidth(threads)
+    per_token = memory.weight_bytes_per_token(engine.model_dir, engine.manifest.precision)
+    bound = bandwidth / per_token
+    return {
+        "engine": "vibe-ls", "provider": engine.provider, "threads": threads,
+        "prompt_tokens": main["prompt_tokens"], "new_tokens": main["new_tokens"],
+        "decode_tok_s": main["decode_tok_s"], "prefill_tok_s": main["prefill_tok_s"],
+        "ttft_s": main["ttft_s"],
+        "todo_prompt_tokens": cold["prompt_tokens"], "ttft_cold_s": cold["ttft_s"],
+        "ttft_cached_prefix_s": cached["ttft_s"], "cached_prefix_tokens": cached["cached_tokens"],
+        "rewrite_decode_tok_s": plain["decode_tok_s"],
+        "rewrite_speculative_decode_tok_s": spec["decode_tok_s"],
+        "speculation_acceptance": spec["accepted"] / max(spec["drafted"], 1),
+        "load_s": engine.load_s, "peak_rss_mb": memory.peak_rss_mb(),
+        "bandwidth_gb_s": bandwidth / 1e9, "weight_mb_per_token": per_token / 1e6,
+        "bandwidth_bound_tok_s": bound, "bandwidth_fraction": main["decode_tok_s"] / bound,
+    }
