@@ -146,6 +146,19 @@ def test_propose_copies_what_followed_the_last_ngram() -> None:
     assert propose([1, 2, 3], max_draft=2) == []
 
 
+def test_device_resident_cache_decodes_the_same_tokens(engine: Engine, tiny_fp32: Path) -> None:
+    """The IOBinding decoder used on CUDA, exercised here with CPU-resident OrtValues."""
+    from vibe_ls.engine.decode import BoundDecoder
+
+    prompt = engine.encode_chat(ask("def binary_search(items, target):"))
+    expected = engine.generate(Request(prompt, max_new_tokens=24))
+    bound = Engine(tiny_fp32, device="cpu")
+    bound.decoder = BoundDecoder(bound.decoder.session, device="cpu")
+    again = bound.generate(Request(prompt, max_new_tokens=24, speculate=True))
+    assert again.tokens == expected.tokens
+    assert (again.cached_tokens, again.drafted) == (0, 0)
+
+
 def test_cuda_failure_falls_back_to_cpu_with_the_reason(
         tiny_fp32: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_create = providers._create

@@ -30,6 +30,8 @@ def truncate(cache: KVCache, length: int) -> KVCache:
 class Decoder:
     """One model's forward step; stateless, so one decoder serves every request in turn."""
 
+    can_truncate = True  # numpy caches slice for free: prefix reuse and speculation work
+
     def __init__(self, session: ort.InferenceSession) -> None:
         self.session = session
         inputs = {i.name: i for i in session.get_inputs()}
@@ -79,3 +81,44 @@ def greedy(decoder: Decoder, prompt: Sequence[int], max_new_tokens: int,
             break
         logits, cache = decoder.forward([token], cache, keep=1)  # one step on the KV cache
     return out
+
+
+class BoundDecoder(Decoder):
+    """A decoder whose KV cache stays on the execution device (IOBinding): on CUDA no KV is
+    copied to or from the host between steps; only ids go in and the kept logits come out.
+    Its cache cannot be sliced in place, so prefix reuse and speculation are off."""
+
+    can_truncate = False
+
+    def __init__(self, session: ort.InferenceSession, device: str = "cuda",
+                 device_id: int = 0) -> None:
+        super().__init__(session)
+        self.device, self.device_id = device, device_id
+
+    def empty_cache(self) -> list[ort.OrtValue]:
+        return [ort.OrtValue.ortvalue_from_numpy(kv, self.device, self.device_id)
+                for kv in super().empty_cache()]
+
+    def forward(self, ids: Sequence[int], cache: list[ort.OrtValue],
+                keep: int | None = None) -> tuple[np.ndarray, list[ort.OrtValue]]:
+        past = cache[0].shape()[2]
+        total = past + len(ids)
+        binding = self.session.io_binding()
+        binding.bind_cpu_input("input_ids", np.asarray([ids], np.int64))
+        binding.bind_cpu_input("attention_mask", np.ones((1, total), np.int64))
+        if self.has_position_ids:
+            binding.bind_cpu_input("position_ids",
+                                   np.arange(past, total, dtype=np.int64)[None, :])
+        if self.has_logits_to_keep:
+            binding.bind_cpu_input("logits_to_keep", np.asarray(keep or len(ids), np.int64))
+        for name, value in zip(self.past_names, cache, strict=True):
+            binding.bind_ortvalue_input(name, value)
+        binding.bind_output("logits", "cpu")
+        for name in self.present_names:
+            binding.bind_output(name, self.device, self.device_id)
+        self.session.run_with_iobinding(binding)
+        logits, *present = binding.get_outputs()
+        rows = logits.numpy()[0]
+        if keep is not None:
+            rows = rows[-keep:]
+        return rows.astype(np.float32, copy=False), present

@@ -130,7 +130,8 @@ class Generation:
             chosen, self.forced = self.forced, []
         else:
             chosen = [pick(logits[-1], self.req.sampling, self.rng)]
-        if not (self.req.speculate and self.req.sampling.greedy) or len(chosen) > 1:
+        speculate = self.req.speculate and self.req.sampling.greedy and engine.decoder.can_truncate
+        if not speculate or len(chosen) > 1:
             logits, cache = engine.decoder.forward(chosen, cache, keep=1)
             return chosen, logits, cache
         return self.speculative_step(chosen[0], cache)

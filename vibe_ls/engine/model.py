@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vibe_ls import home
 from vibe_ls.engine.chat import ChatFormat
-from vibe_ls.engine.decode import Decoder
+from vibe_ls.engine.decode import BoundDecoder, Decoder
 from vibe_ls.engine.generate import Generation, OnText, Request, Result
 from vibe_ls.engine.prefix import PrefixCache
 from vibe_ls.engine.providers import open_session
@@ -44,7 +44,9 @@ class Engine:
                             "run `vibe-ls setup` to rebuild it")
         opened = open_session(self.model_dir / self.manifest.model_file, device, threads)
         self.provider, self.fallback_reason = opened.provider, opened.fallback_reason
-        self.decoder = Decoder(opened.session)
+        # On CUDA the KV cache stays in GPU memory between steps.
+        self.decoder = (BoundDecoder(opened.session, "cuda") if self.provider == "cuda"
+                        else Decoder(opened.session))
         self.chat = ChatFormat(self.model_dir)
         self.eos_ids = frozenset(self.manifest.eos_token_ids)
         self.prefixes = PrefixCache()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import numpy as np
+
 from vibe_ls.engine.decode import Decoder, KVCache, truncate
 
 
@@ -26,6 +28,8 @@ class PrefixCache:
         """The KV of the longest cached prefix of `prompt`, and its length. At least one
         prompt token is always left to prefill: its logits choose the first new token."""
         best, best_len = None, 0
+        if not decoder.can_truncate:  # device-resident caches: prefill is cheap there anyway
+            return decoder.empty_cache(), 0
         for key in self.entries:
             n = min(common_prefix(list(key), prompt), len(prompt) - 1)
             if n > best_len:
@@ -36,6 +40,8 @@ class PrefixCache:
         return truncate(self.entries[best], best_len), best_len
 
     def store(self, prompt: list[int], cache: KVCache) -> None:
+        if not isinstance(cache[0], np.ndarray):
+            return
         self.entries[tuple(prompt)] = cache
         self.entries.move_to_end(tuple(prompt))
         while len(self.entries) > self.capacity:
