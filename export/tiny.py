@@ -144,3 +144,47 @@ def _add_gguf_tensors(writer: gguf.GGUFWriter, checkpoint: Path, n_layers: int) 
         base, _, suffix = hf_name.rpartition(".")
         # Qwen2 has no Q/K rotary permute in GGUF (unlike llama), so weights go in as-is.
         writer.add_tensor(f"{names.get_name(base)}.{suffix}", array.astype("float32"))
+
+
+def teach(checkpoint: Path, answer: str, out: Path, examples: list[list[dict[str, str]]],
+          steps: int = 240, seed: int = 0) -> Path:
+    """Train the tiny model until, after prompts like `examples` (chat message lists), it
+    answers `answer` and stops.
+
+    A real model through the real pipeline that writes a known answer: the language-server
+    tests can then check what lands in the document, with no stand-in for the model.
+    """
+    import random
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype="float32")
+    target = [*tokenizer.encode(answer, add_special_tokens=False), tokenizer.eos_token_id]
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    model.train()
+    for _ in range(steps):
+        prompt = _varied_prompt(tokenizer, rng.choice(examples), rng)
+        ids = torch.tensor([prompt + target])
+        labels = ids.clone()
+        labels[0, : len(prompt)] = -100  # learn the answer, not the prompt
+        loss = model(ids, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def _varied_prompt(tokenizer, messages: list[dict[str, str]], rng) -> list[int]:
+    """An example prompt with some of its user text replaced by noise, so the answer does
+    not depend on the exact words."""
+    noise = " ".join(rng.choice(CORPUS) for _ in range(rng.randint(0, 4)))
+    varied = [*messages[:-1], {"role": "user", "content": noise + messages[-1]["content"]}]
+    text = tokenizer.apply_chat_template(varied, add_generation_prompt=True, tokenize=False)
+    return tokenizer.encode(text, add_special_tokens=False)

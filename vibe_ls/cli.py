@@ -61,11 +61,102 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from vibe_ls.server import serve
+
+    serve()
+    return 0
+
+
+def _target(path: Path):
+    from vibe_ls import triggers
+    from vibe_ls.assist import Target
+
+    if not path.is_file():
+        raise VibeError(f"{path} does not exist")
+    language = triggers.language_for(str(path))
+    if language is None:
+        raise VibeError(f"{path}: unsupported language",
+                        "supported: Python, C, C++, Java, JavaScript, TypeScript, Go, Rust")
+    return Target(text=path.read_text(encoding="utf-8"), language=language, file_name=path.name)
+
+
+def _assistant(args: argparse.Namespace):
+    from vibe_ls.assist import Assistant
+    from vibe_ls.settings import Settings
+
+    return Assistant(Settings(model=args.model, device=args.device))
+
+
+def _stream(delta: str, _generated: int) -> None:
+    print(delta, end="", file=sys.stderr, flush=True)
+
+
+def cmd_implement(args: argparse.Namespace) -> int:
+    import difflib
+
+    from vibe_ls import edits, triggers
+
+    path = Path(args.file)
+    target = _target(path)
+    assistant = _assistant(args)
+    if args.line is not None:
+        line = args.line - 1
+    else:
+        todos = triggers.find_todos(target.text, target.language,
+                                    assistant.settings.todo_marker)
+        if not todos:
+            raise VibeError(f"{path} has no {assistant.settings.todo_marker} comment")
+        line = todos[0].line
+    proposal = assistant.implement(target, line, _stream if args.verbose else None)
+    new_text = edits.apply(target.text, proposal.edits)
+    progress(proposal.summary)
+    if args.write:
+        path.write_text(new_text, encoding="utf-8")
+        return 0
+    sys.stdout.writelines(difflib.unified_diff(
+        target.text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+        f"a/{path.name}", f"b/{path.name}"))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    target = _target(Path(args.file))
+    first, _, last = args.lines.partition("-")
+    try:
+        start, end = int(first), int(last or first)
+    except ValueError:
+        raise VibeError(f"--lines {args.lines!r} is not a range like 12-30") from None
+    markdown = _assistant(args).explain(target, ((start - 1, 0), (end, 0)),
+                                        _stream if args.verbose else None)
+    print(markdown or "")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vibe-ls", description="Offline coding assistant: a local model as a language server.")
     parser.add_argument("--version", action="version", version=f"vibe-ls {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the language server on stdio (the default)")
+    serve.set_defaults(func=cmd_serve)
+
+    for name, func, helptext in (
+            ("implement", cmd_implement, "implement a TODO in FILE (unified diff on stdout)"),
+            ("explain", cmd_explain, "explain lines of FILE (Markdown on stdout)")):
+        cmd = sub.add_parser(name, help=helptext)
+        cmd.add_argument("file")
+        cmd.add_argument("--model", default=DEFAULT_MODEL)
+        cmd.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+        cmd.add_argument("-v", "--verbose", action="store_true",
+                         help="stream the model's text to stderr")
+        cmd.set_defaults(func=func)
+        if name == "implement":
+            cmd.add_argument("--line", type=int, help="1-based line of the TODO (default: first)")
+            cmd.add_argument("--write", action="store_true", help="rewrite FILE in place")
+        else:
+            cmd.add_argument("--lines", required=True, help="1-based range, e.g. 12-30")
 
     export = sub.add_parser("export", help="export a checkpoint (HF dir, GGUF, hub id) to ONNX")
     export.add_argument("source", help="local HF checkpoint dir, GGUF file, or hub id")
@@ -102,10 +193,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("VIBE_LS_LOG_LEVEL", "WARNING").upper(),
+def setup_logging(command: str) -> None:
+    """stderr (never stdout: it carries LSP or the diff) plus $VIBE_LS_HOME/vibe-ls.log."""
+    from vibe_ls.home import home
+
+    level = os.environ.get("VIBE_LS_LOG_LEVEL", "INFO" if command == "serve" else "WARNING")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    try:
+        handlers.append(logging.FileHandler(home() / "vibe-ls.log", encoding="utf-8"))
+    except OSError as exc:
+        print(f"vibe-ls: cannot write the log file: {exc}", file=sys.stderr)
+    logging.basicConfig(level=level.upper(), handlers=handlers,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level.upper() != "DEBUG":  # pygls logs every message at INFO
+        logging.getLogger("pygls").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command is None:  # `vibe-ls` alone is what editors run
+        args.command, args.func = "serve", cmd_serve
+    setup_logging(args.command)
     try:
         return args.func(args)
     except VibeError as exc:

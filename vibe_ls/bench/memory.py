@@ -38,6 +38,15 @@ def weight_bytes_per_token(model_dir: Path, precision: str) -> int:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: a child started by fork
+    and exec inherits its parent's ru_maxrss, which would inflate the peers' figures."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from vibe_ls.engine.chat import TextStream
 from vibe_ls.engine.decode import KVCache, cache_length, truncate
 from vibe_ls.engine.sampling import Sampling, pick
-from vibe_ls.engine.speculate import propose
+from vibe_ls.engine.speculate import MAX_DRAFT, propose
 
 if TYPE_CHECKING:
     from vibe_ls.engine.model import Engine
@@ -73,6 +73,7 @@ class Generation:
             request.reasoning_open)
         self.forced: list[int] = []
         self.drafted = self.accepted = 0
+        self.draft_len, self.pause = 4, 0  # adaptive prompt-lookup draft length
 
     def cancelled(self) -> bool:
         return self.cancel.is_set()
@@ -138,7 +139,7 @@ class Generation:
 
     def speculative_step(self, token: int, cache: KVCache):
         """Verify a prompt-lookup draft in one forward pass; keep the agreeing prefix."""
-        draft = propose(self.req.prompt + self.tokens + [token])
+        draft = propose([*self.req.prompt, *self.tokens, token], max_draft=self.draft_len)
         logits, new_cache = self.engine.decoder.forward([token, *draft], cache,
                                                         keep=len(draft) + 1)
         greedy = logits.argmax(-1)
@@ -146,8 +147,21 @@ class Generation:
         while n < len(draft) and greedy[n] == draft[n]:
             n += 1
         self.drafted, self.accepted = self.drafted + len(draft), self.accepted + n
+        self.adapt_draft(len(draft), n)
         kept = cache_length(cache) + 1 + n
         return [token, *draft[:n]], logits[n : n + 1], truncate(new_cache, kept)
+
+    def adapt_draft(self, drafted: int, accepted: int) -> None:
+        """Drafts cost compute when they fail: grow them while they are accepted, shrink them
+        when they are not, and pause drafting for a while after repeated misses."""
+        if drafted == 0:
+            self.pause = max(self.pause - 1, 0)
+            self.draft_len = self.draft_len or (1 if self.pause == 0 else 0)
+        elif accepted == drafted:
+            self.draft_len = min(self.draft_len * 2, MAX_DRAFT)
+        elif accepted == 0:
+            self.draft_len //= 2
+            self.pause = 8 if self.draft_len == 0 else 0
 
     def run(self) -> Result:
         start = time.monotonic()

@@ -1,0 +1,244 @@
+"""End to end: `vibe-ls serve` as a subprocess, driven over LSP with the client capabilities
+of VS Code and Neovim, on tiny models exported through the real pipeline. The "taught" model
+was trained to write one known implementation, so the tests can check what lands in the
+document; the random model never stops by itself, so there is always something to cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from tests.lsp_client import CLIENTS, Editor, start, stop
+
+ANSWER = (
+    "The sum moves monotonically once the numbers are sorted: sort, then two pointers.\n"
+    "```python\ndef three_sum_closest(nums, target):\n    nums = sorted(nums)\n"
+    "    best = nums[0] + nums[1] + nums[2]\n    for i in range(len(nums) - 2):\n"
+    "        lo, hi = i + 1, len(nums) - 1\n        while lo < hi:\n"
+    "            s = nums[i] + nums[lo] + nums[hi]\n"
+    "            if abs(s - target) < abs(best - target):\n                best = s\n"
+    "            if s < target:\n                lo += 1\n            elif s > target:\n"
+    "                hi -= 1\n            else:\n                return s\n    return best\n```\n"
+    "Complexity: Time O(n^2), Space O(1). Approach: sort, then two pointers."
+)
+
+SOURCE = '''import math
+
+
+def three_sum_closest(nums: list[int], target: int) -> int:
+    """Sum of the three numbers closest to target."""
+    # TODO: find three numbers whose sum is closest to target
+    pass
+
+
+NOTE = "# TODO: this is a string, not a comment"
+'''
+TODO_LINE = 5
+
+
+@pytest.fixture(scope="session")
+def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
+             tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from vibe_ls_export.pipeline import export_model
+    from vibe_ls_export.tiny import teach
+
+    home = tmp_path_factory.mktemp("lsp-home")
+    taught = teach(tiny_checkpoint, ANSWER, home / "taught-checkpoint", _example_prompts())
+    export_model(str(taught), home / "models" / "taught", precision="fp32",
+                 progress=lambda _: None)
+    shutil.copytree(tiny_fp32, home / "models" / "random")
+    return home
+
+
+def _example_prompts() -> list[list[dict[str, str]]]:
+    """Prompts like the ones the server builds for SOURCE (the taught model's world)."""
+    from vibe_ls import prompts
+
+    def count(text: str) -> int:
+        return len(text) // 3
+    todo = "find three numbers whose sum is closest to target"
+    variants = [SOURCE, "# a header the user typed meanwhile\n\n" + SOURCE]
+    examples = []
+    for source in variants:
+        ctx = prompts.CodeContext("python", "solution.py", source.split("\n\n\nNOTE")[0],
+                                  ("import math",), surrounding=source)
+        examples += [prompts.implement(ctx, todo, "three_sum_closest", count),
+                     prompts.explain(ctx, count), prompts.complexity(ctx, count)]
+    return examples
+
+
+@pytest.fixture(params=CLIENTS)
+async def editor(request: pytest.FixtureRequest, lsp_home: Path):
+    editor = await start(lsp_home, request.param, {"model": "taught", "device": "cpu"})
+    yield editor
+    await stop(editor)
+
+
+def implement_action(actions: list[types.CodeAction]) -> types.CodeAction:
+    (action,) = [a for a in actions if a.title.startswith("Implement TODO")]
+    return action
+
+
+async def test_actions_only_where_they_fit(editor: Editor) -> None:
+    uri = editor.open("solution.py", SOURCE)
+    action = implement_action(await editor.actions(uri, TODO_LINE))
+    assert action.title == "Implement TODO: find three numbers whose sum is closest to target"
+    assert action.kind == types.CodeActionKind.QuickFix
+    assert await editor.actions(uri, 0) == []  # a plain line
+    assert await editor.actions(uri, 9) == []  # "# TODO" inside a string
+    titles = [a.title for a in await editor.actions(uri, 3, 6, 8)]  # a selection
+    assert titles == ["Rewrite with a better algorithm", "Add complexity note",
+                      "Explain selection"]
+
+
+async def test_implement_inserts_working_code_with_a_complexity_note(editor: Editor) -> None:
+    uri = editor.open("solution.py", SOURCE)
+    result = await editor.run(implement_action(await editor.actions(uri, TODO_LINE)))
+    assert result["applied"] is True
+    text = editor.texts[uri]
+    assert "    # find three numbers whose sum is closest to target\n" in text  # TODO resolved
+    assert "TODO: find" not in text
+    assert "    # Time: O(n^2), Space: O(1)" in text
+    assert "    pass\n" not in text
+    assert 'NOTE = "# TODO: this is a string, not a comment"' in text
+    namespace: dict = {}
+    exec(compile(text, "solution.py", "exec"), namespace)
+    assert namespace["three_sum_closest"]([-1, 2, 1, -4], 1) == 2
+    assert namespace["three_sum_closest"]([0, 0, 0], 1) == 0
+    assert len(editor.applied) == 1 and editor.applied[0].label.startswith("vibe-ls: implement")
+    reports = next(iter(editor.client.progress_reports.values()))
+    await _until(lambda: isinstance(reports[-1], types.WorkDoneProgressEnd))
+    assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].cancellable
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd)
+
+
+async def test_edit_during_generation_is_reanchored(editor: Editor) -> None:
+    uri = editor.open("solution.py", SOURCE)
+    action = implement_action(await editor.actions(uri, TODO_LINE))
+    running = asyncio.ensure_future(editor.run(action))
+    await asyncio.sleep(0)
+    editor.change(uri, "# a header the user typed meanwhile\n\n" + SOURCE)
+    result = await running
+    assert result["applied"] is True
+    assert editor.applied[0].edit.document_changes[0].text_document.version == 2
+    text = editor.texts[uri]
+    assert text.startswith("# a header the user typed meanwhile\n\nimport math\n")
+    namespace: dict = {}
+    exec(compile(text, "solution.py", "exec"), namespace)
+    assert namespace["three_sum_closest"]([1, 1, 1, 0], -100) == 2
+
+
+async def test_edit_that_removes_the_todo_drops_the_insert(editor: Editor) -> None:
+    uri = editor.open("solution.py", SOURCE)
+    action = implement_action(await editor.actions(uri, TODO_LINE))
+    running = asyncio.ensure_future(editor.run(action))
+    await asyncio.sleep(0)
+    changed = SOURCE.replace("    # TODO: find three numbers whose sum is closest to target\n",
+                             "")
+    editor.change(uri, changed)
+    result = await running
+    assert result["applied"] is False
+    assert editor.applied == []
+    assert editor.texts[uri] == changed
+    assert any("nothing was inserted" in m for m in editor.messages())
+
+
+@pytest.mark.parametrize("how", ["cancel-request", "cancel-progress"])
+async def test_cancel_stops_a_running_generation(lsp_home: Path, how: str) -> None:
+    editor = await start(lsp_home, "visual-studio-code",
+                         {"model": "random", "device": "cpu", "maxNewTokens": 8192})
+    try:
+        uri = editor.open("solution.py", SOURCE)
+        action = implement_action(await editor.actions(uri, TODO_LINE))
+        running = asyncio.ensure_future(editor.run(action, msg_id="implement-1"))
+        token = await _progress_token(editor)
+        while not any(isinstance(r, types.WorkDoneProgressReport)
+                      for r in editor.client.progress_reports[token]):
+            await asyncio.sleep(0.05)  # it is generating
+        if how == "cancel-request":
+            editor.client.protocol.notify(types.CANCEL_REQUEST,
+                                          types.CancelParams(id="implement-1"))
+        else:
+            editor.client.window_work_done_progress_cancel(
+                types.WorkDoneProgressCancelParams(token=token))
+        outcome = await asyncio.wait_for(_settle(running), timeout=10)
+        await _until(lambda: isinstance(editor.client.progress_reports[token][-1],
+                                        types.WorkDoneProgressEnd))
+        assert outcome in ({"applied": False, "cancelled": True}, "cancelled")
+        assert editor.applied == []
+        end = editor.client.progress_reports[token][-1]
+        assert isinstance(end, types.WorkDoneProgressEnd) and end.message == "cancelled"
+        assert implement_action(await editor.actions(uri, TODO_LINE))  # still serving
+    finally:
+        await stop(editor)
+
+
+async def _until(condition, timeout: float = 5.0) -> None:
+    """Notifications may be handled just after the response they preceded."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+
+
+async def _progress_token(editor: Editor) -> object:
+    while not editor.client.progress_reports:
+        await asyncio.sleep(0.02)
+    return next(iter(editor.client.progress_reports))
+
+
+async def _settle(future: asyncio.Future):
+    try:
+        return await future
+    except Exception as exc:  # the request itself may be answered with "cancelled"
+        return "cancelled" if "cancel" in str(exc).lower() else exc
+
+
+async def test_hover_explains_a_function(editor: Editor) -> None:
+    uri = editor.open("solution.py", SOURCE)
+    position = types.Position(3, 6)  # on `three_sum_closest`
+    hover = await editor.client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(uri=uri), position))
+    assert hover is not None and hover.contents.kind == types.MarkupKind.Markdown
+    assert "two pointers" in hover.contents.value
+    again = await editor.client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(uri=uri), position))
+    assert again.contents.value == hover.contents.value
+    nothing = await editor.client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(uri=uri), types.Position(0, 2)))
+    assert nothing is None
+
+
+async def test_settings_change_at_run_time(editor: Editor) -> None:
+    uri = editor.open("solution.py", SOURCE.replace("# TODO:", "# FIXME:"))
+    assert await editor.actions(uri, TODO_LINE) == []
+    editor.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"vibeLs": {"todoMarker": "FIXME", "maxNewTokens": -1}}))
+    for _ in range(100):
+        if await editor.actions(uri, TODO_LINE):
+            break
+        await asyncio.sleep(0.05)
+    assert implement_action(await editor.actions(uri, TODO_LINE))
+    assert any("maxNewTokens=-1 is invalid" in m for m in editor.messages())
+
+
+async def test_missing_model_is_a_clear_message_not_a_crash(lsp_home: Path) -> None:
+    editor = await start(lsp_home, "neovim", {"model": "not-installed"})
+    try:
+        for _ in range(100):
+            if editor.messages(types.MessageType.Error):
+                break
+            await asyncio.sleep(0.05)
+        (error,) = editor.messages(types.MessageType.Error)
+        assert "not-installed" in error and "vibe-ls setup" in error
+        uri = editor.open("solution.py", SOURCE)
+        result = await editor.run(implement_action(await editor.actions(uri, TODO_LINE)))
+        assert result["applied"] is False and "not installed" in result["error"]
+        assert editor.texts[uri] == SOURCE
+        assert await editor.actions(uri, TODO_LINE)  # the server is still up
+    finally:
+        await stop(editor)

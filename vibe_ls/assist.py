@@ -1,0 +1,334 @@
+"""The assistant: one call per user action, the same code path for the server and the CLI.
+triggers (where) -> prompts (what to ask) -> engine (generate) -> postprocess (clean the
+answer) -> edits (where it goes). Runs on the caller's thread; the server calls it from its
+model worker thread."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from textwrap import dedent
+
+from vibe_ls import edits, postprocess, prompts, triggers
+from vibe_ls.edits import TextEdit
+from vibe_ls.engine import Engine, Request, Result
+from vibe_ls.engine.model import resolve_model
+from vibe_ls.errors import VibeError
+from vibe_ls.manifest import read_manifest
+from vibe_ls.postprocess import Answer, Complexity
+from vibe_ls.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Span = tuple[tuple[int, int], tuple[int, int]]
+OnText = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    language: str
+    file_name: str
+
+
+@dataclass
+class Proposal:
+    """Edits for one snapshot of the document, and how to redo them on a changed one."""
+
+    label: str
+    edits: list[TextEdit]
+    summary: str
+    anchor: str  # what the edit is attached to, in words, for the "it is gone" message
+    reanchor_fn: Callable[[str], list[TextEdit] | None] = field(repr=False)
+    result: Result | None = None
+
+    def reanchor(self, text: str) -> list[TextEdit] | None:
+        return self.reanchor_fn(text)
+
+
+def _span_text(text: str, span: Span) -> str:
+    lines = text.split("\n")
+    (sl, sc), (el, ec) = span
+    if sl == el:
+        return lines[sl][sc:ec]
+    return "\n".join([lines[sl][sc:], *lines[sl + 1 : el], lines[el][:ec]])
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+        self._explanations: OrderedDict[str, str] = OrderedDict()
+
+    # -- the model --------------------------------------------------------------------
+    def configure(self, settings: Settings) -> None:
+        old, self.settings = self.settings, settings
+        if (old.model, old.device) != (settings.model, settings.device):
+            self._engine = None  # loaded again, lazily, on the next request
+
+    def model_problem(self) -> VibeError | None:
+        """Why the configured model cannot load, checked cheaply (no loading)."""
+        try:
+            read_manifest(resolve_model(self.settings.model))
+        except VibeError as exc:
+            return exc
+        return None
+
+    def engine(self) -> Engine:
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = Engine(self.settings.model, device=self.settings.device)
+            return self._engine
+
+    def _ask(self, messages: list[dict[str, str]], on_text: OnText | None,
+             cancel: threading.Event | None, max_new_tokens: int | None = None,
+             speculate: bool = False) -> tuple[str, Result]:
+        engine = self.engine()
+        request = Request(engine.encode_chat(messages),
+                          max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
+                          reasoning_budget=self.settings.reasoning_budget or None,
+                          speculate=speculate)
+        result = engine.generate(request, on_text, cancel)
+        log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
+                 result.finish_reason, result.tokens_per_s)
+        return result.text, result
+
+    def _count(self) -> Callable[[str], int]:
+        chat = self.engine().chat
+        return lambda text: len(chat.encode(text))
+
+    def _context(self, target: Target, code: str) -> prompts.CodeContext:
+        imports, _ = triggers.imports(target.text, target.language)
+        return prompts.CodeContext(target.language, target.file_name, code, tuple(imports),
+                                   surrounding=target.text)
+
+    def _complexity(self, target: Target, code: str, answer: Answer, cancel) -> Complexity:
+        """The answer's complexity claim, or a short second call that states one."""
+        if answer.complexity is not None:
+            return answer.complexity
+        messages = prompts.complexity(self._context(target, code), self._count(),
+                                      self.settings.system_prompt)
+        text, _ = self._ask(messages, None, cancel, max_new_tokens=160)
+        found = postprocess.parse_complexity(text)
+        return found or Complexity(time="?", space="?", approach="not stated by the model")
+
+    # -- actions ----------------------------------------------------------------------
+    def implement(self, target: Target, line: int, on_text: OnText | None = None,
+                  cancel: threading.Event | None = None) -> Proposal | None:
+        marker = self.settings.todo_marker
+        todo = triggers.todo_at(target.text, target.language, line, marker)
+        if todo is None:
+            raise VibeError(f"no {marker} comment on line {line + 1}")
+        scope = triggers.enclosing_scope(target.text, target.language, todo.line)
+        context = scope.text if scope else _around(target.text, todo.line)
+        messages = prompts.implement(self._context(target, context), todo.description,
+                                     scope.name if scope else None, self._count(),
+                                     self.settings.system_prompt)
+        text, result = self._ask(messages, on_text, cancel)
+        if result.finish_reason == "cancelled":
+            return None
+        answer = postprocess.parse_answer(text, target.language)
+        if not answer.code.strip():
+            raise VibeError("the model wrote no code for this TODO; try again or reword it")
+        complexity = self._complexity(target, answer.code, answer, cancel)
+        placed = Implementation(target.language, answer, complexity, todo.description,
+                                scope.name if scope else None)
+        what = f"`{scope.name}`" if scope else "the TODO"
+        return Proposal(
+            label=f"vibe-ls: implement {todo.description[:40]}",
+            edits=placed.edits_for(target.text, todo.line, marker) or [],
+            summary=(f"vibe-ls: implemented {what} — Time {complexity.time}, Space "
+                     f"{complexity.space}; {len(result.tokens)} tokens at "
+                     f"{result.tokens_per_s:.0f} tok/s"),
+            anchor=f"the {marker} comment “{todo.description[:40]}”",
+            reanchor_fn=lambda new: placed.edits_for(new, todo.line, marker), result=result)
+
+    def rewrite(self, target: Target, span: Span, on_text: OnText | None = None,
+                cancel: threading.Event | None = None) -> Proposal | None:
+        span = _whole_lines(target.text, span)
+        original = _span_text(target.text, span)
+        messages = prompts.rewrite(self._context(target, original), self._count(),
+                                   self.settings.system_prompt)
+        text, result = self._ask(messages, on_text, cancel, speculate=True)
+        if result.finish_reason == "cancelled":
+            return None
+        answer = postprocess.parse_answer(text, target.language)
+        if not answer.code.strip():
+            raise VibeError("the model wrote no code for this rewrite; try again")
+        complexity = self._complexity(target, answer.code, answer, cancel)
+        note = postprocess.complexity_note(complexity, triggers.comment_prefix(target.language))
+        code = postprocess.strip_complexity_comments(answer.code,
+                                                     triggers.comment_prefix(target.language))
+
+        def edits_for(text: str) -> list[TextEdit] | None:
+            where = _find_unique(text, original)
+            if where is None:
+                return None
+            indent = original[: len(original) - len(original.lstrip())]
+            return [TextEdit(where[0], where[1], edits.block(code, note, indent).rstrip("\n")
+                             + ("\n" if original.endswith("\n") else "")),
+                    *edits.import_edits(text, target.language, answer.imports)]
+        return Proposal(label="vibe-ls: rewrite with a better algorithm",
+                        edits=edits_for(target.text) or [],
+                        summary=f"vibe-ls: rewritten — Time {complexity.time}, Space "
+                                f"{complexity.space}",
+                        anchor="the selected code", reanchor_fn=edits_for, result=result)
+
+    def complexity_note(self, target: Target, span: Span, on_text: OnText | None = None,
+                        cancel: threading.Event | None = None) -> Proposal | None:
+        scope = triggers.enclosing_scope(target.text, target.language, span[0][0])
+        code = scope.text if scope else _span_text(target.text, span)
+        messages = prompts.complexity(self._context(target, code), self._count(),
+                                      self.settings.system_prompt)
+        text, result = self._ask(messages, on_text, cancel, max_new_tokens=256)
+        if result.finish_reason == "cancelled":
+            return None
+        complexity = postprocess.parse_complexity(text)
+        if complexity is None:
+            raise VibeError("the model did not state a complexity; try again")
+        prefix = triggers.comment_prefix(target.language)
+        note = postprocess.complexity_note(complexity, prefix)
+        first_line = _span_text(target.text, span).split("\n")[0]
+
+        def edits_for(text: str) -> list[TextEdit] | None:
+            line = _note_line(text, target.language, scope.name if scope else None, first_line)
+            if line is None:
+                return None
+            indent = text.split("\n")[line][: len(text.split("\n")[line]) -
+                                            len(text.split("\n")[line].lstrip())]
+            return [TextEdit((line, 0), (line, 0), f"{indent}{note}\n")]
+        return Proposal(label="vibe-ls: add complexity note", edits=edits_for(target.text) or [],
+                        summary=f"vibe-ls: {note}", anchor="the selected function",
+                        reanchor_fn=edits_for, result=result)
+
+    def _explain_key(self, target: Target, span: Span) -> str:
+        code = _span_text(target.text, span)
+        return hashlib.sha256(f"{self.settings.model}\0{target.language}\0{code}".encode()
+                              ).hexdigest()
+
+    def cached_explanation(self, target: Target, span: Span) -> str | None:
+        return self._explanations.get(self._explain_key(target, span))
+
+    def explain(self, target: Target, span: Span, on_text: OnText | None = None,
+                cancel: threading.Event | None = None) -> str | None:
+        key = self._explain_key(target, span)
+        if key in self._explanations:
+            return self._explanations[key]
+        code = _span_text(target.text, span)
+        messages = prompts.explain(self._context(target, code), self._count(),
+                                   self.settings.system_prompt)
+        text, result = self._ask(messages, on_text, cancel, max_new_tokens=400)
+        if result.finish_reason == "cancelled":
+            return None
+        reasoning, rest = postprocess.split_reasoning(postprocess.strip_special_tokens(text))
+        markdown = rest.strip() or reasoning.strip()
+        self._explanations[key] = markdown
+        while len(self._explanations) > 256:
+            self._explanations.popitem(last=False)
+        return markdown
+
+
+@dataclass
+class Implementation:
+    """A generated implementation, placeable into any version of the document that still
+    holds its TODO."""
+
+    language: str
+    answer: Answer
+    complexity: Complexity
+    description: str
+    function: str | None
+
+    def edits_for(self, text: str, near_line: int, marker: str) -> list[TextEdit] | None:
+        todo = _find_todo(text, self.language, self.description, near_line, marker)
+        if todo is None:
+            return None
+        scope = triggers.enclosing_scope(text, self.language, todo.line)
+        prefix = triggers.comment_prefix(self.language)
+        note = postprocess.complexity_note(self.complexity, prefix)
+        code = postprocess.strip_complexity_comments(self.answer.code, prefix)
+        placed: list[TextEdit] = [edits.resolve_marker(todo)]
+        if scope is not None and scope.is_stub and scope.body_range is not None:
+            body, helpers = split_function(code, self.language, scope.name)
+            placed += edits.body_edits(text, scope, todo.line, body, note)
+            if helpers:
+                indent = _indent_of(text, scope.range[0][0])
+                line = scope.range[0][0]
+                placed.append(TextEdit((line, 0), (line, 0), edits.block(helpers, "", indent)
+                                       + ("\n" if self.language == "python" else "")))
+        else:
+            placed += edits.below_edits(todo, code, note)
+        return placed + edits.import_edits(text, self.language, self.answer.imports)
+
+
+def split_function(code: str, language: str, name: str) -> tuple[str, str]:
+    """The body of function `name` in generated code, and the other top-level definitions
+    (helpers) it may rely on. Without such a function the whole code is the body."""
+    lines = code.split("\n")
+    target = next((s for i in range(len(lines))
+                   if (s := triggers.enclosing_scope(code, language, i)) and s.name == name
+                   and s.body_range), None)
+    if target is None:
+        return code, ""
+    (sl, sc), end = target.body_range
+    if not lines[sl][:sc].strip():  # the body starts its line: keep its indentation
+        sc = 0
+    body = dedent(_span_text(code, ((sl, sc), end)).strip("\n")).strip("\n")
+    helpers = []
+    for i, _ in enumerate(lines):
+        scope = triggers.enclosing_scope(code, language, i)
+        if scope and scope.range[0][0] == i and scope.name != name and scope.range[0][1] == 0 \
+                and not (target.range[0][0] <= i <= target.range[1][0]):
+            helpers.append(scope.text)
+    return body, "\n\n".join(helpers)
+
+
+def _indent_of(text: str, line: int) -> str:
+    row = text.split("\n")[line]
+    return row[: len(row) - len(row.lstrip())]
+
+
+def _around(text: str, line: int, radius: int = 20) -> str:
+    lines = text.split("\n")
+    return "\n".join(lines[max(0, line - radius) : line + radius])
+
+
+def _whole_lines(text: str, span: Span) -> Span:
+    """A selection widened to whole lines (a trailing line with nothing selected is not)."""
+    (sl, _), (el, ec) = span
+    if ec == 0 and el > sl:
+        return (sl, 0), (el, 0)
+    return (sl, 0), (el + 1, 0) if el + 1 < len(text.split("\n")) else (el, len(
+        text.split("\n")[el]))
+
+
+def _find_unique(text: str, snippet: str) -> Span | None:
+    index = text.find(snippet)
+    if index < 0 or text.find(snippet, index + 1) >= 0:
+        return None
+    before = text[:index]
+    start = (before.count("\n"), index - (before.rfind("\n") + 1))
+    after = text[: index + len(snippet)]
+    return start, (after.count("\n"), index + len(snippet) - (after.rfind("\n") + 1))
+
+
+def _find_todo(text: str, language: str, description: str, near: int,
+               marker: str) -> triggers.Todo | None:
+    """The TODO with this description in `text`, the one nearest `near` if it repeats."""
+    same = [t for t in triggers.find_todos(text, language, marker) if t.description == description]
+    return min(same, key=lambda t: abs(t.line - near)) if same else None
+
+
+def _note_line(text: str, language: str, function: str | None, first_line: str) -> int | None:
+    lines = text.split("\n")
+    if function is not None:
+        for i in range(len(lines)):
+            scope = triggers.enclosing_scope(text, language, i)
+            if scope and scope.name == function and scope.range[0][0] == i:
+                return i
+    return next((i for i, row in enumerate(lines) if row == first_line), None)

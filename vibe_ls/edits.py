@@ -1,0 +1,96 @@
+"""Text edits that put a model's answer into the document, computed against one snapshot of
+its text, plus the re-anchoring that recomputes them when the document changed meanwhile.
+
+Positions are (line, column) in Python characters; the server converts them to the
+client's encoding. Edits never overlap and are all relative to the same snapshot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vibe_ls import triggers
+from vibe_ls.postprocess import indent_block
+
+Pos = tuple[int, int]
+
+# A body that only holds one of these (and comments) is a placeholder we replace.
+PLACEHOLDER = re.compile(
+    r"^\s*(pass|\.\.\.|raise NotImplementedError\b.*|return\s*(0|-1|null|nil|None|false|\"\"|"
+    r"0\.0|nullptr|\[\]|\{\}|new \w+\[0\])?\s*;?|todo!\(.*\);?|unimplemented!\(.*\);?|"
+    r"panic\(.*\)|throw new \w+\(.*\);)\s*$")
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    start: Pos
+    end: Pos
+    new_text: str
+
+
+def _offset(lines: list[str], pos: Pos) -> int:
+    line, col = pos
+    return sum(len(x) for x in lines[:line]) + col
+
+
+def apply(text: str, edits: list[TextEdit]) -> str:
+    """The text after `edits` (used by the CLI and tests; editors apply them themselves)."""
+    lines = text.splitlines(keepends=True)
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        a, b = _offset(lines, edit.start), _offset(lines, edit.end)
+        text = text[:a] + edit.new_text + text[b:]
+        lines = text.splitlines(keepends=True)
+    return text
+
+
+def _lines(text: str) -> list[str]:
+    return text.split("\n")
+
+
+def block(code: str, note: str, indent: str) -> str:
+    """The note comment and the code, indented, as whole lines ending in a newline."""
+    body = "\n".join([note, code.rstrip("\n")]) if note else code.rstrip("\n")
+    return indent_block(body, indent) + "\n"
+
+
+def import_edits(text: str, language: str, wanted: list[str]) -> list[TextEdit]:
+    existing, line = triggers.imports(text, language)
+    have = {x.strip() for x in existing}
+    missing = [w for w in dict.fromkeys(x.strip() for x in wanted) if w and w not in have]
+    if not missing:
+        return []
+    return [TextEdit((line, 0), (line, 0), "".join(f"{m}\n" for m in missing))]
+
+
+def resolve_marker(todo: triggers.Todo) -> TextEdit:
+    """Drop the marker ("TODO: ") and keep the description as a plain comment."""
+    return TextEdit(todo.marker_range[0], todo.marker_range[1], "")
+
+
+def body_edits(text: str, scope: triggers.Scope, todo_line: int, code: str,
+               note: str) -> list[TextEdit]:
+    """Replace a stub body's placeholder statements with `code`, keeping its comments and
+    docstring; a one-line `{}`/`{ return 0; }` body is opened up over several lines."""
+    (sl, sc), (el, ec) = scope.body_range
+    lines = _lines(text)
+    if sl == el:  # braces on one line
+        outer = re.match(r"\s*", lines[scope.range[0][0]]).group(0)
+        return [TextEdit((sl, sc), (el, ec), "\n" + block(code, note, scope.body_indent) + outer)]
+    holders = [i for i in range(sl, el + 1) if i != todo_line and PLACEHOLDER.match(lines[i])
+               and not _is_brace_only(lines[i])]
+    at = holders[0] if holders else max(todo_line + 1, sl)
+    edits = [TextEdit((i, 0), (i + 1, 0), "") for i in holders if i != at]
+    end = (at + 1, 0) if holders else (at, 0)
+    edits.append(TextEdit((at, 0), end, block(code, note, scope.body_indent)))
+    return edits
+
+
+def _is_brace_only(line: str) -> bool:
+    return line.strip() in ("{", "}", "};")
+
+
+def below_edits(todo: triggers.Todo, code: str, note: str) -> list[TextEdit]:
+    """No stub to fill: the code goes right below the TODO comment, at its indentation."""
+    line = todo.comment_range[1][0] + 1
+    return [TextEdit((line, 0), (line, 0), block(code, note, todo.indent))]

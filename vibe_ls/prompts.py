@@ -1,0 +1,97 @@
+"""What the model is asked: the system prompt, one user message per task, and the context
+around the code, cut to a token budget measured with the model's own tokenizer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SYSTEM_PROMPT = (
+    "You are an algorithm engineer. You write correct, efficient code for algorithm and "
+    "data-structure tasks. First reason briefly about the best algorithm and the edge cases. "
+    "Then give the complete code in one fenced code block in the requested language. After "
+    "the code block write one line in exactly this form:\n"
+    "Complexity: Time O(...), Space O(...). Approach: <a few words>.\n"
+    "Write the reasoning and the complexity line in English, even when the task is written in "
+    "another language."
+)
+
+LANGUAGE_NAMES = {"python": "Python", "c": "C", "cpp": "C++", "java": "Java",
+                  "javascript": "JavaScript", "typescript": "TypeScript", "tsx": "TypeScript",
+                  "go": "Go", "rust": "Rust"}
+FENCE_TAGS = {"tsx": "typescript", "cpp": "cpp"}
+
+CONTEXT_BUDGET = 1536  # tokens of file context; the prompt's fixed parts come on top
+
+CountTokens = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class CodeContext:
+    language: str
+    file_name: str
+    code: str  # the enclosing scope, or the selection
+    imports: tuple[str, ...] = ()
+    surrounding: str = ""  # more of the file, included while the budget allows
+
+
+def _fence(language: str, code: str) -> str:
+    return f"```{FENCE_TAGS.get(language, language)}\n{code.rstrip()}\n```"
+
+
+def _context_block(ctx: CodeContext, count: CountTokens, budget: int) -> str:
+    """The code the model sees: the scope always, imports and more of the file if they fit."""
+    parts = [f"File: {ctx.file_name} ({LANGUAGE_NAMES[ctx.language]})"]
+    if ctx.imports:
+        parts.append("Imports already in the file:\n" + "\n".join(ctx.imports))
+    parts.append(_fence(ctx.language, ctx.code))
+    text = "\n".join(parts)
+    if ctx.surrounding and count(text) + count(ctx.surrounding) < budget:
+        text += "\nRest of the file, for reference:\n" + _fence(ctx.language, ctx.surrounding)
+    if count(text) > budget:  # a huge scope: keep its head, where signature and TODO are
+        lines = text.splitlines()
+        while len(lines) > 8 and count("\n".join(lines)) > budget:
+            lines = lines[: int(len(lines) * 0.8)]
+        text = "\n".join(lines) + "\n…"
+    return text
+
+
+def messages(system_prompt: str, user: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt or SYSTEM_PROMPT},
+            {"role": "user", "content": user}]
+
+
+def implement(ctx: CodeContext, todo: str, function: str | None, count: CountTokens,
+              system_prompt: str = "", budget: int = CONTEXT_BUDGET) -> list[dict[str, str]]:
+    target = (f"Implement the function `{function}` as its TODO comment asks: {todo}\n"
+              "Keep its name and signature, and write the complete function."
+              if function else f"Write the code this TODO comment asks for: {todo}")
+    user = (f"{_context_block(ctx, count, budget)}\n\n{target}\n"
+            f"Answer in {LANGUAGE_NAMES[ctx.language]}.")
+    return messages(system_prompt, user)
+
+
+def rewrite(ctx: CodeContext, count: CountTokens, system_prompt: str = "",
+            budget: int = CONTEXT_BUDGET) -> list[dict[str, str]]:
+    user = (f"{_context_block(ctx, count, budget)}\n\nRewrite this code with a better algorithm "
+            "(lower time complexity where possible). Keep the same names, signatures and "
+            "behaviour for every input. Give the complete rewritten code.")
+    return messages(system_prompt, user)
+
+
+def complexity(ctx: CodeContext, count: CountTokens, system_prompt: str = "",
+               budget: int = CONTEXT_BUDGET) -> list[dict[str, str]]:
+    user = (f"{_context_block(ctx, count, budget)}\n\nWhat are the time and space complexity "
+            "of this code, and what is its approach? Think briefly, then answer with one line "
+            "in exactly this form:\nComplexity: Time O(...), Space O(...). Approach: <a few "
+            "words>.")
+    return messages(system_prompt, user)
+
+
+def explain(ctx: CodeContext, count: CountTokens, system_prompt: str = "",
+            budget: int = CONTEXT_BUDGET) -> list[dict[str, str]]:
+    user = (f"{_context_block(ctx, count, budget)}\n\nExplain this code for a programmer, in "
+            "Markdown, in at most 12 short lines, under these headings: **What it computes**, "
+            "**Algorithm**, **Complexity** (time and space in big-O), **Edge cases**. Do not "
+            "repeat the code.")
+    return messages(system_prompt, user)

@@ -1,0 +1,353 @@
+"""The language server: LSP handlers only. Each handler fetches the document, calls the
+assistant (triggers -> prompts -> engine -> postprocess -> edits) and converts the result.
+
+Model work runs on one worker thread, so the event loop keeps answering code-action and hover
+requests while a generation runs. Long work is a command with progress: cancelling the
+progress or the request stops the decode loop within one token, and the edit is checked
+against the document version before it is applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.workspace import TextDocument
+
+from vibe_ls import __version__, triggers
+from vibe_ls.assist import Assistant, Proposal, Target
+from vibe_ls.edits import TextEdit
+from vibe_ls.errors import VibeError
+from vibe_ls.settings import SECTION, parse_settings
+
+log = logging.getLogger(__name__)
+
+IMPLEMENT, REWRITE, NOTE, EXPLAIN = ("vibe-ls.implement", "vibe-ls.rewrite",
+                                     "vibe-ls.complexityNote", "vibe-ls.explain")
+PROGRESS_EVERY_S = 0.25
+
+
+class VibeProtocol(LanguageServerProtocol):
+    """pygls cancels a request's future only before it starts; tell the server too, so a
+    running generation stops."""
+
+    def _handle_cancel_notification(self, msg_id):
+        self._server.cancel_request(msg_id)
+        super()._handle_cancel_notification(msg_id)
+
+
+class VibeServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("vibe-ls", __version__, protocol_cls=VibeProtocol)
+        self.assistant = Assistant()
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vibe-ls-model")
+        self.cancels: dict[object, threading.Event] = {}  # by progress token and request id
+        self.selections: dict[str, types.Range] = {}  # last non-empty selection per document
+        self.pending_warnings: list[str] = []
+
+    def cancel_request(self, key: object) -> None:
+        if (event := self.cancels.get(key)) is not None:
+            event.set()
+
+    def warn(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        log.warning(message)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def apply_settings(self, raw: object) -> None:
+        settings, warnings = parse_settings(raw, self.assistant.settings)
+        self.assistant.configure(settings)
+        for warning in warnings:
+            self.warn(warning)
+
+
+server = VibeServer()
+
+
+def to_lsp(doc: TextDocument, start: tuple[int, int], end: tuple[int, int]) -> types.Range:
+    codec, lines = doc.position_codec, doc.lines
+    return types.Range(codec.position_to_client_units(lines, types.Position(*start)),
+                       codec.position_to_client_units(lines, types.Position(*end)))
+
+
+def from_lsp(doc: TextDocument, rng: types.Range) -> tuple[tuple[int, int], tuple[int, int]]:
+    r = doc.position_codec.range_from_client_units(doc.lines, rng)
+    return (r.start.line, r.start.character), (r.end.line, r.end.character)
+
+
+def target_of(ls: VibeServer, uri: str) -> tuple[TextDocument, Target] | None:
+    doc = ls.workspace.get_text_document(uri)
+    language = triggers.language_for(uri, doc.language_id)
+    if language is None or language not in ls.assistant.settings.languages:
+        return None
+    return doc, Target(text=doc.source, language=language, file_name=uri.rsplit("/", 1)[-1])
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: VibeServer, params: types.InitializeParams) -> None:
+    settings, warnings = parse_settings(params.initialization_options)
+    ls.assistant.configure(settings)
+    ls.pending_warnings = warnings  # the client may not show messages before `initialized`
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: VibeServer, params: types.InitializedParams) -> None:
+    for warning in ls.pending_warnings:
+        ls.warn(warning)
+    await pull_configuration(ls)
+    problem = ls.assistant.model_problem()
+    if problem:
+        ls.warn(str(problem), types.MessageType.Error)
+
+
+async def pull_configuration(ls: VibeServer) -> None:
+    caps = ls.client_capabilities.workspace
+    if not (caps and caps.configuration):
+        return
+    items = [types.ConfigurationItem(section=SECTION)]
+    try:
+        result = await ls.workspace_configuration_async(types.ConfigurationParams(items=items))
+    except Exception as exc:  # a client that claims the capability but fails the request
+        log.warning("workspace/configuration failed: %s", exc)
+        return
+    if result and isinstance(result[0], dict):
+        ls.apply_settings(result[0])
+
+
+@server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+def progress_cancel(ls: VibeServer, params: types.WorkDoneProgressCancelParams) -> None:
+    ls.cancel_request(params.token)  # the "x" on the progress notification
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: VibeServer,
+                                   params: types.DidChangeConfigurationParams) -> None:
+    if isinstance(params.settings, dict) and params.settings:
+        ls.apply_settings(params.settings)
+    else:  # pull-model clients send null and expect us to ask
+        await pull_configuration(ls)
+
+
+def _command(title: str, name: str, *args: object) -> types.Command:
+    return types.Command(title=title, command=name, arguments=list(args))
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+    code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite]))
+def code_action(ls: VibeServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+    """Listing is instant: tree-sitter only, the model runs when an action is chosen."""
+    found = target_of(ls, params.text_document.uri)
+    if found is None:
+        return None
+    doc, target = found
+    uri, version = doc.uri, doc.version
+    (start, end) = from_lsp(doc, params.range)
+    actions = []
+    todo = triggers.todo_at(target.text, target.language, start[0],
+                            ls.assistant.settings.todo_marker)
+    if todo is not None:
+        title = f"Implement TODO: {todo.description[:60]}"
+        actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix,
+                                        command=_command(title, IMPLEMENT, uri, todo.line,
+                                                         version)))
+    if start != end:
+        ls.selections[uri] = params.range
+        sel = [uri, [start, end], version]
+        actions += [
+            types.CodeAction(title="Rewrite with a better algorithm",
+                             kind=types.CodeActionKind.RefactorRewrite,
+                             command=_command("Rewrite with a better algorithm", REWRITE, *sel)),
+            types.CodeAction(title="Add complexity note", kind=types.CodeActionKind.Refactor,
+                             command=_command("Add complexity note", NOTE, *sel)),
+            types.CodeAction(title="Explain selection", kind=types.CodeActionKind.Empty,
+                             command=_command("Explain selection", EXPLAIN, *sel)),
+        ]
+    return actions or None
+
+
+async def run_on_worker(ls: VibeServer, title: str, work: Callable, *keys: object):
+    """Run `work(on_text, cancel)` on the model thread, with cancellable progress."""
+    cancel, token = threading.Event(), str(uuid.uuid4())
+    for key in (token, ls.protocol.msg_id, *keys):
+        ls.cancels[key] = cancel
+    progress = await _begin_progress(ls, token, title)
+    loop = asyncio.get_running_loop()
+    start, last = time.monotonic(), [0.0]
+
+    def on_text(_delta: str, generated: int) -> None:
+        now = time.monotonic()
+        if progress and now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            rate = generated / max(now - start, 1e-6)
+            report = types.WorkDoneProgressReport(
+                message=f"{generated} tokens, {rate:.0f} tok/s", cancellable=True)
+            loop.call_soon_threadsafe(ls.work_done_progress.report, token, report)
+    try:
+        return await loop.run_in_executor(ls.worker, work, on_text, cancel), cancel.is_set()
+    finally:
+        for key in (token, ls.protocol.msg_id, *keys):
+            ls.cancels.pop(key, None)
+        if progress:
+            message = "cancelled" if cancel.is_set() else "done"
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
+
+async def _begin_progress(ls: VibeServer, token: str, title: str) -> bool:
+    window = ls.client_capabilities.window
+    if not (window and window.work_done_progress):
+        return False
+    try:
+        await ls.work_done_progress.create_async(token)
+    except Exception as exc:
+        log.warning("window/workDoneProgress/create failed: %s", exc)
+        return False
+    ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+        title=f"vibe-ls: {title}", cancellable=True, message="starting"))
+    return True
+
+
+async def apply_proposal(ls: VibeServer, uri: str, version: int, proposal: Proposal) -> bool:
+    """Apply the edit to the document as it is now: re-anchored if it changed meanwhile,
+    dropped (with a message) if its anchor is gone. Never applied to the wrong place."""
+    doc = ls.workspace.get_text_document(uri)
+    edits: list[TextEdit] | None = proposal.edits
+    if doc.version != version:
+        edits = proposal.reanchor(doc.source)
+        if edits is None:
+            ls.warn(f"vibe-ls: the document changed while the model was writing and "
+                    f"{proposal.anchor} is gone; nothing was inserted")
+            return False
+    lsp_edits = [types.TextEdit(range=to_lsp(doc, e.start, e.end), new_text=e.new_text)
+                 for e in edits]
+    change = types.TextDocumentEdit(
+        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri,
+                                                                   version=doc.version),
+        edits=lsp_edits)
+    result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+        edit=types.WorkspaceEdit(document_changes=[change]), label=proposal.label))
+    if not result.applied:
+        ls.warn(f"vibe-ls: the editor refused the edit ({result.failure_reason or 'no reason'})")
+    return bool(result.applied)
+
+
+async def run_edit_command(ls: VibeServer, title: str, uri: str, version: int,
+                           make: Callable[[Target], Callable]) -> dict | None:
+    found = target_of(ls, uri)
+    if found is None:
+        ls.warn(f"vibe-ls: {uri} is not a supported language")
+        return None
+    doc, target = found
+    version = doc.version if version is None else version
+    try:
+        proposal, cancelled = await run_on_worker(ls, title, make(target))
+    except VibeError as exc:
+        ls.warn(f"vibe-ls: {exc}", types.MessageType.Error)
+        return {"applied": False, "error": exc.message}
+    if cancelled or proposal is None:
+        return {"applied": False, "cancelled": True}
+    applied = await apply_proposal(ls, uri, doc.version if version is None else version, proposal)
+    if applied and proposal.summary:
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
+                                                       message=proposal.summary))
+    return {"applied": applied, "summary": proposal.summary}
+
+
+@server.command(IMPLEMENT)
+async def implement(ls: VibeServer, uri: str, line: int, version: int | None = None):
+    assistant = ls.assistant
+    return await run_edit_command(
+        ls, "Implement TODO", uri, version,
+        lambda t: lambda on_text, cancel: assistant.implement(t, line, on_text, cancel))
+
+
+def _selection(rng: list) -> tuple[tuple[int, int], tuple[int, int]]:
+    (a, b), (c, d) = rng
+    return (a, b), (c, d)
+
+
+@server.command(REWRITE)
+async def rewrite(ls: VibeServer, uri: str, rng: list, version: int | None = None):
+    assistant, sel = ls.assistant, _selection(rng)
+    return await run_edit_command(
+        ls, "Rewrite with a better algorithm", uri, version,
+        lambda t: lambda on_text, cancel: assistant.rewrite(t, sel, on_text, cancel))
+
+
+@server.command(NOTE)
+async def complexity_note(ls: VibeServer, uri: str, rng: list, version: int | None = None):
+    assistant, sel = ls.assistant, _selection(rng)
+    return await run_edit_command(
+        ls, "Add complexity note", uri, version,
+        lambda t: lambda on_text, cancel: assistant.complexity_note(t, sel, on_text, cancel))
+
+
+@server.command(EXPLAIN)
+async def explain_selection(ls: VibeServer, uri: str, rng: list, version: int | None = None):
+    found = target_of(ls, uri)
+    if found is None:
+        return None
+    _, target = found
+    markdown = await explanation(ls, target, _selection(rng))
+    if markdown:
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
+                                                       message=markdown))
+    return markdown
+
+
+async def explanation(ls: VibeServer, target: Target,
+                      sel: tuple[tuple[int, int], tuple[int, int]]) -> str | None:
+    cached = ls.assistant.cached_explanation(target, sel)
+    if cached is not None:
+        return cached
+    try:
+        markdown, cancelled = await run_on_worker(
+            ls, "Explain", lambda on_text, cancel: ls.assistant.explain(target, sel, on_text,
+                                                                        cancel))
+    except VibeError as exc:
+        ls.warn(f"vibe-ls: {exc}", types.MessageType.Error)
+        return None
+    return None if cancelled else markdown
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+async def hover(ls: VibeServer, params: types.HoverParams) -> types.Hover | None:
+    """Over a function name, or inside the last selection: what the code computes, its
+    algorithm and its cost. Cached by content; cancellable; model work off the loop."""
+    if not ls.assistant.settings.hover:
+        return None
+    found = target_of(ls, params.text_document.uri)
+    if found is None:
+        return None
+    doc, target = found
+    sel = hover_range(ls, doc, target, params.position)
+    if sel is None:
+        return None
+    markdown = await explanation(ls, target, sel)
+    if not markdown:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                                    value=markdown))
+
+
+def hover_range(ls: VibeServer, doc: TextDocument, target: Target,
+                position: types.Position) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    pos = doc.position_codec.position_from_client_units(doc.lines, position)
+    here = (pos.line, pos.character)
+    remembered = ls.selections.get(doc.uri)
+    if remembered is not None:
+        start, end = from_lsp(doc, remembered)
+        if start <= here <= end and start != end:
+            return start, end
+    scope = triggers.scope_named_at(target.text, target.language, *here)
+    return (scope.range[0], scope.range[1]) if scope else None
+
+
+def serve() -> None:
+    server.start_io()

@@ -1,0 +1,78 @@
+"""User settings: one schema for initializationOptions, workspace/configuration and the CLI.
+
+Keys are camelCase as editors send them. A bad value falls back to its default and yields a
+warning the server shows the user; it never stops the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from vibe_ls.home import DEFAULT_MODEL
+
+SECTION = "vibeLs"
+ALL_LANGUAGES = ("python", "c", "cpp", "java", "javascript", "typescript", "tsx", "go", "rust")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = DEFAULT_MODEL
+    device: str = "auto"
+    max_new_tokens: int = 768
+    reasoning_budget: int = 384
+    system_prompt: str = ""  # empty: the built-in English prompt
+    todo_marker: str = "TODO"
+    hover: bool = True
+    languages: tuple[str, ...] = field(default=ALL_LANGUAGES)
+
+
+def _is_int_in(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+_RULES: dict[str, tuple[str, Callable[[Any], bool], str]] = {
+    # attribute: (editor key, check, what a good value is)
+    "model": ("model", lambda v: isinstance(v, str) and v.strip() != "", "a model name or path"),
+    "device": ("device", lambda v: v in ("auto", "cuda", "cpu"), "auto, cuda or cpu"),
+    "max_new_tokens": ("maxNewTokens", _is_int_in(16, 8192), "an integer from 16 to 8192"),
+    "reasoning_budget": ("reasoningBudget", _is_int_in(0, 8192), "an integer from 0 to 8192"),
+    "system_prompt": ("systemPrompt", lambda v: isinstance(v, str), "a string"),
+    "todo_marker": ("todoMarker", lambda v: isinstance(v, str) and v.strip().isidentifier(),
+                    "a word such as TODO or FIXME"),
+    "hover": ("hover", lambda v: isinstance(v, bool), "true or false"),
+    "languages": ("languages",
+                  lambda v: isinstance(v, list) and all(x in ALL_LANGUAGES for x in v),
+                  f"a list drawn from {', '.join(ALL_LANGUAGES)}"),
+}
+
+
+def _section(raw: Any) -> dict[str, Any]:
+    """Accept the settings bare or nested under the `vibeLs` section."""
+    if not isinstance(raw, dict):
+        return {}
+    nested = raw.get(SECTION)
+    return nested if isinstance(nested, dict) else raw
+
+
+def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Settings from an editor's JSON, and a warning for each value that was rejected."""
+    values, warnings = {}, []
+    data = _section(raw)
+    for attr, (key, check, expected) in _RULES.items():
+        if key not in data or data[key] is None:
+            continue
+        if check(data[key]):
+            value = data[key]
+            values[attr] = tuple(value) if isinstance(value, list) else value
+        else:
+            default = getattr(Settings(), attr)
+            warnings.append(f"vibe-ls: setting {key}={data[key]!r} is invalid (expected "
+                            f"{expected}); using {default!r}")
+            values[attr] = default
+    return replace(base or Settings(), **values), warnings
+
+
+def as_dict(settings: Settings) -> dict[str, Any]:
+    return {_RULES[f.name][0]: getattr(settings, f.name) for f in fields(settings)}
