@@ -88,8 +88,9 @@ def _tell_code_actions_from_commands(client: LanguageClient) -> None:
     def structure(obj: dict, _type: object) -> types.Command | types.CodeAction:
         is_command = isinstance(obj.get("command"), str)
         return converter.structure(obj, types.Command if is_command else types.CodeAction)
-    converter.register_structure_hook(types.Command | types.CodeAction, structure)
-    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)
+    # lsprotocol declares the result with typing.Union, and hooks match the exact type.
+    converter.register_structure_hook(Union[types.Command, types.CodeAction],  # noqa: UP007
+                                      structure)
 
 
 async def start(home: Path, client_name: str, options: dict | None = None) -> Editor:
