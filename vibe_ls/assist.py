@@ -172,7 +172,7 @@ class Assistant:
             indent = original[: len(original) - len(original.lstrip())]
             return [TextEdit(where[0], where[1], edits.block(code, note, indent).rstrip("\n")
                              + ("\n" if original.endswith("\n") else "")),
-                    *edits.import_edits(text, target.language, answer.imports)]
+                    *edits.import_edits(text, target.language, answer.imports, code)]
         return Proposal(label="vibe-ls: rewrite with a better algorithm",
                         edits=edits_for(target.text) or [],
                         summary=f"vibe-ls: rewritten — Time {complexity.time}, Space "
@@ -253,9 +253,11 @@ class Implementation:
         note = postprocess.complexity_note(self.complexity, prefix)
         code = postprocess.strip_complexity_comments(self.answer.code, prefix)
         placed: list[TextEdit] = [edits.resolve_marker(todo)]
+        inserted = code
         if scope is not None and scope.is_stub and scope.body_range is not None:
             body, helpers = split_function(code, self.language, scope.name)
-            placed += edits.body_edits(text, scope, todo.line, body, note)
+            inserted = body + "\n" + helpers
+            placed += edits.body_edits(text, scope, todo, body, note)
             if helpers:
                 indent = _indent_of(text, scope.range[0][0])
                 line = scope.range[0][0]
@@ -263,7 +265,14 @@ class Implementation:
                                        + ("\n" if self.language == "python" else "")))
         else:
             placed += edits.below_edits(todo, code, note)
-        return placed + edits.import_edits(text, self.language, self.answer.imports)
+        placed = [e for e in placed if not _covered(e, placed)]
+        return placed + edits.import_edits(text, self.language, self.answer.imports, inserted)
+
+
+def _covered(edit: TextEdit, others: list[TextEdit]) -> bool:
+    """An edit inside another one's range (the marker inside a rewritten one-line body)."""
+    return any(o is not edit and o.start <= edit.start and edit.end <= o.end
+               and (o.start, o.end) != (edit.start, edit.end) for o in others)
 
 
 def split_function(code: str, language: str, name: str) -> tuple[str, str]:
@@ -282,10 +291,18 @@ def split_function(code: str, language: str, name: str) -> tuple[str, str]:
     helpers = []
     for i, _ in enumerate(lines):
         scope = triggers.enclosing_scope(code, language, i)
-        if scope and scope.range[0][0] == i and scope.name != name and scope.range[0][1] == 0 \
-                and not (target.range[0][0] <= i <= target.range[1][0]):
+        if scope and scope.range[0][0] == i and scope.range[0][1] == 0 and _is_helper(
+                scope, target):
             helpers.append(scope.text)
     return body, "\n\n".join(helpers)
+
+
+def _is_helper(scope: triggers.Scope, target: triggers.Scope) -> bool:
+    """A definition worth inserting beside the function: not the function, not a wrapper
+    around it (Java's `class Solution`), not a demo entry point."""
+    wraps = scope.range[0] <= target.range[0] and target.range[1] <= scope.range[1]
+    inside = target.range[0] <= scope.range[0] and scope.range[1] <= target.range[1]
+    return not (wraps or inside) and scope.name not in (target.name, "main")
 
 
 def _indent_of(text: str, line: int) -> str:

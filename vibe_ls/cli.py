@@ -40,7 +40,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from vibe_ls.doctor import doctor
 
-    return doctor(args.model)
+    return doctor(args.model, run_demo=args.demo)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -178,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="report what is installed and whether it works")
     doctor.add_argument("--model", default=DEFAULT_MODEL, help="the model that must be usable")
+    doctor.add_argument("--demo", action="store_true",
+                        help="also implement a demo TODO with the model, as the editor would")
     doctor.set_defaults(func=cmd_doctor)
     bench = sub.add_parser("bench",
                            help="measure generation speed (and peers' on the same weights)")

@@ -11,6 +11,9 @@ from vibe_ls.errors import VibeError
 from vibe_ls.manifest import read_manifest, verify
 
 SMOKE_PROMPT = "def add(a: int, b: int) -> int:\n"
+DEMO = ("def three_sum_closest(nums: list[int], target: int) -> int:\n"
+        "    # TODO: find three numbers whose sum is closest to target\n"
+        "    pass\n")
 
 
 def _version(package: str) -> str | None:
@@ -52,6 +55,17 @@ def smoke_test(model_dir: Path) -> str:
     return f"{tokenizer.decode(out)!r} ({len(out)} tokens, {took:.1f} s with loading)"
 
 
+def demo(model: str) -> str:
+    """The main job on a built-in TODO: what the Implement code action would insert."""
+    from vibe_ls import edits
+    from vibe_ls.assist import Assistant, Target
+    from vibe_ls.settings import Settings
+
+    assistant = Assistant(Settings(model=model, device="auto"))
+    proposal = assistant.implement(Target(DEMO, "python", "demo.py"), 1)
+    return edits.apply(DEMO, proposal.edits) + f"({proposal.summary})"
+
+
 def model_report(model_dir: Path) -> tuple[bool, list[str]]:
     try:
         manifest = read_manifest(model_dir)
@@ -66,7 +80,7 @@ def model_report(model_dir: Path) -> tuple[bool, list[str]]:
     return True, [head, "  checksums: verified"]
 
 
-def doctor(default: str = home.DEFAULT_MODEL) -> int:
+def doctor(default: str = home.DEFAULT_MODEL, run_demo: bool = False) -> int:
     """Print the report; return 0 when the default model is usable, 1 otherwise."""
     print(f"vibe-ls {_version('vibe-ls')}, VIBE_LS_HOME={home.home()}")
     print("\n".join(runtime_report()))
@@ -86,4 +100,6 @@ def doctor(default: str = home.DEFAULT_MODEL) -> int:
         print("models: none installed")
     if not default_ok:
         print(f"the default model {default} is not usable: run `vibe-ls setup`")
+    elif run_demo:
+        print(f"\nImplement TODO on a demo file with {default}:\n{demo(default)}")
     return 0 if default_ok else 1

@@ -16,10 +16,11 @@ from vibe_ls.postprocess import indent_block
 Pos = tuple[int, int]
 
 # A body that only holds one of these (and comments) is a placeholder we replace.
+_VALUE = r"(0|-1|null|nil|None|false|\"\"|0\.0|nullptr|\[\]|\{\}|new \w+\[0\]|vec!\[\]|" \
+         r"String::new\(\)|Default::default\(\))"
 PLACEHOLDER = re.compile(
-    r"^\s*(pass|\.\.\.|raise NotImplementedError\b.*|return\s*(0|-1|null|nil|None|false|\"\"|"
-    r"0\.0|nullptr|\[\]|\{\}|new \w+\[0\])?\s*;?|todo!\(.*\);?|unimplemented!\(.*\);?|"
-    r"panic\(.*\)|throw new \w+\(.*\);)\s*$")
+    rf"^\s*(pass|\.\.\.|raise NotImplementedError\b.*|return\s*{_VALUE}?\s*;?|{_VALUE}|"
+    r"todo!\(.*\);?|unimplemented!\(.*\);?|panic\(.*\)|throw new \w+\(.*\);)\s*$")
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,31 @@ def block(code: str, note: str, indent: str) -> str:
     return indent_block(body, indent) + "\n"
 
 
-def import_edits(text: str, language: str, wanted: list[str]) -> list[TextEdit]:
+def imported_names(line: str, language: str) -> list[str]:
+    """The names an import line brings into scope (empty: cannot tell, keep the import)."""
+    if language in ("c", "cpp"):
+        return []
+    line = re.sub(r"\s+as\s+", " as ", line.strip().rstrip(";"))
+    if language == "python":
+        names = line.split(" import ", 1)[-1] if line.startswith("from ") else line[7:]
+        return [n.split(" as ")[-1].strip(" ()").split(".")[0] for n in names.split(",")]
+    if language == "go":
+        parts = line.replace("import", "", 1).split()
+        return [parts[0]] if len(parts) == 2 else [parts[-1].strip('"').split("/")[-1]]
+    if language in ("javascript", "typescript", "tsx"):
+        found = re.findall(r"[A-Za-z_$][\w$]*", line.split(" from ")[0].replace("import", ""))
+        return [n for n in found if n not in ("as", "type")]
+    last = re.split(r"::|\.", line.split()[-1])[-1]  # java, rust
+    return [] if last in ("*", "") else re.findall(r"\w+", last)
+
+
+def import_edits(text: str, language: str, wanted: list[str], code: str = "") -> list[TextEdit]:
+    """Imports the inserted `code` needs that the file lacks (unused ones are left out)."""
     existing, line = triggers.imports(text, language)
     have = {x.strip() for x in existing}
-    missing = [w for w in dict.fromkeys(x.strip() for x in wanted) if w and w not in have]
+    used = [w for w in wanted if not code or not (names := imported_names(w, language))
+            or any(re.search(rf"\b{re.escape(n)}\b", code) for n in names)]
+    missing = [w for w in dict.fromkeys(x.strip() for x in used) if w and w not in have]
     if not missing:
         return []
     return [TextEdit((line, 0), (line, 0), "".join(f"{m}\n" for m in missing))]
@@ -68,15 +90,28 @@ def resolve_marker(todo: triggers.Todo) -> TextEdit:
     return TextEdit(todo.marker_range[0], todo.marker_range[1], "")
 
 
-def body_edits(text: str, scope: triggers.Scope, todo_line: int, code: str,
+def _resolved_comment(text: str, todo: triggers.Todo) -> str:
+    """The TODO comment's text with its marker removed."""
+    lines = _lines(text)
+    (cl, cc), (_, ce) = todo.comment_range
+    (_, ms), (_, me) = todo.marker_range
+    return lines[cl][cc:ms] + lines[cl][me:ce]
+
+
+def body_edits(text: str, scope: triggers.Scope, todo: triggers.Todo, code: str,
                note: str) -> list[TextEdit]:
     """Replace a stub body's placeholder statements with `code`, keeping its comments and
-    docstring; a one-line `{}`/`{ return 0; }` body is opened up over several lines."""
+    docstring; a one-line `{}`/`{ return 0; }` body is opened up over several lines (with
+    the TODO comment, if it sat inside, kept as the first line)."""
     (sl, sc), (el, ec) = scope.body_range
-    lines = _lines(text)
+    lines, todo_line = _lines(text), todo.line
     if sl == el:  # braces on one line
         outer = re.match(r"\s*", lines[scope.range[0][0]]).group(0)
-        return [TextEdit((sl, sc), (el, ec), "\n" + block(code, note, scope.body_indent) + outer)]
+        inside = todo.line == sl and sc <= todo.comment_range[0][1] < ec
+        head = _resolved_comment(text, todo) if inside else ""
+        return [TextEdit((sl, sc), (el, ec),
+                         "\n" + block(code, "\n".join(filter(None, [head, note])),
+                                      scope.body_indent) + outer)]
     holders = [i for i in range(sl, el + 1) if i != todo_line and PLACEHOLDER.match(lines[i])
                and not _is_brace_only(lines[i])]
     at = holders[0] if holders else max(todo_line + 1, sl)

@@ -333,7 +333,7 @@ def complexity_note(c: Complexity, comment_prefix: str) -> str:
     note = f"{comment_prefix} Time: {c.time}"
     if c.space:
         note += f", Space: {c.space}"
-    if c.approach:
+    if c.approach and not c.approach.lstrip().startswith("O("):  # a bound is no approach
         note += f" — {c.approach}"
     return note
 
