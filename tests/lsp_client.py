@@ -8,11 +8,11 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Union
 
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from vibe_ls.bench.lsp_driver import tell_code_actions_from_commands
 from vibe_ls.edits import TextEdit, apply
 
 CLIENTS = ("visual-studio-code", "neovim")
@@ -29,7 +29,7 @@ class Editor:
         def apply_edit(params: types.ApplyWorkspaceEditParams):
             return self._apply_edit(params)
         client.feature(types.WORKSPACE_APPLY_EDIT)(apply_edit)
-        _tell_code_actions_from_commands(client)
+        tell_code_actions_from_commands(client)
 
     def _apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         self.applied.append(params)
@@ -78,19 +78,6 @@ class Editor:
 
     def messages(self, kind: types.MessageType | None = None) -> list[str]:
         return [m.message for m in self.client.messages if kind is None or m.type == kind]
-
-
-def _tell_code_actions_from_commands(client: LanguageClient) -> None:
-    """The client-side converter reads a CodeAction whose `command` is an object as a
-    Command (its `command` field a string); editors tell them apart by that field's type."""
-    converter = client.protocol._converter
-
-    def structure(obj: dict, _type: object) -> types.Command | types.CodeAction:
-        is_command = isinstance(obj.get("command"), str)
-        return converter.structure(obj, types.Command if is_command else types.CodeAction)
-    # lsprotocol declares the result with typing.Union, and hooks match the exact type.
-    converter.register_structure_hook(Union[types.Command, types.CodeAction],  # noqa: UP007
-                                      structure)
 
 
 async def start(home: Path, client_name: str, options: dict | None = None) -> Editor:

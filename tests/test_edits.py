@@ -43,6 +43,7 @@ from collections import defaultdict
 import itertools
 
 def closest(nums, target):
+    """Sum of three numbers closest to target."""
     best = math.inf
     for combo in itertools.combinations(nums, 3):
         if abs(sum(combo) - target) < abs(best - target):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from textwrap import dedent
 
 from vibe_ls import edits, postprocess, prompts, triggers
@@ -87,16 +88,33 @@ class Assistant:
 
     def _ask(self, messages: list[dict[str, str]], on_text: OnText | None,
              cancel: threading.Event | None, max_new_tokens: int | None = None,
-             speculate: bool = False) -> tuple[str, Result]:
+             speculate: bool = False, answer_start: str = "") -> tuple[str, Result]:
+        """The model's answer to `messages`; `answer_start` is written for it first (the
+        answer continues from there and includes it)."""
         engine = self.engine()
-        request = Request(engine.encode_chat(messages),
+        prompt = engine.chat.encode(engine.chat.render(messages) + answer_start)
+        request = Request(prompt,
                           max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
                           reasoning_budget=self.settings.reasoning_budget or None,
                           speculate=speculate)
         result = engine.generate(request, on_text, cancel)
         log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
                  result.finish_reason, result.tokens_per_s)
-        return result.text, result
+        return answer_start + result.text, result
+
+    def _ask_for_code(self, messages: list[dict[str, str]], language: str,
+                      on_text: OnText | None, cancel: threading.Event | None,
+                      speculate: bool = False) -> tuple[Answer | None, Result]:
+        """An answer with code; a small model that answered in prose only is asked to go on
+        with its code block already opened."""
+        text, result = self._ask(messages, on_text, cancel, speculate=speculate)
+        answer = postprocess.parse_answer(text, language)
+        if answer.code.strip() or result.finish_reason == "cancelled":
+            return answer, result
+        fence = prompts.FENCE_TAGS.get(language, language)
+        text, result = self._ask(messages, on_text, cancel, speculate=speculate,
+                                 answer_start=f"{text.rstrip()}\n```{fence}\n")
+        return postprocess.parse_answer(text, language), result
 
     def _count(self) -> Callable[[str], int]:
         chat = self.engine().chat
@@ -129,10 +147,9 @@ class Assistant:
         messages = prompts.implement(self._context(target, context), todo.description,
                                      scope.name if scope else None, self._count(),
                                      self.settings.system_prompt)
-        text, result = self._ask(messages, on_text, cancel)
+        answer, result = self._ask_for_code(messages, target.language, on_text, cancel)
         if result.finish_reason == "cancelled":
             return None
-        answer = postprocess.parse_answer(text, target.language)
         if not answer.code.strip():
             raise VibeError("the model wrote no code for this TODO; try again or reword it")
         complexity = self._complexity(target, answer.code, answer, cancel)
@@ -154,10 +171,10 @@ class Assistant:
         original = _span_text(target.text, span)
         messages = prompts.rewrite(self._context(target, original), self._count(),
                                    self.settings.system_prompt)
-        text, result = self._ask(messages, on_text, cancel, speculate=True)
+        answer, result = self._ask_for_code(messages, target.language, on_text, cancel,
+                                            speculate=True)
         if result.finish_reason == "cancelled":
             return None
-        answer = postprocess.parse_answer(text, target.language)
         if not answer.code.strip():
             raise VibeError("the model wrote no code for this rewrite; try again")
         complexity = self._complexity(target, answer.code, answer, cancel)
@@ -233,6 +250,9 @@ class Assistant:
         return markdown
 
 
+LEADING_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.DOTALL)
+
+
 @dataclass
 class Implementation:
     """A generated implementation, placeable into any version of the document that still
@@ -250,12 +270,18 @@ class Implementation:
             return None
         scope = triggers.enclosing_scope(text, self.language, todo.line)
         prefix = triggers.comment_prefix(self.language)
-        note = postprocess.complexity_note(self.complexity, prefix)
+        complexity = self.complexity
+        if complexity.approach.strip().lower().rstrip(".") == self.description.lower():
+            complexity = replace(complexity, approach="")  # repeating the TODO says nothing
+        note = postprocess.complexity_note(complexity, prefix)
         code = postprocess.strip_complexity_comments(self.answer.code, prefix)
         placed: list[TextEdit] = [edits.resolve_marker(todo)]
         inserted = code
         if scope is not None and scope.is_stub and scope.body_range is not None:
             body, helpers = split_function(code, self.language, scope.name)
+            if scope.docstring and self.language == "python":
+                body = LEADING_DOCSTRING.sub("", body, count=1)  # the stub keeps its own
+            body = _drop_echoes(body, prefix, [self.description, self.complexity.approach])
             inserted = body + "\n" + helpers
             placed += edits.body_edits(text, scope, todo, body, note)
             if helpers:
@@ -267,6 +293,16 @@ class Implementation:
             placed += edits.below_edits(todo, code, note)
         placed = [e for e in placed if not _covered(e, placed)]
         return placed + edits.import_edits(text, self.language, self.answer.imports, inserted)
+
+
+def _drop_echoes(body: str, prefix: str, said: list[str]) -> str:
+    """Leading comment lines that only repeat the TODO (or the approach in the note)."""
+    lines = body.split("\n")
+    known = {x.strip().lower().rstrip(".") for x in said if x}
+    while lines and lines[0].strip().startswith(prefix) and \
+            lines[0].strip()[len(prefix):].strip().lower().rstrip(".") in known:
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def _covered(edit: TextEdit, others: list[TextEdit]) -> bool:

@@ -48,6 +48,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from vibe_ls.bench.report import PEER_NAMES, bench, print_report
 
+    if args.quality:
+        from vibe_ls.bench.quality import quality
+
+        report = quality(args.model, args.device, args.quality, args.difficulty, progress)
+        print(f"{report['model']}: pass@1 {report['pass_at_1']:.0%} on {report['problems']} "
+              f"{report['difficulty']} problems, complexity note on "
+              f"{report['with_complexity_note']:.0%}, {report['seconds_per_problem']:.1f} s each")
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     compare = [c for c in (args.compare or "").split(",") if c]
     unknown = set(compare) - set(PEER_NAMES)
     if unknown:
@@ -191,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--genai-model",
                        help="an onnxruntime-genai model directory for --compare genai")
     bench.add_argument("--json", help="also write the report to this file")
+    bench.add_argument("--quality", type=int, metavar="N",
+                       help="instead: implement N LeetCode stubs through the LSP flow and "
+                            "run their tests (needs the bench extra)")
+    bench.add_argument("--difficulty", default="Easy", choices=["Easy", "Medium", "Hard"])
     bench.set_defaults(func=cmd_bench)
     return parser
 

