@@ -67,7 +67,8 @@ def _example_prompts() -> list[list[dict[str, str]]]:
         ctx = prompts.CodeContext("python", "solution.py", source.split("\n\n\nNOTE")[0],
                                   ("import math",), surrounding=source)
         examples += [prompts.implement(ctx, todo, "three_sum_closest", count),
-                     prompts.explain(ctx, count), prompts.complexity(ctx, count)]
+                     prompts.about_code(prompts.EXPLAIN, ctx, count),
+                     prompts.about_code(prompts.COMPLEXITY, ctx, count)]
     return examples
 
 

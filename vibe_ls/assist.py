@@ -125,12 +125,15 @@ class Assistant:
         return prompts.CodeContext(target.language, target.file_name, code, tuple(imports),
                                    surrounding=target.text)
 
+    def _question(self, instruction: str, target: Target, code: str) -> list[dict[str, str]]:
+        return prompts.about_code(instruction, self._context(target, code), self._count(),
+                                  self.settings.system_prompt)
+
     def _complexity(self, target: Target, code: str, answer: Answer, cancel) -> Complexity:
         """The answer's complexity claim, or a short second call that states one."""
         if answer.complexity is not None:
             return answer.complexity
-        messages = prompts.complexity(self._context(target, code), self._count(),
-                                      self.settings.system_prompt)
+        messages = self._question(prompts.COMPLEXITY, target, code)
         text, _ = self._ask(messages, None, cancel, max_new_tokens=160)
         found = postprocess.parse_complexity(text)
         return found or Complexity(time="?", space="?", approach="not stated by the model")
@@ -169,8 +172,7 @@ class Assistant:
                 cancel: threading.Event | None = None) -> Proposal | None:
         span = _whole_lines(target.text, span)
         original = _span_text(target.text, span)
-        messages = prompts.rewrite(self._context(target, original), self._count(),
-                                   self.settings.system_prompt)
+        messages = self._question(prompts.REWRITE, target, original)
         answer, result = self._ask_for_code(messages, target.language, on_text, cancel,
                                             speculate=True)
         if result.finish_reason == "cancelled":
@@ -200,8 +202,7 @@ class Assistant:
                         cancel: threading.Event | None = None) -> Proposal | None:
         scope = triggers.enclosing_scope(target.text, target.language, span[0][0])
         code = scope.text if scope else _span_text(target.text, span)
-        messages = prompts.complexity(self._context(target, code), self._count(),
-                                      self.settings.system_prompt)
+        messages = self._question(prompts.COMPLEXITY, target, code)
         text, result = self._ask(messages, on_text, cancel, max_new_tokens=256)
         if result.finish_reason == "cancelled":
             return None
@@ -237,8 +238,7 @@ class Assistant:
         if key in self._explanations:
             return self._explanations[key]
         code = _span_text(target.text, span)
-        messages = prompts.explain(self._context(target, code), self._count(),
-                                   self.settings.system_prompt)
+        messages = self._question(prompts.EXPLAIN, target, code)
         text, result = self._ask(messages, on_text, cancel, max_new_tokens=400)
         if result.finish_reason == "cancelled":
             return None

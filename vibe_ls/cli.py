@@ -48,6 +48,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from vibe_ls.bench.report import PEER_NAMES, bench, print_report
 
+    if args.lsp:
+        from vibe_ls.bench.latency import latency
+
+        report = latency(args.model, args.device)
+        for name in ("code_actions", "cached_hover"):
+            r = report[name]
+            print(f"{name} while generating: p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, "
+                  f"max {r['max_ms']:.1f} ms over {r['n']}")
+        print(f"generation still running at the end: {report['generation_running_throughout']}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     if args.quality:
         from vibe_ls.bench.quality import quality
 
@@ -205,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: implement N LeetCode stubs through the LSP flow and "
                             "run their tests (needs the bench extra)")
     bench.add_argument("--difficulty", default="Easy", choices=["Easy", "Medium", "Hard"])
+    bench.add_argument("--lsp", action="store_true",
+                       help="instead: time code-action listing and a cached hover over LSP "
+                            "while a generation runs")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -71,27 +71,18 @@ def implement(ctx: CodeContext, todo: str, function: str | None, count: CountTok
     return messages(system_prompt, user)
 
 
-def rewrite(ctx: CodeContext, count: CountTokens, system_prompt: str = "",
-            budget: int = CONTEXT_BUDGET) -> list[dict[str, str]]:
-    user = (f"{_context_block(ctx, count, budget)}\n\nRewrite this code with a better algorithm "
-            "(lower time complexity where possible). Keep the same names, signatures and "
-            "behaviour for every input. Give the complete rewritten code.")
-    return messages(system_prompt, user)
+REWRITE = ("Rewrite this code with a better algorithm (lower time complexity where possible). "
+           "Keep the same names, signatures and behaviour for every input. Give the complete "
+           "rewritten code.")
+COMPLEXITY = ("What are the time and space complexity of this code, and what is its approach? "
+              "Think briefly, then answer with one line in exactly this form:\n"
+              "Complexity: Time O(...), Space O(...). Approach: <a few words>.")
+EXPLAIN = ("Explain this code for a programmer, in Markdown, in at most 12 short lines, under "
+           "these headings: **What it computes**, **Algorithm**, **Complexity** (time and space "
+           "in big-O), **Edge cases**. Do not repeat the code.")
 
 
-def complexity(ctx: CodeContext, count: CountTokens, system_prompt: str = "",
+def about_code(instruction: str, ctx: CodeContext, count: CountTokens, system_prompt: str = "",
                budget: int = CONTEXT_BUDGET) -> list[dict[str, str]]:
-    user = (f"{_context_block(ctx, count, budget)}\n\nWhat are the time and space complexity "
-            "of this code, and what is its approach? Think briefly, then answer with one line "
-            "in exactly this form:\nComplexity: Time O(...), Space O(...). Approach: <a few "
-            "words>.")
-    return messages(system_prompt, user)
-
-
-def explain(ctx: CodeContext, count: CountTokens, system_prompt: str = "",
-            budget: int = CONTEXT_BUDGET) -> list[dict[str, str]]:
-    user = (f"{_context_block(ctx, count, budget)}\n\nExplain this code for a programmer, in "
-            "Markdown, in at most 12 short lines, under these headings: **What it computes**, "
-            "**Algorithm**, **Complexity** (time and space in big-O), **Edge cases**. Do not "
-            "repeat the code.")
-    return messages(system_prompt, user)
+    """A question about the code in `ctx`: REWRITE, COMPLEXITY or EXPLAIN."""
+    return messages(system_prompt, f"{_context_block(ctx, count, budget)}\n\n{instruction}")

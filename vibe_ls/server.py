@@ -272,20 +272,25 @@ def _selection(rng: list) -> tuple[tuple[int, int], tuple[int, int]]:
     return (a, b), (c, d)
 
 
+async def selection_command(ls: VibeServer, title: str, method: str, uri: str, rng: list,
+                            version: int | None) -> dict | None:
+    """Run an Assistant method that edits around a selection (rewrite, complexity note)."""
+    action, sel = getattr(ls.assistant, method), _selection(rng)
+    return await run_edit_command(
+        ls, title, uri, version, lambda t: lambda on_text, cancel: action(t, sel, on_text,
+                                                                          cancel))
+
+
 @server.command(REWRITE)
 async def rewrite(ls: VibeServer, uri: str, rng: list, version: int | None = None):
-    assistant, sel = ls.assistant, _selection(rng)
-    return await run_edit_command(
-        ls, "Rewrite with a better algorithm", uri, version,
-        lambda t: lambda on_text, cancel: assistant.rewrite(t, sel, on_text, cancel))
+    return await selection_command(ls, "Rewrite with a better algorithm", "rewrite", uri, rng,
+                                   version)
 
 
 @server.command(NOTE)
 async def complexity_note(ls: VibeServer, uri: str, rng: list, version: int | None = None):
-    assistant, sel = ls.assistant, _selection(rng)
-    return await run_edit_command(
-        ls, "Add complexity note", uri, version,
-        lambda t: lambda on_text, cancel: assistant.complexity_note(t, sel, on_text, cancel))
+    return await selection_command(ls, "Add complexity note", "complexity_note", uri, rng,
+                                   version)
 
 
 @server.command(EXPLAIN)
