@@ -55,20 +55,23 @@ def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
 
 
 def _example_prompts() -> list[list[dict[str, str]]]:
-    """Prompts like the ones the server builds for SOURCE (the taught model's world)."""
-    from vibe_ls import prompts
+    """The prompts the server builds for SOURCE (the taught model's world), made by the same
+    functions the assistant uses, so they cannot drift apart."""
+    from vibe_ls import prompts, triggers
+    from vibe_ls.assist import Target, implement_messages, question_messages
 
     def count(text: str) -> int:
         return len(text) // 3
-    todo = "find three numbers whose sum is closest to target"
-    variants = [SOURCE, "# a header the user typed meanwhile\n\n" + SOURCE]
     examples = []
-    for source in variants:
-        ctx = prompts.CodeContext("python", "solution.py", source.split("\n\n\nNOTE")[0],
-                                  ("import math",), surrounding=source)
-        examples += [prompts.implement(ctx, todo, "three_sum_closest", count),
-                     prompts.about_code(prompts.EXPLAIN, ctx, count),
-                     prompts.about_code(prompts.COMPLEXITY, ctx, count)]
+    for source in (SOURCE, "# a header the user typed meanwhile\n\n" + SOURCE):
+        target = Target(source, "python", "solution.py")
+        line = source.split("\n").index("    # TODO: find three numbers whose sum is closest to "
+                                        "target")
+        todo = triggers.todo_at(source, "python", line)
+        scope = triggers.enclosing_scope(source, "python", line)
+        examples += [implement_messages(target, todo, scope, count),
+                     question_messages(prompts.EXPLAIN, target, scope.text, count),
+                     question_messages(prompts.COMPLEXITY, target, scope.text, count)]
     return examples
 
 

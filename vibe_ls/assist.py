@@ -104,30 +104,30 @@ class Assistant:
 
     def _ask_for_code(self, messages: list[dict[str, str]], language: str,
                       on_text: OnText | None, cancel: threading.Event | None,
-                      speculate: bool = False) -> tuple[Answer | None, Result]:
-        """An answer with code; a small model that answered in prose only is asked to go on
-        with its code block already opened."""
+                      speculate: bool = False, stub: triggers.Scope | None = None,
+                      ) -> tuple[Answer, Result]:
+        """An answer with code. A small model that answered in prose only, or handed the
+        `stub` back unimplemented, is asked again with its code block already opened (and the
+        stub's signature written), so it has to go on with the body."""
         text, result = self._ask(messages, on_text, cancel, speculate=speculate)
         answer = postprocess.parse_answer(text, language)
-        if answer.code.strip() or result.finish_reason == "cancelled":
+        if result.finish_reason == "cancelled" or (
+                answer.code.strip() and not _echoes_stub(answer.code, language, stub)):
             return answer, result
         fence = prompts.FENCE_TAGS.get(language, language)
+        start = f"```{fence}\n" + (f"{dedent(stub.signature).strip()}\n" if stub else "")
+        prose = text.rstrip() if not answer.code.strip() else ""
         text, result = self._ask(messages, on_text, cancel, speculate=speculate,
-                                 answer_start=f"{text.rstrip()}\n```{fence}\n")
+                                 answer_start=f"{prose}\n{start}".lstrip("\n"))
         return postprocess.parse_answer(text, language), result
 
     def _count(self) -> Callable[[str], int]:
         chat = self.engine().chat
         return lambda text: len(chat.encode(text))
 
-    def _context(self, target: Target, code: str) -> prompts.CodeContext:
-        imports, _ = triggers.imports(target.text, target.language)
-        return prompts.CodeContext(target.language, target.file_name, code, tuple(imports),
-                                   surrounding=target.text)
-
     def _question(self, instruction: str, target: Target, code: str) -> list[dict[str, str]]:
-        return prompts.about_code(instruction, self._context(target, code), self._count(),
-                                  self.settings.system_prompt)
+        return question_messages(instruction, target, code, self._count(),
+                                 self.settings.system_prompt)
 
     def _complexity(self, target: Target, code: str, answer: Answer, cancel) -> Complexity:
         """The answer's complexity claim, or a short second call that states one."""
@@ -146,14 +146,14 @@ class Assistant:
         if todo is None:
             raise VibeError(f"no {marker} comment on line {line + 1}")
         scope = triggers.enclosing_scope(target.text, target.language, todo.line)
-        context = scope.text if scope else _around(target.text, todo.line)
-        messages = prompts.implement(self._context(target, context), todo.description,
-                                     scope.name if scope else None, self._count(),
-                                     self.settings.system_prompt)
-        answer, result = self._ask_for_code(messages, target.language, on_text, cancel)
+        messages = implement_messages(target, todo, scope, self._count(),
+                                      self.settings.system_prompt)
+        stub = scope if scope and scope.is_stub else None
+        answer, result = self._ask_for_code(messages, target.language, on_text, cancel,
+                                            stub=stub)
         if result.finish_reason == "cancelled":
             return None
-        if not answer.code.strip():
+        if not answer.code.strip() or _echoes_stub(answer.code, target.language, stub):
             raise VibeError("the model wrote no code for this TODO; try again or reword it")
         complexity = self._complexity(target, answer.code, answer, cancel)
         placed = Implementation(target.language, answer, complexity, todo.description,
@@ -253,6 +253,28 @@ class Assistant:
 LEADING_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.DOTALL)
 
 
+def code_context(target: Target, code: str) -> prompts.CodeContext:
+    imports, _ = triggers.imports(target.text, target.language)
+    return prompts.CodeContext(target.language, target.file_name, code, tuple(imports),
+                               surrounding=target.text)
+
+
+def implement_messages(target: Target, todo: triggers.Todo, scope: triggers.Scope | None,
+                       count: Callable[[str], int], system_prompt: str = "",
+                       ) -> list[dict[str, str]]:
+    """What the model is asked for an Implement: the scope (its placeholder left out) or the
+    lines around a free-standing TODO, and the task."""
+    code = _without_placeholders(scope.text) if scope else _around(target.text, todo.line)
+    return prompts.implement(code_context(target, code), todo.description,
+                             scope.name if scope else None, count, system_prompt)
+
+
+def question_messages(instruction: str, target: Target, code: str,
+                      count: Callable[[str], int], system_prompt: str = "",
+                      ) -> list[dict[str, str]]:
+    return prompts.about_code(instruction, code_context(target, code), count, system_prompt)
+
+
 @dataclass
 class Implementation:
     """A generated implementation, placeable into any version of the document that still
@@ -293,6 +315,18 @@ class Implementation:
             placed += edits.below_edits(todo, code, note)
         placed = [e for e in placed if not _covered(e, placed)]
         return placed + edits.import_edits(text, self.language, self.answer.imports, inserted)
+
+
+def _echoes_stub(code: str, language: str, stub: triggers.Scope | None) -> bool:
+    """The answer's version of the stubbed function is itself still a stub."""
+    if stub is None:
+        return False
+    body, _ = split_function(code, language, stub.name)
+    if language == "python":
+        body = LEADING_DOCSTRING.sub("", body + "\n", count=1)
+    prefix = triggers.comment_prefix(language)
+    statements = [x for x in body.split("\n") if x.strip() and not x.strip().startswith(prefix)]
+    return all(edits.PLACEHOLDER.match(x) for x in statements)
 
 
 def _drop_echoes(body: str, prefix: str, said: list[str]) -> str:
@@ -339,6 +373,13 @@ def _is_helper(scope: triggers.Scope, target: triggers.Scope) -> bool:
     wraps = scope.range[0] <= target.range[0] and target.range[1] <= scope.range[1]
     inside = target.range[0] <= scope.range[0] and scope.range[1] <= target.range[1]
     return not (wraps or inside) and scope.name not in (target.name, "main")
+
+
+def _without_placeholders(code: str) -> str:
+    """A stub as the model sees it: with its `pass`/`return 0` gone, a small model is less
+    tempted to hand the stub back unimplemented."""
+    return "\n".join(x for x in code.split("\n") if not edits.PLACEHOLDER.match(x)
+                     or not x.strip())
 
 
 def _indent_of(text: str, line: int) -> str:
