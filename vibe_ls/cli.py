@@ -65,8 +65,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         report = quality(args.model, args.device, args.quality, args.difficulty, progress)
         print(f"{report['model']}: pass@1 {report['pass_at_1']:.0%} on {report['problems']} "
-              f"{report['difficulty']} problems, complexity note on "
-              f"{report['with_complexity_note']:.0%}, {report['seconds_per_problem']:.1f} s each")
+              f"{report['difficulty']} problems; {report['inserted']:.0%} got an insert, "
+              f"{report['inserts_with_note']:.0%} of inserts carry a complexity note; "
+              f"{report['seconds_per_problem']:.1f} s each")
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         return 0

@@ -116,7 +116,7 @@ async def _one(driver: Driver, tmp: Path, p: dict) -> dict:
     text = driver.texts[uri]
     passed, total = grade(text, p) if text != source else (0, 1)
     return {"problem": p["problem_name"], "passed": passed == total, "cases_passed": passed,
-            "cases": total, "note": "# Time: O(" in text, "seconds": time.perf_counter() - start,
+            "cases": total, "inserted": text != source, "note": "# Time: O(" in text, "seconds": time.perf_counter() - start,
             "error": (outcome or {}).get("error") if isinstance(outcome, dict) else None,
             "solution": text}
 
@@ -127,5 +127,8 @@ def quality(model: str, device: str, count: int, difficulty: str = "Easy", log=p
     n = len(results) or 1
     return {"model": model, "difficulty": difficulty, "problems": len(results),
             "pass_at_1": sum(r["passed"] for r in results) / n,
-            "with_complexity_note": sum(r["note"] for r in results) / n,
+            "inserted": sum(r["inserted"] for r in results) / n,
+            # every insert should carry a note; a failed request inserts nothing
+            "inserts_with_note": sum(r["note"] for r in results if r["inserted"])
+            / max(sum(r["inserted"] for r in results), 1),
             "seconds_per_problem": sum(r["seconds"] for r in results) / n, "results": results}
