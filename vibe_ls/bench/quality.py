@@ -116,7 +116,8 @@ async def _one(driver: Driver, tmp: Path, p: dict) -> dict:
     text = driver.texts[uri]
     passed, total = grade(text, p) if text != source else (0, 1)
     return {"problem": p["problem_name"], "passed": passed == total, "cases_passed": passed,
-            "cases": total, "inserted": text != source, "note": "# Time: O(" in text, "seconds": time.perf_counter() - start,
+            "cases": total, "inserted": text != source, "note": "# Time: O(" in text,
+            "seconds": time.perf_counter() - start,
             "error": (outcome or {}).get("error") if isinstance(outcome, dict) else None,
             "solution": text}
 
