@@ -66,6 +66,11 @@ def add_logits_to_keep(model_path: Path) -> None:
     lm_head.input[0] = sliced
     logits = next(o for o in graph.output if o.name == "logits")
     logits.type.tensor_type.shape.dim[1].dim_param = "logits_to_keep"
+    # The greedy choice computed where the logits are: on CUDA only this id comes back.
+    graph.node.append(helper.make_node("ArgMax", ["logits"], ["next_token"], axis=-1,
+                                       keepdims=0, name="/next_token/ArgMax"))
+    graph.output.append(helper.make_tensor_value_info(
+        "next_token", TensorProto.INT64, ["batch_size", "logits_to_keep"]))
     onnx.save_model(model, model_path)
 
 

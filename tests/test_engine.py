@@ -154,9 +154,17 @@ def test_device_resident_cache_decodes_the_same_tokens(engine: Engine, tiny_fp32
     expected = engine.generate(Request(prompt, max_new_tokens=24))
     bound = Engine(tiny_fp32, device="cpu")
     bound.decoder = BoundDecoder(bound.decoder.session, device="cpu")
+    argmax_steps = []
+    on_device = bound.decoder.forward_argmax
+    bound.decoder.forward_argmax = lambda *a: argmax_steps.append(1) or on_device(*a)
     again = bound.generate(Request(prompt, max_new_tokens=24, speculate=True))
     assert again.tokens == expected.tokens
     assert (again.cached_tokens, again.drafted) == (0, 0)
+    assert len(argmax_steps) >= len(again.tokens) - 1  # greedy: only token ids came back
+    sampled = bound.generate(Request(prompt, max_new_tokens=8,
+                                     sampling=Sampling(temperature=1.0, seed=3)))
+    assert sampled.tokens == engine.generate(Request(
+        prompt, max_new_tokens=8, sampling=Sampling(temperature=1.0, seed=3))).tokens
 
 
 def test_cuda_failure_falls_back_to_cpu_with_the_reason(

@@ -51,7 +51,7 @@ def test_fp32_incremental_decode_matches_full_forward(tiny_checkpoint: Path,
 
 def test_logits_to_keep_returns_the_last_rows_of_the_full_logits(tiny_int4: Path) -> None:
     decoder = Decoder(open_session(tiny_int4 / "model.onnx", device="cpu").session)
-    assert decoder.has_logits_to_keep
+    assert decoder.has_logits_to_keep and decoder.has_next_token
     ids = _tokenize(tiny_int4, TEXT)
     full, _ = decoder.forward(ids, decoder.empty_cache())
     last3, _ = decoder.forward(ids, decoder.empty_cache(), keep=3)

@@ -42,6 +42,7 @@ class Decoder:
         self.kv_heads, self.head_dim = first.shape[1], first.shape[3]
         self.has_position_ids = "position_ids" in inputs
         self.has_logits_to_keep = "logits_to_keep" in inputs
+        self.has_next_token = any(o.name == "next_token" for o in session.get_outputs())
         self.layers = len(self.past_names) // 2
 
     def empty_cache(self) -> KVCache:
@@ -67,6 +68,14 @@ class Decoder:
         if keep is not None:
             logits = logits[-keep:]
         return logits.astype(np.float32, copy=False), present
+
+
+def next_greedy(decoder: Decoder, ids: Sequence[int], cache: KVCache) -> tuple[int, KVCache]:
+    """Run `ids` and return the argmax token after them (on the device when it can)."""
+    if isinstance(decoder, BoundDecoder) and decoder.has_next_token:
+        return decoder.forward_argmax(ids, cache)
+    logits, cache = decoder.forward(ids, cache, keep=1)
+    return int(np.argmax(logits[-1])), cache
 
 
 def greedy(decoder: Decoder, prompt: Sequence[int], max_new_tokens: int,
@@ -99,8 +108,7 @@ class BoundDecoder(Decoder):
         return [ort.OrtValue.ortvalue_from_numpy(kv, self.device, self.device_id)
                 for kv in super().empty_cache()]
 
-    def forward(self, ids: Sequence[int], cache: list[ort.OrtValue],
-                keep: int | None = None) -> tuple[np.ndarray, list[ort.OrtValue]]:
+    def _bind(self, ids: Sequence[int], cache: list[ort.OrtValue], keep: int | None):
         past = cache[0].shape()[2]
         total = past + len(ids)
         binding = self.session.io_binding()
@@ -113,12 +121,27 @@ class BoundDecoder(Decoder):
             binding.bind_cpu_input("logits_to_keep", np.asarray(keep or len(ids), np.int64))
         for name, value in zip(self.past_names, cache, strict=True):
             binding.bind_ortvalue_input(name, value)
-        binding.bind_output("logits", "cpu")
         for name in self.present_names:
             binding.bind_output(name, self.device, self.device_id)
+        return binding
+
+    def forward(self, ids: Sequence[int], cache: list[ort.OrtValue],
+                keep: int | None = None) -> tuple[np.ndarray, list[ort.OrtValue]]:
+        binding = self._bind(ids, cache, keep)
+        binding.bind_output("logits", "cpu")  # the kept rows, for sampling
         self.session.run_with_iobinding(binding)
-        logits, *present = binding.get_outputs()
+        *present, logits = binding.get_outputs()  # in the order they were bound
         rows = logits.numpy()[0]
         if keep is not None:
             rows = rows[-keep:]
         return rows.astype(np.float32, copy=False), present
+
+    def forward_argmax(self, ids: Sequence[int], cache: list[ort.OrtValue],
+                       ) -> tuple[int, list[ort.OrtValue]]:
+        """Greedy step whose logits never leave the device: only the token id comes back."""
+        binding = self._bind(ids, cache, 1)
+        binding.bind_output("logits", self.device, self.device_id)
+        binding.bind_output("next_token", "cpu")
+        self.session.run_with_iobinding(binding)
+        *present, _logits, token = binding.get_outputs()  # in the order they were bound
+        return int(token.numpy().reshape(-1)[-1]), present

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vibe_ls.engine.chat import TextStream
-from vibe_ls.engine.decode import KVCache, cache_length, truncate
+from vibe_ls.engine.decode import BoundDecoder, KVCache, cache_length, next_greedy, truncate
 from vibe_ls.engine.sampling import Sampling, pick
 from vibe_ls.engine.speculate import MAX_DRAFT, propose
 
@@ -124,18 +124,24 @@ class Generation:
             self.forced = self.engine.chat.encode(f"\n{req.reasoning_close}\n\n")
             self.in_reasoning = False
 
-    def step(self, logits: np.ndarray, cache: KVCache) -> tuple[list[int], np.ndarray, KVCache]:
-        """Choose the next token(s) and run them through the model."""
-        engine = self.engine
+    def step(self, logits: np.ndarray | int, cache: KVCache,
+             ) -> tuple[list[int], np.ndarray | int, KVCache]:
+        """Choose the next token(s) and run them through the model. `logits` is the
+        distribution to pick from, or the token already picked on the device."""
+        engine, greedy = self.engine, self.req.sampling.greedy
         if self.forced:
             chosen, self.forced = self.forced, []
+        elif isinstance(logits, int):
+            chosen = [logits]
         else:
             chosen = [pick(logits[-1], self.req.sampling, self.rng)]
-        speculate = self.req.speculate and self.req.sampling.greedy and engine.decoder.can_truncate
-        if not speculate or len(chosen) > 1:
-            logits, cache = engine.decoder.forward(chosen, cache, keep=1)
-            return chosen, logits, cache
-        return self.speculative_step(chosen[0], cache)
+        if self.req.speculate and greedy and engine.decoder.can_truncate and len(chosen) == 1:
+            return self.speculative_step(chosen[0], cache)
+        if greedy and isinstance(engine.decoder, BoundDecoder) and engine.decoder.has_next_token:
+            token, cache = next_greedy(engine.decoder, chosen, cache)  # only the id comes back
+            return chosen, token, cache
+        logits, cache = engine.decoder.forward(chosen, cache, keep=1)
+        return chosen, logits, cache
 
     def speculative_step(self, token: int, cache: KVCache):
         """Verify a prompt-lookup draft in one forward pass; keep the agreeing prefix."""
