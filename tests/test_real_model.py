@@ -40,11 +40,15 @@ def test_second_setup_only_verifies(real_model: Path) -> None:
     print(f"second setup took {time.monotonic() - start:.1f} s")
 
 
-def test_doctor_runs_the_default_model(real_model: Path) -> None:
-    proc = run_cli("doctor")
+def test_doctor_runs_the_main_job_on_the_default_model(real_model: Path) -> None:
+    """The README's first command ends with `vibe-ls doctor --demo`."""
+    proc = run_cli("doctor", "--demo")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "qwen2.5-coder-0.5b: Qwen2ForCausalLM, int4" in proc.stdout
     assert "smoke test: '" in proc.stdout
+    demo = proc.stdout.split("Implement TODO on a demo file")[1]
+    assert "    # Time: O(" in demo and "TODO" not in demo.split("\n", 1)[1]
+    compile(demo.split("\n", 1)[1].rsplit("(vibe-ls:", 1)[0], "demo.py", "exec")
 
 
 def test_fp32_export_reproduces_pytorch_greedy_for_32_tokens() -> None:
