@@ -5,6 +5,7 @@ model worker thread."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import logging
 import re
@@ -14,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from textwrap import dedent
 
-from vibe_ls import edits, postprocess, prompts, triggers
+from vibe_ls import checks, edits, postprocess, prompts, triggers
 from vibe_ls.edits import TextEdit
-from vibe_ls.engine import Engine, Request, Result
+from vibe_ls.engine import Engine, Request, Result, Sampling
 from vibe_ls.engine.model import resolve_model
 from vibe_ls.errors import VibeError
 from vibe_ls.manifest import read_manifest
@@ -88,7 +89,8 @@ class Assistant:
 
     def _ask(self, messages: list[dict[str, str]], on_text: OnText | None,
              cancel: threading.Event | None, max_new_tokens: int | None = None,
-             speculate: bool = False, answer_start: str = "") -> tuple[str, Result]:
+             speculate: bool = False, answer_start: str = "",
+             sampling: Sampling | None = None) -> tuple[str, Result]:
         """The model's answer to `messages`; `answer_start` is written for it first (the
         answer continues from there and includes it)."""
         engine = self.engine()
@@ -96,7 +98,7 @@ class Assistant:
         request = Request(prompt,
                           max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
                           reasoning_budget=self.settings.reasoning_budget or None,
-                          speculate=speculate)
+                          speculate=speculate, sampling=sampling or Sampling())
         result = engine.generate(request, on_text, cancel)
         log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
                  result.finish_reason, result.tokens_per_s)
@@ -105,11 +107,12 @@ class Assistant:
     def _ask_for_code(self, messages: list[dict[str, str]], language: str,
                       on_text: OnText | None, cancel: threading.Event | None,
                       speculate: bool = False, stub: triggers.Scope | None = None,
-                      ) -> tuple[Answer, Result]:
+                      sampling: Sampling | None = None) -> tuple[Answer, Result]:
         """An answer with code. A small model that answered in prose only, or handed the
         `stub` back unimplemented, is asked again with its code block already opened (and the
         stub's signature written), so it has to go on with the body."""
-        text, result = self._ask(messages, on_text, cancel, speculate=speculate)
+        text, result = self._ask(messages, on_text, cancel, speculate=speculate,
+                                 sampling=sampling)
         answer = postprocess.parse_answer(text, language)
         if result.finish_reason == "cancelled" or (
                 answer.code.strip() and not _echoes_stub(answer.code, language, stub)):
@@ -118,7 +121,8 @@ class Assistant:
         start = f"```{fence}\n" + (f"{dedent(stub.signature).strip()}\n" if stub else "")
         prose = text.rstrip() if not answer.code.strip() else ""
         text, result = self._ask(messages, on_text, cancel, speculate=speculate,
-                                 answer_start=f"{prose}\n{start}".lstrip("\n"))
+                                 answer_start=f"{prose}\n{start}".lstrip("\n"),
+                                 sampling=sampling)
         return postprocess.parse_answer(text, language), result
 
     def _count(self) -> Callable[[str], int]:
@@ -155,18 +159,61 @@ class Assistant:
             return None
         if not answer.code.strip() or _echoes_stub(answer.code, target.language, stub):
             raise VibeError("the model wrote no code for this TODO; try again or reword it")
-        complexity = self._complexity(target, answer.code, answer, cancel)
-        placed = Implementation(target.language, answer, complexity, todo.description,
-                                scope.name if scope else None)
+        placed = Implementation(target.language, answer, answer.complexity or UNKNOWN,
+                                todo.description, scope.name if scope else None)
+        verdict = ""
+        cases = self._examples(target, scope)
+        if cases:
+            placed, verdict = self._best_of(Attempt(target, todo, messages, stub, cases),
+                                            placed, on_text, cancel)
+        complexity = self._complexity(target, placed.answer.code, placed.answer, cancel)
+        placed.complexity = complexity
         what = f"`{scope.name}`" if scope else "the TODO"
         return Proposal(
             label=f"vibe-ls: implement {todo.description[:40]}",
             edits=placed.edits_for(target.text, todo.line, marker) or [],
             summary=(f"vibe-ls: implemented {what} — Time {complexity.time}, Space "
-                     f"{complexity.space}; {len(result.tokens)} tokens at "
+                     f"{complexity.space}{verdict}; {len(result.tokens)} tokens at "
                      f"{result.tokens_per_s:.0f} tok/s"),
             anchor=f"the {marker} comment “{todo.description[:40]}”",
             reanchor_fn=lambda new: placed.edits_for(new, todo.line, marker), result=result)
+
+    def _examples(self, target: Target, scope: triggers.Scope | None) -> list[checks.Example]:
+        """The docstring's examples, when verification applies (Python, a function)."""
+        if not self.settings.verify or target.language != "python" or scope is None:
+            return []
+        return checks.examples(scope.docstring, scope.name)
+
+    def _score(self, attempt: Attempt, candidate: Implementation) -> int:
+        """How many examples the file passes with `candidate` inserted (in the sandbox)."""
+        from vibe_ls import sandbox
+
+        placed = candidate.edits_for(attempt.target.text, attempt.todo.line,
+                                     self.settings.todo_marker)
+        text = edits.apply(attempt.target.text, placed or [])
+        script = checks.checker(text, candidate.function or "",
+                                _class_of(text, candidate.function), attempt.cases)
+        outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=5, wall_s=10))
+        return sum(checks.parse_results(outcome.stdout, len(attempt.cases)))
+
+    def _best_of(self, attempt: Attempt, first: Implementation, on_text: OnText | None,
+                 cancel: threading.Event | None) -> tuple[Implementation, str]:
+        """The first candidate if it passes every example, else the best of a few samples."""
+        total = len(attempt.cases)
+        best, score, tries = first, self._score(attempt, first), 1
+        budget = self.settings.candidates or (6 if self.engine().provider == "cuda" else 3)
+        while score < total and tries < budget and not (cancel and cancel.is_set()):
+            sampling = Sampling(temperature=0.8, top_p=0.95, seed=tries)
+            answer, _ = self._ask_for_code(attempt.messages, attempt.target.language, on_text,
+                                           cancel, stub=attempt.stub, sampling=sampling)
+            tries += 1
+            if answer.code.strip() and not _echoes_stub(answer.code, "python", attempt.stub):
+                candidate = replace(first, answer=answer,
+                                    complexity=answer.complexity or UNKNOWN)
+                if (new := self._score(attempt, candidate)) > score:
+                    best, score = candidate, new
+        mark = "verified on" if score == total else "WARNING: passes only"
+        return best, f"; {mark} {score}/{total} docstring examples (best of {tries})"
 
     def rewrite(self, target: Target, span: Span, on_text: OnText | None = None,
                 cancel: threading.Event | None = None) -> Proposal | None:
@@ -251,6 +298,33 @@ class Assistant:
 
 
 LEADING_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.DOTALL)
+
+
+UNKNOWN = Complexity(time="?", space="?", approach="")
+
+
+@dataclass
+class Attempt:
+    """What every candidate of one Implement is checked against."""
+
+    target: Target
+    todo: triggers.Todo
+    messages: list[dict[str, str]]
+    stub: triggers.Scope | None
+    cases: list[checks.Example]
+
+
+def _class_of(source: str, function: str | None) -> str | None:
+    """The class that defines `function` in Python source, if any."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+                isinstance(f, ast.FunctionDef) and f.name == function for f in node.body):
+            return node.name
+    return None
 
 
 def code_context(target: Target, code: str) -> prompts.CodeContext:

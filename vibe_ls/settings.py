@@ -26,6 +26,8 @@ class Settings:
     todo_marker: str = "TODO"
     hover: bool = True
     languages: tuple[str, ...] = field(default=ALL_LANGUAGES)
+    verify: bool = True  # run candidates against the docstring's examples before inserting
+    candidates: int = 0  # most candidates to try when one fails its checks; 0: by device
 
 
 def _is_int_in(low: int, high: int) -> Callable[[Any], bool]:
@@ -42,6 +44,8 @@ _RULES: dict[str, tuple[str, Callable[[Any], bool], str]] = {
     "todo_marker": ("todoMarker", lambda v: isinstance(v, str) and v.strip().isidentifier(),
                     "a word such as TODO or FIXME"),
     "hover": ("hover", lambda v: isinstance(v, bool), "true or false"),
+    "verify": ("verify", lambda v: isinstance(v, bool), "true or false"),
+    "candidates": ("candidates", _is_int_in(0, 16), "an integer from 0 (by device) to 16"),
     "languages": ("languages",
                   lambda v: isinstance(v, list) and all(x in ALL_LANGUAGES for x in v),
                   f"a list drawn from {', '.join(ALL_LANGUAGES)}"),
