@@ -12,8 +12,7 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from vibe_ls.bench.lsp_driver import tell_code_actions_from_commands
-from vibe_ls.edits import TextEdit, apply
+from vibe_ls.bench.lsp_driver import apply_lsp_edits, tell_code_actions_from_commands
 
 CLIENTS = ("visual-studio-code", "neovim")
 
@@ -39,10 +38,8 @@ class Editor:
             if version is not None and version != self.versions[uri]:
                 return types.ApplyWorkspaceEditResult(applied=False,
                                                       failure_reason="version mismatch")
-            edits = [TextEdit((e.range.start.line, e.range.start.character),
-                              (e.range.end.line, e.range.end.character), e.new_text)
-                     for e in change.edits]  # the test texts are BMP-only: utf-16 == str
-            self.change(uri, apply(self.texts[uri], edits))
+            # the test texts are BMP-only, so utf-16 columns are characters
+            self.change(uri, apply_lsp_edits(self.texts[uri], change.edits))
         return types.ApplyWorkspaceEditResult(applied=True)
 
     def open(self, name: str, text: str, language_id: str = "python") -> str:

@@ -264,9 +264,7 @@ class Assistant:
             line = _note_line(text, target.language, scope.name if scope else None, first_line)
             if line is None:
                 return None
-            indent = text.split("\n")[line][: len(text.split("\n")[line]) -
-                                            len(text.split("\n")[line].lstrip())]
-            return [TextEdit((line, 0), (line, 0), f"{indent}{note}\n")]
+            return [TextEdit((line, 0), (line, 0), f"{_indent_of(text, line)}{note}\n")]
         return Proposal(label="vibe-ls: add complexity note", edits=edits_for(target.text) or [],
                         summary=f"vibe-ls: {note}", anchor="the selected function",
                         reanchor_fn=edits_for, result=result)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from vibe_ls.catalog import WeightPackages
 from vibe_ls.errors import VibeError
+from vibe_ls.manifest import sha256_file
 
 GGUF_MAGIC = b"GGUF"
 _CHUNK = 8 << 20
@@ -84,8 +85,4 @@ def check_gguf(spec: WeightPackages, path: Path) -> bool:
     """True when `path` is the spec's GGUF (size first, so a wrong file costs nothing)."""
     if not path.is_file() or path.stat().st_size != spec.gguf_size:
         return False
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest() == spec.gguf_sha256
+    return sha256_file(path) == spec.gguf_sha256

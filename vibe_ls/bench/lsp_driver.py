@@ -28,6 +28,13 @@ def tell_code_actions_from_commands(client: LanguageClient) -> None:
                                       structure)
 
 
+def apply_lsp_edits(text: str, lsp_edits: list[types.TextEdit]) -> str:
+    """`text` after an editor applies these edits (positions taken as characters)."""
+    return apply(text, [TextEdit((e.range.start.line, e.range.start.character),
+                                 (e.range.end.line, e.range.end.character), e.new_text)
+                        for e in lsp_edits])
+
+
 class Driver:
     def __init__(self) -> None:
         self.client = LanguageClient("vibe-ls-bench", "1")
@@ -38,10 +45,7 @@ class Driver:
         def apply_edit(params: types.ApplyWorkspaceEditParams):
             for change in params.edit.document_changes or []:
                 uri = change.text_document.uri
-                edits = [TextEdit((e.range.start.line, e.range.start.character),
-                                  (e.range.end.line, e.range.end.character), e.new_text)
-                         for e in change.edits]
-                self.texts[uri] = apply(self.texts[uri], edits)
+                self.texts[uri] = apply_lsp_edits(self.texts[uri], change.edits)
             return types.ApplyWorkspaceEditResult(applied=True)
         self.client.feature(types.WORKSPACE_APPLY_EDIT)(apply_edit)
 

@@ -16,7 +16,9 @@ def propose(tokens: list[int], max_ngram: int = MAX_NGRAM, max_draft: int = MAX_
             continue
         tail = tokens[-n:]
         # search backwards, so the most recent occurrence (the likeliest copy) wins
+        last = tail[-1]
         for start in range(len(tokens) - n - 1, -1, -1):
-            if tokens[start : start + n] == tail:
+            # compare the last token first: most positions fail there, without a slice
+            if tokens[start + n - 1] == last and tokens[start : start + n] == tail:
                 return tokens[start + n : start + n + max_draft]
     return []
