@@ -4,10 +4,11 @@ known-wrong implementation is rejected and a correct one chosen."""
 from __future__ import annotations
 
 from vibe_ls import triggers
-from vibe_ls.assist import Assistant, Attempt, Implementation, Target
+from vibe_ls.assist import Implementation, _class_of
 from vibe_ls.checks import Example, examples
+from vibe_ls.edits import apply
 from vibe_ls.postprocess import parse_answer
-from vibe_ls.settings import Settings
+from vibe_ls.verify import Verifier
 
 DOC = '''Return the sum of the three numbers closest to target.
 
@@ -66,14 +67,57 @@ def _candidate(answer: str) -> Implementation:
                           "three_sum_closest")
 
 
-def test_a_wrong_candidate_scores_lower_than_a_right_one() -> None:
-    target = Target(SOURCE, "python", "solution.py")
-    line = 11
-    todo = triggers.todo_at(SOURCE, "python", line)
-    scope = triggers.enclosing_scope(SOURCE, "python", line)
-    assistant = Assistant(Settings())
-    cases = assistant._examples(target, scope)
-    assert len(cases) == 3
-    attempt = Attempt(target, todo, [], scope, cases)
-    assert assistant._score(attempt, _candidate(RIGHT)) == 3
-    assert assistant._score(attempt, _candidate(WRONG)) < 3
+def _verifier(candidates: list[Implementation], checks_text: str, first: Implementation):
+    """A Verifier over a fixed queue of candidates: the model's part (writing candidates and
+    checks) is replayed, the checking, ranking and timing are real (sandboxed runs)."""
+    todo = triggers.todo_at(SOURCE, "python", 11)
+    scope = triggers.enclosing_scope(SOURCE, "python", 11)
+    queue = list(candidates)
+
+    def source_for(candidate: Implementation) -> str:
+        return apply(SOURCE, candidate.edits_for(SOURCE, todo.line, "TODO") or [])
+
+    return Verifier(
+        task=todo.description, function="three_sum_closest", source_for=source_for,
+        class_of=_class_of, ask_candidate=lambda sampling: queue.pop(0) if queue else None,
+        ask_text=lambda messages, start, tokens: start + checks_text,
+        doc_cases=examples(scope.docstring, "three_sum_closest"), system_prompt="",
+        max_candidates=len(candidates) + 1, budget_s=60, on_phase=None, cancel=None)
+
+
+def test_a_known_wrong_candidate_is_rejected_and_a_right_one_chosen() -> None:
+    right, wrong = _candidate(RIGHT), _candidate(WRONG)
+    # The model's own checks: two right, one wrong (small models miscount too).
+    checks_text = ("[1, 2, 3], 6) == 6\nassert three_sum_closest([0, 1, 2], 3) == 3\n"
+                   "assert three_sum_closest([5, 5, 5, 5], 0) == 0\n")
+    verifier = _verifier([right], checks_text, wrong)
+    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):",
+                           lambda c: c.complexity)
+    assert outcome.chosen is right
+    assert outcome.tries == 2 and outcome.passed_doc == outcome.doc_total == 3
+    assert outcome.model_total == 3 and outcome.passed_model == 2
+    assert "3/3 docstring examples" in outcome.summary
+    # The wrong one, alone, is shown with a warning, never as verified.
+    alone = _verifier([], checks_text, wrong).run(wrong, "def three_sum_closest(nums, target):",
+                                                  lambda c: c.complexity)
+    assert alone.chosen is wrong and "WARNING: passes only" in alone.summary
+
+
+def test_agreeing_candidates_outrank_a_lone_one() -> None:
+    """Without docstring examples and with useless model checks, two samples that return the
+    same for every probe beat a third that disagrees."""
+    right, other_right = _candidate(RIGHT), _candidate(RIGHT.replace("lo, hi", "lo,hi"))
+    wrong = _candidate(WRONG)
+    verifier = _verifier([right, other_right], "", wrong)
+    verifier.doc_cases = []
+    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.chosen is right and outcome.agree == 2
+    assert "2 of 3 candidates agreeing on every call" in outcome.summary
+
+
+def test_the_chosen_candidate_is_timed_and_its_claim_checked() -> None:
+    right = _candidate(RIGHT)
+    outcome = _verifier([], "", right).run(right, "def three_sum_closest(nums, target):",
+                                           lambda c: c.complexity)
+    assert outcome.judgement is not None and outcome.judgement.verdict == "agrees"
+    assert outcome.judgement.measured.startswith("measured ≈ n^")

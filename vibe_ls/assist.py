@@ -10,12 +10,13 @@ import hashlib
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from textwrap import dedent
 
-from vibe_ls import checks, edits, postprocess, prompts, triggers
+from vibe_ls import checks, edits, growth, postprocess, prompts, triggers, verify
 from vibe_ls.edits import TextEdit
 from vibe_ls.engine import Engine, Request, Result, Sampling
 from vibe_ls.engine.model import resolve_model
@@ -66,6 +67,7 @@ class Assistant:
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self._explanations: OrderedDict[str, str] = OrderedDict()
+        self._growth: OrderedDict[str, growth.Judgement] = OrderedDict()
 
     # -- the model --------------------------------------------------------------------
     def configure(self, settings: Settings) -> None:
@@ -90,7 +92,7 @@ class Assistant:
     def _ask(self, messages: list[dict[str, str]], on_text: OnText | None,
              cancel: threading.Event | None, max_new_tokens: int | None = None,
              speculate: bool = False, answer_start: str = "",
-             sampling: Sampling | None = None) -> tuple[str, Result]:
+             sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> tuple[str, Result]:
         """The model's answer to `messages`; `answer_start` is written for it first (the
         answer continues from there and includes it)."""
         engine = self.engine()
@@ -98,7 +100,7 @@ class Assistant:
         request = Request(prompt,
                           max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
                           reasoning_budget=self.settings.reasoning_budget or None,
-                          speculate=speculate, sampling=sampling or Sampling())
+                          speculate=speculate, sampling=sampling or Sampling(), stop=stop)
         result = engine.generate(request, on_text, cancel)
         log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
                  result.finish_reason, result.tokens_per_s)
@@ -113,7 +115,7 @@ class Assistant:
         stub's signature written), so it has to go on with the body."""
         text, result = self._ask(messages, on_text, cancel, speculate=speculate,
                                  sampling=sampling)
-        answer = postprocess.parse_answer(text, language)
+        answer = _parse(text, language)
         if result.finish_reason == "cancelled" or (
                 answer.code.strip() and not _echoes_stub(answer.code, language, stub)):
             return answer, result
@@ -123,7 +125,7 @@ class Assistant:
         text, result = self._ask(messages, on_text, cancel, speculate=speculate,
                                  answer_start=f"{prose}\n{start}".lstrip("\n"),
                                  sampling=sampling)
-        return postprocess.parse_answer(text, language), result
+        return _parse(text, language), result
 
     def _count(self) -> Callable[[str], int]:
         chat = self.engine().chat
@@ -144,7 +146,8 @@ class Assistant:
 
     # -- actions ----------------------------------------------------------------------
     def implement(self, target: Target, line: int, on_text: OnText | None = None,
-                  cancel: threading.Event | None = None) -> Proposal | None:
+                  cancel: threading.Event | None = None,
+                  on_phase: verify.OnPhase | None = None) -> Proposal | None:
         marker = self.settings.todo_marker
         todo = triggers.todo_at(target.text, target.language, line, marker)
         if todo is None:
@@ -153,6 +156,9 @@ class Assistant:
         messages = implement_messages(target, todo, scope, self._count(),
                                       self.settings.system_prompt)
         stub = scope if scope and scope.is_stub else None
+        if on_phase:
+            on_phase("writing")
+        started = time.monotonic()
         answer, result = self._ask_for_code(messages, target.language, on_text, cancel,
                                             stub=stub)
         if result.finish_reason == "cancelled":
@@ -161,13 +167,20 @@ class Assistant:
             raise VibeError("the model wrote no code for this TODO; try again or reword it")
         placed = Implementation(target.language, answer, answer.complexity or UNKNOWN,
                                 todo.description, scope.name if scope else None)
-        verdict = ""
-        cases = self._examples(target, scope)
-        if cases:
-            placed, verdict = self._best_of(Attempt(target, todo, messages, stub, cases),
-                                            placed, on_text, cancel)
+        attempt = Attempt(target, todo, messages, stub, scope)
+        verdict, judgement = "", None
+        if self.settings.verify and target.language == "python":
+            outcome = self._verify(attempt, placed, time.monotonic() - started, on_text,
+                                   on_phase, cancel)
+            if cancel and cancel.is_set():
+                return None
+            if outcome is not None:
+                placed, verdict, judgement = outcome.chosen, outcome.summary, outcome.judgement
         complexity = self._complexity(target, placed.answer.code, placed.answer, cancel)
-        placed.complexity = complexity
+        placed.complexity = verify.apply_judgement(complexity, judgement)
+        complexity = placed.complexity
+        if judgement is not None and judgement.measured:
+            self._remember_growth(placed, target, attempt, judgement)
         what = f"`{scope.name}`" if scope else "the TODO"
         return Proposal(
             label=f"vibe-ls: implement {todo.description[:40]}",
@@ -178,45 +191,63 @@ class Assistant:
             anchor=f"the {marker} comment “{todo.description[:40]}”",
             reanchor_fn=lambda new: placed.edits_for(new, todo.line, marker), result=result)
 
-    def _examples(self, target: Target, scope: triggers.Scope | None) -> list[checks.Example]:
-        """The docstring's examples, when verification applies (Python, a function)."""
-        if not self.settings.verify or target.language != "python" or scope is None:
-            return []
-        return checks.examples(scope.docstring, scope.name)
+    def _verify(self, attempt: Attempt, first: Implementation, first_s: float,
+                on_text: OnText | None, on_phase: verify.OnPhase | None,
+                cancel: threading.Event | None) -> verify.Outcome | None:
+        """Check the first candidate, sample better ones if it falls short, time the best."""
+        target, scope = attempt.target, attempt.scope
+        function = scope.name if scope else verify.entry_function(first.answer.code)
+        if function is None:
+            return None
+        source = first.answer.code if scope is None else target.text
+        signature = verify.signature_of(source, function)
+        if signature is None:
+            return None
+        lines = first.answer.code.split("\n")
+        signature_line = dedent(attempt.stub.signature).strip() if attempt.stub else next(
+            (x.strip() for x in lines if x.lstrip().startswith(f"def {function}(")), signature)
+        marker = self.settings.todo_marker
 
-    def _score(self, attempt: Attempt, candidate: Implementation) -> int:
-        """How many examples the file passes with `candidate` inserted (in the sandbox)."""
-        from vibe_ls import sandbox
+        def source_for(candidate: Implementation) -> str:
+            placed = candidate.edits_for(target.text, attempt.todo.line, marker)
+            return edits.apply(target.text, placed or [])
 
-        placed = candidate.edits_for(attempt.target.text, attempt.todo.line,
-                                     self.settings.todo_marker)
-        text = edits.apply(attempt.target.text, placed or [])
-        script = checks.checker(text, candidate.function or "",
-                                _class_of(text, candidate.function), attempt.cases)
-        outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=5, wall_s=10))
-        return sum(checks.parse_results(outcome.stdout, len(attempt.cases)))
+        def ask_candidate(sampling: Sampling) -> Implementation | None:
+            # Straight to the code, from the signature: quicker than the first answer's
+            # reasoning, and a different path through the task.
+            text, result = self._ask(attempt.messages, on_text, cancel, sampling=sampling,
+                                     answer_start=f"```python\n{signature_line.strip()}\n")
+            answer = _parse(text, target.language)
+            if result.finish_reason == "cancelled" or not answer.code.strip() or \
+                    _echoes_stub(answer.code, target.language, attempt.stub):
+                return None
+            return replace(first, answer=answer, complexity=answer.complexity or UNKNOWN)
 
-    def _best_of(self, attempt: Attempt, first: Implementation, on_text: OnText | None,
-                 cancel: threading.Event | None) -> tuple[Implementation, str]:
-        """The first candidate if it passes every example, else the best of a few samples."""
-        total = len(attempt.cases)
-        best, score, tries = first, self._score(attempt, first), 1
-        budget = self.settings.candidates or (6 if self.engine().provider == "cuda" else 3)
-        while score < total and tries < budget and not (cancel and cancel.is_set()):
-            sampling = Sampling(temperature=0.8, top_p=0.95, seed=tries)
-            answer, _ = self._ask_for_code(attempt.messages, attempt.target.language, on_text,
-                                           cancel, stub=attempt.stub, sampling=sampling)
-            tries += 1
-            if answer.code.strip() and not _echoes_stub(answer.code, "python", attempt.stub):
-                candidate = replace(first, answer=answer,
-                                    complexity=answer.complexity or UNKNOWN)
-                if (new := self._score(attempt, candidate)) > score:
-                    best, score = candidate, new
-        mark = "verified on" if score == total else "WARNING: passes only"
-        return best, f"; {mark} {score}/{total} docstring examples (best of {tries})"
+        def ask_text(messages: list[dict[str, str]], start: str, tokens: int) -> str:
+            text, _ = self._ask(messages, None, cancel, max_new_tokens=tokens,
+                                answer_start=start, stop=("```",))
+            return text
+
+        def claim_for(candidate: Implementation) -> Complexity:
+            return self._complexity(target, candidate.answer.code, candidate.answer, cancel)
+
+        cuda = self.engine().provider == "cuda"
+        task = attempt.todo.description
+        if scope and scope.docstring:
+            task += "\n" + dedent(scope.docstring).strip()
+        verifier = verify.Verifier(
+            task=task, function=function, source_for=source_for, class_of=_class_of,
+            ask_candidate=ask_candidate, ask_text=ask_text,
+            doc_cases=checks.examples(scope.docstring if scope else None, function),
+            system_prompt=self.settings.system_prompt,
+            max_candidates=self.settings.candidates or (6 if cuda else 3),
+            budget_s=self.settings.verify_budget or max(15.0, first_s),
+            on_phase=on_phase, cancel=cancel)
+        return verifier.run(first, signature, claim_for)
 
     def rewrite(self, target: Target, span: Span, on_text: OnText | None = None,
-                cancel: threading.Event | None = None) -> Proposal | None:
+                cancel: threading.Event | None = None,
+                on_phase: verify.OnPhase | None = None) -> Proposal | None:
         span = _whole_lines(target.text, span)
         original = _span_text(target.text, span)
         messages = self._question(prompts.REWRITE, target, original)
@@ -246,7 +277,8 @@ class Assistant:
                         anchor="the selected code", reanchor_fn=edits_for, result=result)
 
     def complexity_note(self, target: Target, span: Span, on_text: OnText | None = None,
-                        cancel: threading.Event | None = None) -> Proposal | None:
+                        cancel: threading.Event | None = None,
+                        on_phase: verify.OnPhase | None = None) -> Proposal | None:
         scope = triggers.enclosing_scope(target.text, target.language, span[0][0])
         code = scope.text if scope else _span_text(target.text, span)
         messages = self._question(prompts.COMPLEXITY, target, code)
@@ -256,6 +288,10 @@ class Assistant:
         complexity = postprocess.parse_complexity(text)
         if complexity is None:
             raise VibeError("the model did not state a complexity; try again")
+        judgement = None
+        if scope is not None and target.language == "python" and self.settings.verify:
+            judgement = self._measure_scope(target, scope, complexity, on_phase)
+            complexity = verify.apply_judgement(complexity, judgement)
         prefix = triggers.comment_prefix(target.language)
         note = postprocess.complexity_note(complexity, prefix)
         first_line = _span_text(target.text, span).split("\n")[0]
@@ -265,9 +301,58 @@ class Assistant:
             if line is None:
                 return None
             return [TextEdit((line, 0), (line, 0), f"{_indent_of(text, line)}{note}\n")]
+        summary = f"vibe-ls: {note}"
+        if judgement is not None and judgement.measured:
+            summary += f"; {verify.verdict_words(judgement)}"
         return Proposal(label="vibe-ls: add complexity note", edits=edits_for(target.text) or [],
-                        summary=f"vibe-ls: {note}", anchor="the selected function",
+                        summary=summary, anchor="the selected function",
                         reanchor_fn=edits_for, result=result)
+
+    # -- measured growth ----------------------------------------------------------------
+    def _measure_scope(self, target: Target, scope: triggers.Scope, claim: Complexity,
+                       on_phase: verify.OnPhase | None) -> growth.Judgement | None:
+        """Time a Python function of the user's file on growing inputs (grown from its
+        docstring's examples or its type hints) and judge `claim` against it."""
+        if on_phase:
+            on_phase("timing")
+        sample = next((s for c in checks.examples(scope.docstring, scope.name)
+                       if (s := growth.sample_from_call(c.call))), None)
+        sample = sample or growth.sample_from_signature(target.text, scope.name)
+        if sample is None:
+            return None
+        class_name = _class_of(target.text, scope.name)
+        call = f"{class_name}().{scope.name}" if class_name else scope.name
+        measured = growth.measure(target.text, call, sample)
+        judgement = growth.judge(claim.time, measured)
+        if judgement.measured:
+            self._remember(scope.text, judgement)
+        return judgement
+
+    def _remember(self, function_text: str, judgement: growth.Judgement) -> None:
+        for key in verify.fingerprints(function_text):
+            self._growth[key] = judgement
+        while len(self._growth) > 256:
+            self._growth.popitem(last=False)
+
+    def _remember_growth(self, placed: Implementation, target: Target, attempt: Attempt,
+                         judgement: growth.Judgement) -> None:
+        """What the inserted function measured, for hovers over it later."""
+        text = edits.apply(target.text, placed.edits_for(target.text, attempt.todo.line,
+                                                         self.settings.todo_marker) or [])
+        self._remember(text, judgement)
+
+    def measured(self, code: str) -> growth.Judgement | None:
+        """The measurement of a function in `code`, if one was made (Python)."""
+        return next((self._growth[k] for k in verify.fingerprints(code) if k in self._growth),
+                    None)
+
+    def _with_measurement(self, markdown: str, code: str) -> str:
+        judgement = self.measured(code)
+        if judgement is None:
+            return markdown
+        return (f"{markdown}\n\n**Measured** (vibe-ls timed it on growing inputs): time "
+                f"{judgement.measured.removeprefix('measured ')}; "
+                f"{verify.verdict_words(judgement)}.")
 
     def _explain_key(self, target: Target, span: Span) -> str:
         code = _span_text(target.text, span)
@@ -275,14 +360,15 @@ class Assistant:
                               ).hexdigest()
 
     def cached_explanation(self, target: Target, span: Span) -> str | None:
-        return self._explanations.get(self._explain_key(target, span))
+        found = self._explanations.get(self._explain_key(target, span))
+        return found and self._with_measurement(found, _span_text(target.text, span))
 
     def explain(self, target: Target, span: Span, on_text: OnText | None = None,
                 cancel: threading.Event | None = None) -> str | None:
         key = self._explain_key(target, span)
-        if key in self._explanations:
-            return self._explanations[key]
         code = _span_text(target.text, span)
+        if key in self._explanations:
+            return self._with_measurement(self._explanations[key], code)
         messages = self._question(prompts.EXPLAIN, target, code)
         text, result = self._ask(messages, on_text, cancel, max_new_tokens=400)
         if result.finish_reason == "cancelled":
@@ -292,7 +378,7 @@ class Assistant:
         self._explanations[key] = markdown
         while len(self._explanations) > 256:
             self._explanations.popitem(last=False)
-        return markdown
+        return self._with_measurement(markdown, code)
 
 
 LEADING_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.DOTALL)
@@ -303,13 +389,20 @@ UNKNOWN = Complexity(time="?", space="?", approach="")
 
 @dataclass
 class Attempt:
-    """What every candidate of one Implement is checked against."""
+    """One Implement: where it goes and what the model was asked."""
 
     target: Target
     todo: triggers.Todo
     messages: list[dict[str, str]]
     stub: triggers.Scope | None
-    cases: list[checks.Example]
+    scope: triggers.Scope | None
+
+
+def _parse(text: str, language: str) -> Answer:
+    answer = postprocess.parse_answer(text, language)
+    if language == "python":
+        answer = replace(answer, code=postprocess.drop_demo_code(answer.code))
+    return answer
 
 
 def _class_of(source: str, function: str | None) -> str | None:

@@ -1,6 +1,7 @@
-"""Examples a candidate implementation must satisfy, read from the code the user wrote:
-doctests (`>>> f(2)` then `4`) and LeetCode-style `Input: a = 1, b = [2]` / `Output: 3`
-lines in the docstring. Run in the sandbox against the whole edited file (Python)."""
+"""Examples a candidate implementation must satisfy: read from the code the user wrote
+(doctests `>>> f(2)` then `4`, and LeetCode-style `Input: a = 1, b = [2]` / `Output: 3` lines
+in the docstring), and written by the model (`assert f(2) == 4` lines). Run in the sandbox
+against the whole edited file (Python)."""
 
 from __future__ import annotations
 
@@ -64,28 +65,81 @@ def examples(docstring: str | None, name: str) -> list[Example]:
     return found
 
 
-def checker(source: str, name: str, class_name: str | None, cases: list[Example]) -> str:
-    """A script that runs the edited file, then each example, and prints the results."""
+def model_checks(text: str, name: str, limit: int = 6) -> list[Example]:
+    """The `assert name(...) == value` lines of a model's answer, as examples; a call the
+    answer gives two different values for is dropped (one of them must be wrong)."""
+    found: dict[str, str] = {}
+    conflicting: set[str] = set()
+    for line in text.splitlines():
+        line = line.strip().rstrip(";")
+        if not line.startswith("assert "):
+            continue
+        try:
+            test = ast.parse(line).body[0]
+        except (SyntaxError, IndexError, ValueError):
+            continue
+        compare = getattr(test, "test", None)
+        if not (isinstance(compare, ast.Compare) and len(compare.ops) == 1
+                and isinstance(compare.ops[0], ast.Eq)):
+            continue
+        call, value = compare.left, compare.comparators[0]
+        if isinstance(value, ast.Call) and not isinstance(call, ast.Call):
+            call, value = value, call
+        if not (isinstance(call, ast.Call) and ast.unparse(call.func).split(".")[-1] == name):
+            continue
+        arguments = [*call.args, *(k.value for k in call.keywords)]
+        if not all(_is_literal(ast.unparse(a)) for a in arguments) or \
+                not _is_literal(ast.unparse(value)):
+            continue
+        call.func = ast.Name("f")
+        key, expected = ast.unparse(call), ast.unparse(value)
+        if key in found and found[key] != expected:
+            conflicting.add(key)
+        found.setdefault(key, expected)
+    cases = [Example(k, v) for k, v in found.items() if k not in conflicting]
+    return cases[:limit]
+
+
+def checker(source: str, name: str, class_name: str | None, cases: list[Example],
+            probes: list[str] = ()) -> str:
+    """A script that runs the edited file, then each example and each probe (a call with no
+    expected value), and prints what each returned and whether each example passed."""
     target = f"{class_name}().{name}" if class_name else name
-    calls = json.dumps([[c.call, c.expected] for c in cases])
+    calls = json.dumps([[c.call, c.expected] for c in cases] + [[p, None] for p in probes])
     return (f"{source}\n\n"
             "def __vibe_ls_check():\n"
             "    import json\n"
+            "    def shown(value):\n"
+            "        if isinstance(value, float):\n"
+            "            return repr(round(value, 6))\n"
+            "        return repr(value)[:2000]\n"
             f"    f = {target}\n"
             "    results = []\n"
             f"    for call, expected in json.loads({calls!r}):\n"
             "        try:\n"
-            "            results.append(eval(call) == eval(expected))\n"
-            "        except Exception:\n"
-            "            results.append(False)\n"
+            "            value = eval(call)\n"
+            "            ok = expected is not None and value == eval(expected)\n"
+            "            results.append([bool(ok), shown(value)])\n"
+            "        except Exception as exc:\n"
+            "            results.append([False, 'raised ' + type(exc).__name__])\n"
             "    print('\\n__vibe_ls__' + json.dumps(results))\n\n"
             "__vibe_ls_check()\n")
 
 
-def parse_results(stdout: str, count: int) -> list[bool]:
-    """Which examples passed, from the checker's output (none, if it never got there)."""
+def parse_outputs(stdout: str, count: int) -> list[tuple[bool, str]]:
+    """(passed, what it returned) per call, from the checker's output; all failed, if it
+    never got there (the file crashed, or a limit stopped it)."""
     for line in reversed(stdout.splitlines()):
         if line.startswith("__vibe_ls__"):
-            results = json.loads(line[len("__vibe_ls__"):])
-            return [bool(r) for r in results]
-    return [False] * count
+            try:
+                results = json.loads(line[len("__vibe_ls__"):])
+            except json.JSONDecodeError:
+                break
+            if len(results) == count:
+                return [(bool(ok), str(shown)) for ok, shown in results]
+    return [(False, "did not run")] * count
+
+
+def parse_results(stdout: str, count: int) -> list[bool]:
+    """Which examples passed, from the checker's output (none, if it never got there)."""
+    return [ok for ok, _ in parse_outputs(stdout, count)]

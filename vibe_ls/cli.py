@@ -131,7 +131,8 @@ def cmd_implement(args: argparse.Namespace) -> int:
         if not todos:
             raise VibeError(f"{path} has no {assistant.settings.todo_marker} comment")
         line = todos[0].line
-    proposal = assistant.implement(target, line, _stream if args.verbose else None)
+    proposal = assistant.implement(target, line, _stream if args.verbose else None,
+                                   on_phase=lambda phase: progress(f"vibe-ls: {phase}…"))
     new_text = edits.apply(target.text, proposal.edits)
     progress(proposal.summary)
     if args.write:

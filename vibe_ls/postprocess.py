@@ -9,6 +9,7 @@ limit, Chinese reasoning, and many phrasings of big-O.
 
 from __future__ import annotations
 
+import ast
 import re
 import textwrap
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ class Complexity:
     time: str  # normalized big-O, e.g. "O(n^2)", "O(n log n)", "O(1)"
     space: str  # "" when the model did not state it
     approach: str  # a few words, may be ""
+    measured: str = ""  # what timing the code showed, e.g. "measured ≈ n^1.07"; "" if not timed
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,8 @@ def parse_complexity(text: str) -> Complexity | None:
 
 def complexity_note(c: Complexity, comment_prefix: str) -> str:
     note = f"{comment_prefix} Time: {c.time}"
+    if c.measured:
+        note += f" ({c.measured})"
     if c.space:
         note += f", Space: {c.space}"
     if c.approach and not c.approach.lstrip().startswith("O("):  # a bound is no approach
@@ -339,7 +343,7 @@ def complexity_note(c: Complexity, comment_prefix: str) -> str:
 
 
 _COMPLEXITY_TEXT = re.compile(
-    r"(?i)complexity|复杂度|^\W*(?:time|space|runtime|memory)\b[^\n]*\bO\s*\(|"
+    r"(?i)complexity|复杂度|^\W*approach\s*:|^\W*(?:time|space|runtime|memory)\b[^\n]*\bO\s*\(|"
     r"\bO\s*\([^\n]*\b(?:time|space|memory)\b")
 
 
@@ -362,6 +366,39 @@ def strip_complexity_comments(code: str, comment_prefix: str) -> str:
                 continue
         kept.append(line)
     return "\n".join(kept).strip("\n")
+
+
+def _is_demo(node: ast.stmt) -> bool:
+    """`if __name__ == "__main__":`, or a top-level statement that prints."""
+    if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test):
+        return True
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
+               for n in ast.walk(node))
+
+
+def drop_demo_code(code: str) -> str:
+    """Python code without the example usage a model appends after its definitions
+    (`# Example usage` / `print(f(...))` / a `__main__` block): it would run on import."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+    if not defs:
+        return code
+    tail = [n for n in tree.body if n.lineno > defs[-1].end_lineno]
+    mains = [n for n in tree.body if isinstance(n, ast.If) and _is_demo(n)]
+    drop = mains + (tail if any(_is_demo(n) for n in tail) else [])
+    if not drop:
+        return code
+    lines = code.split("\n")
+    gone: set[int] = set()
+    for node in drop:
+        first = node.lineno - 1
+        while first > 0 and lines[first - 1].lstrip().startswith("#"):
+            first -= 1  # the "# Example usage" comment above it
+        gone.update(range(first, node.end_lineno))
+    return "\n".join(x for i, x in enumerate(lines) if i not in gone).strip("\n")
 
 
 def indent_block(code: str, indent: str) -> str:

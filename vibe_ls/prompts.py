@@ -86,3 +86,15 @@ def about_code(instruction: str, ctx: CodeContext, count: CountTokens, system_pr
                budget: int = CONTEXT_BUDGET) -> list[dict[str, str]]:
     """A question about the code in `ctx`: REWRITE, COMPLEXITY or EXPLAIN."""
     return messages(system_prompt, f"{_context_block(ctx, count, budget)}\n\n{instruction}")
+
+
+def checks(task: str, signature: str, name: str, count: int = 5,
+           system_prompt: str = "") -> list[dict[str, str]]:
+    """Ask for test cases of a Python function, as `assert name(...) == value` lines."""
+    user = (f"A Python function does this: {task.strip()}\n"
+            f"```python\n{signature.strip()}\n```\n"
+            f"Write {count} test cases for `{name}` as Python assert statements, one per line, "
+            f"in the form `assert {name}(arguments) == expected`. Use small inputs and cover "
+            "edge cases. Work out each expected value carefully by hand from the task. Write "
+            "only the assert lines.")
+    return messages(system_prompt, user)

@@ -172,29 +172,52 @@ def code_action(ls: VibeServer, params: types.CodeActionParams) -> list[types.Co
     return actions or None
 
 
+class _Progress:
+    """The `on_text` callback a worker gets: reports tokens so far and tok/s of the current
+    generation, at most every PROGRESS_EVERY_S, under the current phase (`phase(...)`:
+    writing, writing checks, checking k/n, timing)."""
+
+    def __init__(self, ls: VibeServer, token: str, enabled: bool,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.ls, self.token, self.enabled, self.loop = ls, token, enabled, loop
+        self.current, self.started, self.last, self.generated = "", time.monotonic(), 0.0, 0
+
+    def _send(self, message: str) -> None:
+        if self.enabled:
+            report = types.WorkDoneProgressReport(message=message, cancellable=True)
+            self.loop.call_soon_threadsafe(self.ls.work_done_progress.report, self.token, report)
+
+    def phase(self, name: str) -> None:
+        self.current, self.started, self.generated = name, time.monotonic(), 0
+        self._send(name)
+
+    def __call__(self, _delta: str, generated: int) -> None:
+        now = time.monotonic()
+        if generated < self.generated:  # a new generation within the same phase
+            self.started = now
+        self.generated = generated
+        if now - self.last >= PROGRESS_EVERY_S:
+            self.last = now
+            rate = generated / max(now - self.started, 1e-6)
+            prefix = f"{self.current}: " if self.current else ""
+            self._send(f"{prefix}{generated} tokens, {rate:.0f} tok/s")
+
+
 async def run_on_worker(ls: VibeServer, title: str, work: Callable, *keys: object):
-    """Run `work(on_text, cancel)` on the model thread, with cancellable progress."""
+    """Run `work(progress, cancel)` on the model thread, with cancellable progress;
+    `progress` is the on_text callback and has `.phase(name)`."""
     cancel, token = threading.Event(), str(uuid.uuid4())
     for key in (token, ls.protocol.msg_id, *keys):
         ls.cancels[key] = cancel
-    progress = await _begin_progress(ls, token, title)
+    enabled = await _begin_progress(ls, token, title)
     loop = asyncio.get_running_loop()
-    start, last = time.monotonic(), [0.0]
-
-    def on_text(_delta: str, generated: int) -> None:
-        now = time.monotonic()
-        if progress and now - last[0] >= PROGRESS_EVERY_S:
-            last[0] = now
-            rate = generated / max(now - start, 1e-6)
-            report = types.WorkDoneProgressReport(
-                message=f"{generated} tokens, {rate:.0f} tok/s", cancellable=True)
-            loop.call_soon_threadsafe(ls.work_done_progress.report, token, report)
+    progress = _Progress(ls, token, enabled, loop)
     try:
-        return await loop.run_in_executor(ls.worker, work, on_text, cancel), cancel.is_set()
+        return await loop.run_in_executor(ls.worker, work, progress, cancel), cancel.is_set()
     finally:
         for key in (token, ls.protocol.msg_id, *keys):
             ls.cancels.pop(key, None)
-        if progress:
+        if enabled:
             message = "cancelled" if cancel.is_set() else "done"
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
@@ -264,7 +287,8 @@ async def implement(ls: VibeServer, uri: str, line: int, version: int | None = N
     assistant = ls.assistant
     return await run_edit_command(
         ls, "Implement TODO", uri, version,
-        lambda t: lambda on_text, cancel: assistant.implement(t, line, on_text, cancel))
+        lambda t: lambda progress, cancel: assistant.implement(t, line, progress, cancel,
+                                                               progress.phase))
 
 
 def _selection(rng: list) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -277,8 +301,8 @@ async def selection_command(ls: VibeServer, title: str, method: str, uri: str, r
     """Run an Assistant method that edits around a selection (rewrite, complexity note)."""
     action, sel = getattr(ls.assistant, method), _selection(rng)
     return await run_edit_command(
-        ls, title, uri, version, lambda t: lambda on_text, cancel: action(t, sel, on_text,
-                                                                          cancel))
+        ls, title, uri, version, lambda t: lambda progress, cancel: action(t, sel, progress,
+                                                                           cancel, progress.phase))
 
 
 @server.command(REWRITE)

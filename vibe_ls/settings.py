@@ -28,6 +28,8 @@ class Settings:
     languages: tuple[str, ...] = field(default=ALL_LANGUAGES)
     verify: bool = True  # run candidates against the docstring's examples before inserting
     candidates: int = 0  # most candidates to try when one fails its checks; 0: by device
+    verify_budget: int = 0  # seconds verification may add to an Implement; 0: as long as
+    #                         writing the first answer took (at least 15 s)
 
 
 def _is_int_in(low: int, high: int) -> Callable[[Any], bool]:
@@ -46,6 +48,8 @@ _RULES: dict[str, tuple[str, Callable[[Any], bool], str]] = {
     "hover": ("hover", lambda v: isinstance(v, bool), "true or false"),
     "verify": ("verify", lambda v: isinstance(v, bool), "true or false"),
     "candidates": ("candidates", _is_int_in(0, 16), "an integer from 0 (by device) to 16"),
+    "verify_budget": ("verifyBudget", _is_int_in(0, 3600),
+                      "seconds from 0 (automatic) to 3600"),
     "languages": ("languages",
                   lambda v: isinstance(v, list) and all(x in ALL_LANGUAGES for x in v),
                   f"a list drawn from {', '.join(ALL_LANGUAGES)}"),

@@ -1,0 +1,110 @@
+"""Measured complexity: inputs grown from a sample, timed in the sandbox, and the model's
+`Time: O(…)` claim judged against the fitted exponent."""
+
+from __future__ import annotations
+
+import ast
+import math
+
+import pytest
+
+from vibe_ls import growth, triggers
+from vibe_ls.assist import Assistant, Target
+from vibe_ls.postprocess import Complexity, complexity_note
+from vibe_ls.settings import Settings
+from vibe_ls.verify import apply_judgement
+
+SOURCE = '''
+def count_pairs(nums: list[int], target: int) -> int:
+    """How many pairs sum to target."""
+    count = 0
+    for i in range(len(nums)):
+        for j in range(i + 1, len(nums)):
+            if nums[i] + nums[j] == target:
+                count += 1
+    return count
+
+
+def count_pairs_fast(nums: list[int], target: int) -> int:
+    seen, count = {}, 0
+    for x in nums:
+        count += seen.get(target - x, 0)
+        seen[x] = seen.get(x, 0) + 1
+    return count
+
+
+def fib(n: int) -> int:
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def first(nums: list[int]) -> int:
+    return nums[0]
+'''
+SAMPLE = "([[1, 5, 3, 2]], {'target': 6})"
+
+
+def test_a_false_claim_is_caught_and_corrected() -> None:
+    """An O(n²) function annotated O(n): the measurement says n^2 and the note says so."""
+    measured = growth.measure(SOURCE, "count_pairs", SAMPLE)
+    assert measured is not None and 1.7 < measured.exponent < 2.4
+    judgement = growth.judge("O(n)", measured)
+    assert judgement.verdict == "corrected" and judgement.time == "O(n^2)"
+    note = complexity_note(apply_judgement(Complexity("O(n)", "O(1)", "check every pair"),
+                                           judgement), "#")
+    assert note.startswith("# Time: O(n^2) (measured ≈ n^")
+    assert "the model claimed O(n)" in note
+
+
+def test_a_true_claim_is_confirmed() -> None:
+    measured = growth.measure(SOURCE, "count_pairs_fast", SAMPLE)
+    assert measured is not None and 0.7 < measured.exponent < 1.4
+    assert growth.judge("O(n)", measured).verdict == "agrees"
+    assert growth.judge("O(n log n)", measured).verdict == "agrees"
+
+
+def test_constant_time_and_exponential_growth() -> None:
+    constant = growth.measure(SOURCE, "first", "([[3, 1, 2]], {})")
+    assert constant is not None and constant.exponent == 0.0
+    assert growth.judge("O(1)", constant).verdict == "agrees"
+    assert growth.judge("O(n)", constant).verdict == "loose"  # a bound, not false
+    exploding = growth.measure(SOURCE, "fib", "([5], {})")  # only the int can grow
+    assert exploding is not None and exploding.exponent > growth.EXPONENTIAL
+    assert growth.judge("O(n)", exploding).time == "O(2^n)"
+
+
+@pytest.mark.parametrize(("claim", "low", "high"), [
+    ("O(1)", 0, 0), ("O(log n)", 0.05, 0.3), ("O(n)", 1, 1), ("O(n log n)", 1.05, 1.3),
+    ("O(n^2)", 2, 2), ("O(n * m)", 2, 2), ("O(n + m)", 1, 1), ("O(sqrt n)", 0.5, 0.5)])
+def test_what_a_claim_predicts(claim: str, low: float, high: float) -> None:
+    predicted = growth.predicted_exponent(claim, 256, 4096)
+    assert predicted is not None and low - 1e-9 <= predicted <= high + 1e-9
+
+
+def test_claims_on_other_quantities_are_not_compared() -> None:
+    assert growth.predicted_exponent("O(k log n)", 256, 4096) is None
+    assert growth.predicted_exponent("O(V + E)", 256, 4096) is None
+    assert math.isinf(growth.predicted_exponent("O(2^n)", 256, 4096))
+
+
+def test_samples_from_calls_and_type_hints_and_small_probes() -> None:
+    assert growth.sample_from_call("f([1, 2], t=3)") == "([[1, 2]], {'t': 3})"
+    assert growth.sample_from_call("f(x)") is None  # not a literal
+    assert growth.sample_from_signature(SOURCE, "count_pairs") == "([[5, 5, 5], 5], {})"
+    probes = growth.probes(SAMPLE, 3)
+    assert probes == growth.probes(SAMPLE, 3)  # the same probes for every candidate
+    lengths = [len(ast.literal_eval(ast.parse(p, mode="eval").body.args[0])) for p in probes]
+    assert lengths == [3, 4, 5]
+
+
+def test_add_complexity_note_measures_a_python_function() -> None:
+    """The Add-complexity-note path times the user's own function (no model needed here)."""
+    assistant = Assistant(Settings())
+    scope = triggers.enclosing_scope(SOURCE, "python", 4)
+    judgement = assistant._measure_scope(Target(SOURCE, "python", "pairs.py"), scope,
+                                         Complexity("O(n)", "O(1)", ""), None)
+    assert judgement is not None and judgement.time == "O(n^2)"
+    # ...and a hover over the same function, even with a note added above, shows it.
+    noted = SOURCE.replace("    count = 0", "    # Time: O(n^2)\n    count = 0")
+    assert assistant.measured(scope.text.replace("    count = 0",
+                                                 "    # Time: O(n^2)\n    count = 0"))
+    assert assistant._with_measurement("**What it computes**", noted).count("**Measured**") == 1

@@ -1,0 +1,287 @@
+"""Verifying a Python implementation before it is inserted.
+
+1. Checks: the docstring's own examples (trusted), plus `assert` lines a second, short model
+   call writes from the task and the signature (useful, but a small model's expected values
+   can be wrong too, so they count after the docstring's).
+2. Best of n: the first candidate runs against the checks in the sandbox; while it falls
+   short, more are sampled (up to `candidates`, within the time budget) and the best kept:
+   most docstring examples, then most model checks, then the slowest-growing, then the
+   earliest (the greedy answer).
+3. Growth: the kept candidate is timed on inputs of growing size (`growth`), and its time
+   claim is confirmed, corrected or flagged.
+
+Every run of generated code goes through `sandbox.run_python`.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from vibe_ls import checks, growth, prompts
+from vibe_ls.engine import Sampling
+from vibe_ls.postprocess import Complexity
+
+log = logging.getLogger(__name__)
+
+OnPhase = Callable[[str], None]
+CHECKS_TOKENS = 200
+SAMPLING = Sampling(temperature=0.8, top_p=0.95)
+
+
+@dataclass
+class Candidate:
+    implementation: object  # assist.Implementation (kept loose: assist imports this module)
+    doc: list[bool] = field(default_factory=list)  # per docstring example
+    model: list[bool] = field(default_factory=list)  # per model-written check
+    outputs: tuple[str, ...] = ()  # what it returned for every call (examples and probes)
+    agree: int = 1  # candidates (itself included) that returned the same for every call
+    exponent: float | None = None  # measured only to break ties
+    order: int = 0
+
+    def key(self) -> tuple:
+        grows = self.exponent if self.exponent is not None else 99.0
+        return (-sum(self.doc), -self.agree, -sum(self.model), grows, self.order)
+
+    @property
+    def ran(self) -> bool:
+        return any(not o.startswith(("raised ", "did not run")) for o in self.outputs)
+
+
+@dataclass
+class Outcome:
+    chosen: object  # assist.Implementation
+    summary: str  # "; verified on …" for the user's message
+    judgement: growth.Judgement | None
+    doc_total: int = 0
+    model_total: int = 0
+    passed_doc: int = 0
+    passed_model: int = 0
+    agree: int = 1
+    tries: int = 1
+
+
+def entry_function(code: str) -> str | None:
+    """The function a free-standing answer defines for the task: the first top-level one
+    that no other top-level function calls."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    called = {c.func.id for f in functions for c in ast.walk(f)
+              if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id != f.name}
+    for function in functions:
+        if function.name not in called:
+            return function.name
+    return functions[0].name if functions else None
+
+
+def signature_of(code: str, name: str) -> str | None:
+    """`def name(a: int, b) -> int:` from Python code, `self` left out."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            args = node.args
+            args.args = [a for a in args.args if a.arg not in ("self", "cls")]
+            returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+            return f"def {name}({ast.unparse(args)}){returns}:"
+    return None
+
+
+class Verifier:
+    """One Implement's verification. `ask` writes one more candidate (or None), `place`
+    returns the whole file with a candidate inserted, `ask_text` runs a plain model call."""
+
+    def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
+                 class_of: Callable[[str, str], str | None],
+                 ask_candidate: Callable[[Sampling], object | None],
+                 ask_text: Callable[[list[dict[str, str]], str, int], str],
+                 doc_cases: list[checks.Example], system_prompt: str, max_candidates: int,
+                 budget_s: float, on_phase: OnPhase | None,
+                 cancel: threading.Event | None) -> None:
+        self.task, self.function = task, function
+        self.source_for, self.class_of = source_for, class_of
+        self.ask_candidate, self.ask_text = ask_candidate, ask_text
+        self.doc_cases, self.system_prompt = doc_cases, system_prompt
+        self.max_candidates, self.budget_s = max_candidates, budget_s
+        self.on_phase, self.cancel = on_phase, cancel
+        self.model_cases: list[checks.Example] = []
+        self.probes: list[str] = []
+
+    def _phase(self, text: str) -> None:
+        log.info("verify: %s", text)
+        if self.on_phase:
+            self.on_phase(text)
+
+    def _cancelled(self) -> bool:
+        return bool(self.cancel and self.cancel.is_set())
+
+    # -- checks ---------------------------------------------------------------------
+    def write_checks(self, signature: str) -> None:
+        self._phase("writing checks")
+        messages = prompts.checks(self.task, signature, self.function,
+                                  system_prompt=self.system_prompt)
+        text = self.ask_text(messages, f"```python\nassert {self.function}(", CHECKS_TOKENS)
+        known = {c.call for c in self.doc_cases}
+        self.model_cases = [c for c in checks.model_checks(text, self.function)
+                            if c.call not in known]
+        log.info("model-written checks: %s", self.model_cases)
+
+    def score(self, candidate: Candidate) -> None:
+        from vibe_ls import sandbox
+
+        cases = [*self.doc_cases, *self.model_cases]
+        source = self.source_for(candidate.implementation)
+        script = checks.checker(source, self.function, self.class_of(source, self.function),
+                                cases, self.probes)
+        outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=5, wall_s=10))
+        results = checks.parse_outputs(outcome.stdout, len(cases) + len(self.probes))
+        candidate.doc = [ok for ok, _ in results[: len(self.doc_cases)]]
+        candidate.model = [ok for ok, _ in results[len(self.doc_cases):len(cases)]]
+        candidate.outputs = tuple(shown for _, shown in results)
+
+    @staticmethod
+    def _agreement(pool: list[Candidate]) -> None:
+        """Candidates that return the same for every call back each other up: independent
+        samples rarely share the same bug."""
+        for candidate in pool:
+            candidate.agree = sum(other.outputs == candidate.outputs for other in pool
+                                  if other.ran) if candidate.ran else 0
+
+    def _settled(self, pool: list[Candidate]) -> bool:
+        """Good enough to stop sampling: every docstring example passes, and either every
+        model-written check passes or two candidates agree on every call."""
+        return any(c.ran and all(c.doc) and (c.agree >= 2 or (c.model and all(c.model)))
+                   for c in pool)
+
+    # -- best of n ------------------------------------------------------------------
+    def run(self, first: object, signature: str,
+            claim_for: Callable[[object], Complexity]) -> Outcome:
+        start = time.monotonic()
+        self.write_checks(signature)
+        sample = self._sample(self.source_for(first))
+        self.probes = growth.probes(sample) if sample else []
+        total = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
+        pool = [Candidate(first, order=0)]
+        self._phase(f"checking 1/{self.max_candidates} on {total} calls")
+        self.score(pool[0])
+        self._agreement(pool)
+        while not self._settled(pool) and len(pool) < self.max_candidates \
+                and time.monotonic() - start < self.budget_s and not self._cancelled():
+            n = len(pool) + 1
+            self._phase(f"writing candidate {n}/{self.max_candidates}")
+            implementation = self.ask_candidate(replace(SAMPLING, seed=n - 1))
+            if self._cancelled():
+                break
+            candidate = Candidate(implementation, order=n - 1)
+            if implementation is not None:
+                self._phase(f"checking {n}/{self.max_candidates} on {total} calls")
+                self.score(candidate)
+            pool.append(candidate)
+            self._agreement(pool)
+        ranked = sorted((c for c in pool if c.implementation is not None), key=Candidate.key)
+        top = [c for c in ranked if c is ranked[0] or (
+            c.key()[:3] == ranked[0].key()[:3] and c.outputs != ranked[0].outputs)]
+        if len(top) > 1 and not self._cancelled():  # a tie on checks: the slower growth loses
+            for candidate in top[:3]:
+                measured = self.measure(candidate.implementation)
+                candidate.exponent = measured.exponent if measured else None
+            top.sort(key=Candidate.key)
+        best = top[0]
+        judgement = None
+        if not self._cancelled():
+            claim = claim_for(best.implementation)
+            judgement = growth.judge(claim.time, self.measure(best.implementation))
+        return Outcome(best.implementation, self._summary(best, len(pool), judgement),
+                       judgement, len(self.doc_cases), len(self.model_cases), sum(best.doc),
+                       sum(best.model), best.agree, len(pool))
+
+    def _summary(self, best: Candidate, tries: int, judgement: growth.Judgement | None) -> str:
+        parts = []
+        if self.doc_cases:
+            parts.append(f"{sum(best.doc)}/{len(self.doc_cases)} docstring examples")
+        if self.model_cases:
+            parts.append(f"{sum(best.model)}/{len(self.model_cases)} model-written checks")
+        if best.agree >= 2:
+            parts.append(f"{best.agree} of {tries} candidates agreeing on every call")
+        if not parts:
+            text = "; not verified (no checks could be written)"
+        elif (self.doc_cases and not all(best.doc)) or not best.ran:
+            text = f"; WARNING: passes only {' and '.join(parts)}"
+        elif all(best.model) or best.agree >= 2:
+            text = f"; verified on {', '.join(parts)}"
+        else:
+            text = (f"; unconfirmed: {', '.join(parts)} (a model-written check may itself be "
+                    "wrong)")
+        text += f" (best of {tries})" if tries > 1 and best.agree < 2 else ""
+        if judgement and judgement.measured:
+            text += f"; time {judgement.measured}, {verdict_words(judgement)}"
+        return text
+
+    # -- growth ----------------------------------------------------------------------
+    def _sample(self, source: str) -> str | None:
+        """A sample call to grow inputs from: the largest example, else the type hints."""
+        samples = [s for c in [*self.doc_cases, *self.model_cases]
+                   if (s := growth.sample_from_call(c.call))]
+        if samples:
+            return max(samples, key=len)
+        return growth.sample_from_signature(source, self.function)
+
+    def measure(self, implementation: object) -> growth.Growth | None:
+        self._phase("timing")
+        source = self.source_for(implementation)
+        sample = self._sample(source)
+        if sample is None:
+            return None
+        class_name = self.class_of(source, self.function)
+        target = f"{class_name}().{self.function}" if class_name else self.function
+        return growth.measure(source, target, sample)
+
+
+def verdict_words(judgement: growth.Judgement) -> str:
+    return {"agrees": f"agrees with {judgement.claimed}",
+            "loose": f"{judgement.claimed} holds (random inputs grew slower)",
+            "corrected": f"so the note says {judgement.time}"
+                         + (f", not {judgement.claimed}" if judgement.claimed not in ("", "?")
+                            else ""),
+            "doubtful": f"which disagrees with {judgement.claimed}",
+            "not comparable": f"{judgement.claimed} not comparable"}.get(judgement.verdict, "")
+
+
+def fingerprints(code: str) -> list[str]:
+    """A key per Python function in `code` that ignores comments, docstrings and layout,
+    so the function matches itself after a note is inserted above it."""
+    import hashlib
+    from textwrap import dedent
+
+    try:
+        tree = ast.parse(dedent(code))
+    except SyntaxError:
+        return []
+    keys = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(
+                    getattr(body[0], "value", None), ast.Constant) and isinstance(
+                    body[0].value.value, str):
+                body = body[1:]
+            shape = ast.dump(ast.Module(body=body, type_ignores=[]), annotate_fields=False)
+            keys.append(hashlib.sha256(f"{node.name}\0{shape}".encode()).hexdigest())
+    return keys
+
+
+def apply_judgement(claim: Complexity, judgement: growth.Judgement | None) -> Complexity:
+    """The complexity the note states, after measuring."""
+    if judgement is None or not judgement.measured:
+        return claim
+    note = judgement.note
+    return replace(claim, time=judgement.time, measured=note)
