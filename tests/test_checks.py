@@ -4,7 +4,7 @@ known-wrong implementation is rejected and a correct one chosen."""
 from __future__ import annotations
 
 from vibe_ls import triggers
-from vibe_ls.assist import Implementation, _class_of
+from vibe_ls.assist import UNKNOWN, Implementation, _class_of
 from vibe_ls.checks import Example, examples
 from vibe_ls.edits import apply
 from vibe_ls.postprocess import parse_answer
@@ -62,24 +62,37 @@ def test_examples_from_leetcode_lines_and_doctests() -> None:
 
 def _candidate(answer: str) -> Implementation:
     parsed = parse_answer(answer, "python")
-    return Implementation("python", parsed, parsed.complexity,
+    return Implementation("python", parsed, parsed.complexity or UNKNOWN,
                           "find three numbers whose sum is closest to target",
                           "three_sum_closest")
 
 
-def _verifier(candidates: list[Implementation], checks_text: str, first: Implementation):
+BRUTE = '''```python
+def three_sum_closest(nums, target):
+    import itertools
+    return min((sum(c) for c in itertools.combinations(nums, 3)),
+               key=lambda s: abs(s - target))
+```'''
+
+
+def verifier_source(candidate: Implementation) -> str:
+    todo = triggers.todo_at(SOURCE, "python", 11)
+    return apply(SOURCE, candidate.edits_for(SOURCE, todo.line, "TODO") or [])
+
+
+def _verifier(candidates: list[Implementation], checks_text: str, first: Implementation,
+              reference: Implementation | None = None):
     """A Verifier over a fixed queue of candidates: the model's part (writing candidates and
     checks) is replayed, the checking, ranking and timing are real (sandboxed runs)."""
     todo = triggers.todo_at(SOURCE, "python", 11)
     scope = triggers.enclosing_scope(SOURCE, "python", 11)
     queue = list(candidates)
 
-    def source_for(candidate: Implementation) -> str:
-        return apply(SOURCE, candidate.edits_for(SOURCE, todo.line, "TODO") or [])
 
     return Verifier(
-        task=todo.description, function="three_sum_closest", source_for=source_for,
+        task=todo.description, function="three_sum_closest", source_for=verifier_source,
         class_of=_class_of, ask_candidate=lambda sampling: queue.pop(0) if queue else None,
+        ask_reference=lambda signature: reference,
         ask_text=lambda messages, start, tokens: start + checks_text,
         doc_cases=examples(scope.docstring, "three_sum_closest"), system_prompt="",
         max_candidates=len(candidates) + 1, budget_s=60, on_phase=None, cancel=None)
@@ -87,32 +100,60 @@ def _verifier(candidates: list[Implementation], checks_text: str, first: Impleme
 
 def test_a_known_wrong_candidate_is_rejected_and_a_right_one_chosen() -> None:
     right, wrong = _candidate(RIGHT), _candidate(WRONG)
-    # The model's own checks: two right, one wrong (small models miscount too).
-    checks_text = ("[1, 2, 3], 6) == 6\nassert three_sum_closest([0, 1, 2], 3) == 3\n"
-                   "assert three_sum_closest([5, 5, 5, 5], 0) == 0\n")
-    verifier = _verifier([right], checks_text, wrong)
+    verifier = _verifier([right], "", wrong)
     outcome = verifier.run(wrong, "def three_sum_closest(nums, target):",
                            lambda c: c.complexity)
     assert outcome.chosen is right
     assert outcome.tries == 2 and outcome.passed_doc == outcome.doc_total == 3
-    assert outcome.model_total == 3 and outcome.passed_model == 2
-    assert "3/3 docstring examples" in outcome.summary
+    assert "verified: 3/3 docstring examples" in outcome.summary
     # The wrong one, alone, is shown with a warning, never as verified.
-    alone = _verifier([], checks_text, wrong).run(wrong, "def three_sum_closest(nums, target):",
-                                                  lambda c: c.complexity)
+    alone = _verifier([], "", wrong).run(wrong, "def three_sum_closest(nums, target):",
+                                         lambda c: c.complexity)
     assert alone.chosen is wrong and "WARNING: passes only" in alone.summary
+
+
+def test_the_reference_outvotes_candidates_that_share_a_bug() -> None:
+    """No docstring examples: two samples with the same bug agree with each other, but the
+    one that returns what the brute-force reference returns on every probe is chosen."""
+    wrong, same_bug, right = _candidate(WRONG), _candidate(WRONG), _candidate(RIGHT)
+    verifier = _verifier([same_bug, right], "", wrong, reference=_candidate(BRUTE))
+    verifier.doc_cases = []
+    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.chosen is right and outcome.reference == "agrees"
+    assert outcome.tries == 3 and outcome.probes == 6
+    assert "verified: agrees with a brute-force reference on 6 inputs" in outcome.summary
+    # With a reference that agrees with the first answer, nothing more is sampled.
+    settled = _verifier([same_bug], "", right, reference=_candidate(BRUTE))
+    settled.doc_cases = []
+    quick = settled.run(right, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert quick.chosen is right and quick.tries == 1
+
+
+def test_model_written_checks_when_there_is_nothing_to_grow_inputs_from() -> None:
+    """Without examples or type hints, the model's assert lines supply the inputs; a value it
+    got wrong (the last one) is only a weak check."""
+    wrong, right = _candidate(WRONG), _candidate(RIGHT)
+    checks_text = ("[1, 2, 3], 6) == 6\nassert three_sum_closest([0, 1, 2], 3) == 3\n"
+                   "assert three_sum_closest([5, 5, 5, 5], 0) == 0\n")
+    verifier = _verifier([right], checks_text, wrong, reference=_candidate(BRUTE))
+    verifier.doc_cases = []
+    verifier.source_for = lambda c: verifier_source(c).replace(
+        "nums: list[int], target: int", "nums, target")
+    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.model_total == 3 and outcome.passed_model == 2
+    assert outcome.chosen is right and outcome.reference == "agrees"
 
 
 def test_agreeing_candidates_outrank_a_lone_one() -> None:
     """Without docstring examples and with useless model checks, two samples that return the
-    same for every probe beat a third that disagrees."""
+    same for every probe beat a third that disagrees (but that alone is not "verified")."""
     right, other_right = _candidate(RIGHT), _candidate(RIGHT.replace("lo, hi", "lo,hi"))
     wrong = _candidate(WRONG)
     verifier = _verifier([right, other_right], "", wrong)
     verifier.doc_cases = []
     outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.agree == 2
-    assert "2 of 3 candidates agreeing on every call" in outcome.summary
+    assert "unconfirmed: 2 of 3 candidates return the same" in outcome.summary
 
 
 def test_the_chosen_candidate_is_timed_and_its_claim_checked() -> None:

@@ -48,6 +48,7 @@ class Proposal:
     anchor: str  # what the edit is attached to, in words, for the "it is gone" message
     reanchor_fn: Callable[[str], list[TextEdit] | None] = field(repr=False)
     result: Result | None = None
+    details: dict = field(default_factory=dict)  # what was verified, for tools and benchmarks
 
     def reanchor(self, text: str) -> list[TextEdit] | None:
         return self.reanchor_fn(text)
@@ -168,7 +169,7 @@ class Assistant:
         placed = Implementation(target.language, answer, answer.complexity or UNKNOWN,
                                 todo.description, scope.name if scope else None)
         attempt = Attempt(target, todo, messages, stub, scope)
-        verdict, judgement = "", None
+        verdict, judgement, details = "", None, {}
         if self.settings.verify and target.language == "python":
             outcome = self._verify(attempt, placed, time.monotonic() - started, on_text,
                                    on_phase, cancel)
@@ -176,6 +177,7 @@ class Assistant:
                 return None
             if outcome is not None:
                 placed, verdict, judgement = outcome.chosen, outcome.summary, outcome.judgement
+                details = outcome.details()
         complexity = self._complexity(target, placed.answer.code, placed.answer, cancel)
         placed.complexity = verify.apply_judgement(complexity, judgement)
         complexity = placed.complexity
@@ -189,7 +191,8 @@ class Assistant:
                      f"{complexity.space}{verdict}; {len(result.tokens)} tokens at "
                      f"{result.tokens_per_s:.0f} tok/s"),
             anchor=f"the {marker} comment “{todo.description[:40]}”",
-            reanchor_fn=lambda new: placed.edits_for(new, todo.line, marker), result=result)
+            reanchor_fn=lambda new: placed.edits_for(new, todo.line, marker), result=result,
+            details=details)
 
     def _verify(self, attempt: Attempt, first: Implementation, first_s: float,
                 on_text: OnText | None, on_phase: verify.OnPhase | None,
@@ -203,9 +206,6 @@ class Assistant:
         signature = verify.signature_of(source, function)
         if signature is None:
             return None
-        lines = first.answer.code.split("\n")
-        signature_line = dedent(attempt.stub.signature).strip() if attempt.stub else next(
-            (x.strip() for x in lines if x.lstrip().startswith(f"def {function}(")), signature)
         marker = self.settings.todo_marker
 
         def source_for(candidate: Implementation) -> str:
@@ -213,15 +213,25 @@ class Assistant:
             return edits.apply(target.text, placed or [])
 
         def ask_candidate(sampling: Sampling) -> Implementation | None:
-            # Straight to the code, from the signature: quicker than the first answer's
-            # reasoning, and a different path through the task.
-            text, result = self._ask(attempt.messages, on_text, cancel, sampling=sampling,
-                                     answer_start=f"```python\n{signature_line.strip()}\n")
-            answer = _parse(text, target.language)
+            # The same question, sampled: measured on the seed task, the 0.5B's samples at a
+            # mild temperature (0.4) with its reasoning were mostly right where its greedy
+            # answer was not; straight-to-code samples, or hotter ones, were mostly wrong.
+            answer, result = self._ask_for_code(attempt.messages, target.language, on_text,
+                                                cancel, stub=attempt.stub, sampling=sampling)
             if result.finish_reason == "cancelled" or not answer.code.strip() or \
                     _echoes_stub(answer.code, target.language, attempt.stub):
                 return None
             return replace(first, answer=answer, complexity=answer.complexity or UNKNOWN)
+
+        def ask_reference(signature: str) -> Implementation | None:
+            messages = prompts.reference(task, signature, self.settings.system_prompt)
+            text, result = self._ask(messages, on_text, cancel, max_new_tokens=400,
+                                     answer_start="```python\n", stop=("\n```",))
+            answer = _parse(text, "python")
+            if result.finish_reason == "cancelled" or function not in (
+                    verify.entry_function(answer.code), *_defined(answer.code)):
+                return None
+            return replace(first, answer=answer, complexity=UNKNOWN)
 
         def ask_text(messages: list[dict[str, str]], start: str, tokens: int) -> str:
             text, _ = self._ask(messages, None, cancel, max_new_tokens=tokens,
@@ -237,11 +247,11 @@ class Assistant:
             task += "\n" + dedent(scope.docstring).strip()
         verifier = verify.Verifier(
             task=task, function=function, source_for=source_for, class_of=_class_of,
-            ask_candidate=ask_candidate, ask_text=ask_text,
+            ask_candidate=ask_candidate, ask_reference=ask_reference, ask_text=ask_text,
             doc_cases=checks.examples(scope.docstring if scope else None, function),
             system_prompt=self.settings.system_prompt,
             max_candidates=self.settings.candidates or (6 if cuda else 3),
-            budget_s=self.settings.verify_budget or max(15.0, first_s),
+            budget_s=self.settings.verify_budget or max(20.0, 2 * first_s),
             on_phase=on_phase, cancel=cancel)
         return verifier.run(first, signature, claim_for)
 
@@ -396,6 +406,14 @@ class Attempt:
     messages: list[dict[str, str]]
     stub: triggers.Scope | None
     scope: triggers.Scope | None
+
+
+def _defined(code: str) -> list[str]:
+    """The names of the functions Python `code` defines (anywhere)."""
+    try:
+        return [n.name for n in ast.walk(ast.parse(code)) if isinstance(n, ast.FunctionDef)]
+    except SyntaxError:
+        return []
 
 
 def _parse(text: str, language: str) -> Answer:

@@ -64,10 +64,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from vibe_ls.bench.quality import quality
 
         report = quality(args.model, args.device, args.quality, args.difficulty, progress)
-        print(f"{report['model']}: pass@1 {report['pass_at_1']:.0%} on {report['problems']} "
-              f"{report['difficulty']} problems; {report['inserted']:.0%} got an insert, "
-              f"{report['inserts_with_note']:.0%} of inserts carry a complexity note; "
-              f"{report['seconds_per_problem']:.1f} s each")
+        for mode in ("off", "on"):
+            r = report[mode]
+            print(f"{report['model']}, verification {mode}: pass@1 {r['pass_at_1']:.0%} on "
+                  f"{report['problems']} {report['difficulty']} problems "
+                  f"({r['cases_passed']} test cases passed); {r['inserted']:.0%} got an "
+                  f"insert, {r['inserts_with_note']:.0%} of inserts carry a complexity note; "
+                  f"{r['seconds_per_problem']:.1f} s each")
+        on = report["on"]
+        print(f"complexity: {on['notes_measured']} notes measured; the model's time claim "
+              f"agreed with the measurement in {on['claims_agreeing']:.0%}, the inserted notes "
+              f"(after correction) in {on['notes_agreeing']:.0%}")
+        print(f"time with verification: median {report['time_ratio_median']:.2f}x, "
+              f"mean {report['time_ratio_mean']:.2f}x of the time without")
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         return 0

@@ -98,3 +98,13 @@ def checks(task: str, signature: str, name: str, count: int = 5,
             "edge cases. Work out each expected value carefully by hand from the task. Write "
             "only the assert lines.")
     return messages(system_prompt, user)
+
+
+def reference(task: str, signature: str, system_prompt: str = "") -> list[dict[str, str]]:
+    """Ask for a slow, obviously correct version of a function, to test fast ones against."""
+    user = (f"Task: {task.strip()}\n```python\n{signature.strip()}\n```\n"
+            "Write a slow but obviously correct reference version of this function, to test a "
+            "fast one against. Use plain brute force: try every possible choice (nested loops "
+            "or itertools), with no clever algorithm. Keep the same name and signature. Only "
+            "the code.")
+    return messages(system_prompt, user)

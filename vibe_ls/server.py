@@ -279,7 +279,7 @@ async def run_edit_command(ls: VibeServer, title: str, uri: str, version: int,
     if applied and proposal.summary:
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
                                                        message=proposal.summary))
-    return {"applied": applied, "summary": proposal.summary}
+    return {"applied": applied, "summary": proposal.summary, **proposal.details}
 
 
 @server.command(IMPLEMENT)

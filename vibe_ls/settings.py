@@ -28,8 +28,8 @@ class Settings:
     languages: tuple[str, ...] = field(default=ALL_LANGUAGES)
     verify: bool = True  # run candidates against the docstring's examples before inserting
     candidates: int = 0  # most candidates to try when one fails its checks; 0: by device
-    verify_budget: int = 0  # seconds verification may add to an Implement; 0: as long as
-    #                         writing the first answer took (at least 15 s)
+    verify_budget: int = 0  # seconds verification may add to an Implement; 0: twice what
+    #                         writing the first answer took, at least 20 s
 
 
 def _is_int_in(low: int, high: int) -> Callable[[Any], bool]:
@@ -83,4 +83,6 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
 
 
 def as_dict(settings: Settings) -> dict[str, Any]:
-    return {_RULES[f.name][0]: getattr(settings, f.name) for f in fields(settings)}
+    """The settings as an editor sends them (camelCase keys, lists)."""
+    return {_RULES[f.name][0]: list(v) if isinstance(v := getattr(settings, f.name), tuple)
+            else v for f in fields(settings)}

@@ -1,12 +1,17 @@
 """Verifying a Python implementation before it is inserted.
 
-1. Checks: the docstring's own examples (trusted), plus `assert` lines a second, short model
-   call writes from the task and the signature (useful, but a small model's expected values
-   can be wrong too, so they count after the docstring's).
-2. Best of n: the first candidate runs against the checks in the sandbox; while it falls
-   short, more are sampled (up to `candidates`, within the time budget) and the best kept:
-   most docstring examples, then most model checks, then the slowest-growing, then the
-   earliest (the greedy answer).
+1. Checks: the docstring's own examples (trusted), and a second model call that writes a
+   slow, obviously correct reference version of the function; every candidate is run on the
+   examples' inputs and on small random inputs (probes), and compared with the reference.
+   Two solutions written from different prompts (one told to brute-force) rarely share a bug,
+   so agreement with the reference is strong evidence; asked for expected values directly, a
+   small model mostly gets them wrong (it was measured: 1 of 5 right on the seed task). When
+   there is nothing to grow inputs from (no examples, no type hints), the model also writes
+   `assert` lines, whose inputs become probes and whose values count as weak checks.
+2. Best of n: the first candidate runs in the sandbox; while it falls short, more are
+   sampled (up to `candidates`, within the time budget) and the best kept: most docstring
+   examples, then agreeing with the reference, then most other candidates agreeing, then most
+   model checks, then the slowest-growing, then the earliest (the greedy answer).
 3. Growth: the kept candidate is timed on inputs of growing size (`growth`), and its time
    claim is confirmed, corrected or flagged.
 
@@ -30,7 +35,7 @@ log = logging.getLogger(__name__)
 
 OnPhase = Callable[[str], None]
 CHECKS_TOKENS = 200
-SAMPLING = Sampling(temperature=0.8, top_p=0.95)
+SAMPLING = Sampling(temperature=0.4, top_p=0.95)  # see assist._verify's ask_candidate
 
 
 @dataclass
@@ -40,12 +45,14 @@ class Candidate:
     model: list[bool] = field(default_factory=list)  # per model-written check
     outputs: tuple[str, ...] = ()  # what it returned for every call (examples and probes)
     agree: int = 1  # candidates (itself included) that returned the same for every call
+    matches_reference: bool = False  # returned what the reference did wherever it returned
     exponent: float | None = None  # measured only to break ties
     order: int = 0
 
     def key(self) -> tuple:
         grows = self.exponent if self.exponent is not None else 99.0
-        return (-sum(self.doc), -self.agree, -sum(self.model), grows, self.order)
+        return (-sum(self.doc), not self.matches_reference, -self.agree, -sum(self.model),
+                grows, self.order)
 
     @property
     def ran(self) -> bool:
@@ -63,6 +70,17 @@ class Outcome:
     passed_model: int = 0
     agree: int = 1
     tries: int = 1
+    reference: str = ""  # "agrees", "disagrees", "chosen" (nothing else did as well), ""
+    probes: int = 0
+
+    def details(self) -> dict:
+        j = self.judgement
+        return {"docstring_examples": [self.passed_doc, self.doc_total],
+                "model_checks": [self.passed_model, self.model_total], "agree": self.agree,
+                "reference": self.reference, "probes": self.probes,
+                "candidates": self.tries,
+                "claimed": j.claimed if j else "", "time": j.time if j else "",
+                "measured": j.measured if j else "", "verdict": j.verdict if j else ""}
 
 
 def entry_function(code: str) -> str | None:
@@ -103,6 +121,7 @@ class Verifier:
     def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
                  class_of: Callable[[str, str], str | None],
                  ask_candidate: Callable[[Sampling], object | None],
+                 ask_reference: Callable[[str], object | None],
                  ask_text: Callable[[list[dict[str, str]], str, int], str],
                  doc_cases: list[checks.Example], system_prompt: str, max_candidates: int,
                  budget_s: float, on_phase: OnPhase | None,
@@ -110,6 +129,7 @@ class Verifier:
         self.task, self.function = task, function
         self.source_for, self.class_of = source_for, class_of
         self.ask_candidate, self.ask_text = ask_candidate, ask_text
+        self.ask_reference = ask_reference
         self.doc_cases, self.system_prompt = doc_cases, system_prompt
         self.max_candidates, self.budget_s = max_candidates, budget_s
         self.on_phase, self.cancel = on_phase, cancel
@@ -142,7 +162,7 @@ class Verifier:
         source = self.source_for(candidate.implementation)
         script = checks.checker(source, self.function, self.class_of(source, self.function),
                                 cases, self.probes)
-        outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=5, wall_s=10))
+        outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=2, wall_s=4))
         results = checks.parse_outputs(outcome.stdout, len(cases) + len(self.probes))
         candidate.doc = [ok for ok, _ in results[: len(self.doc_cases)]]
         candidate.model = [ok for ok, _ in results[len(self.doc_cases):len(cases)]]
@@ -156,23 +176,43 @@ class Verifier:
             candidate.agree = sum(other.outputs == candidate.outputs for other in pool
                                   if other.ran) if candidate.ran else 0
 
+    def _match(self, pool: list[Candidate], reference: Candidate | None) -> None:
+        """Which candidates returned what the reference returned, wherever it returned."""
+        if reference is None or not reference.ran:
+            return
+        compared = [i for i, o in enumerate(reference.outputs)
+                    if not o.startswith(("raised ", "did not run"))]
+        for c in pool:
+            c.matches_reference = c.ran and all(c.outputs[i] == reference.outputs[i]
+                                                for i in compared)
+
     def _settled(self, pool: list[Candidate]) -> bool:
-        """Good enough to stop sampling: every docstring example passes, and either every
-        model-written check passes or two candidates agree on every call."""
-        return any(c.ran and all(c.doc) and (c.agree >= 2 or (c.model and all(c.model)))
-                   for c in pool)
+        """Good enough to stop sampling: it passes the user's own examples (two or more), or
+        agrees with the reference everywhere, or (with neither) passes every model check."""
+        return any(c.ran and all(c.doc) and (len(c.doc) >= 2 or c.matches_reference or (
+            c.model and all(c.model))) for c in pool)
 
     # -- best of n ------------------------------------------------------------------
     def run(self, first: object, signature: str,
             claim_for: Callable[[object], Complexity]) -> Outcome:
         start = time.monotonic()
-        self.write_checks(signature)
         sample = self._sample(self.source_for(first))
+        if sample is None:  # nothing to grow inputs from: the model's asserts give some
+            self.write_checks(signature)
+            sample = self._sample(self.source_for(first))
         self.probes = growth.probes(sample) if sample else []
-        total = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
+        calls = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
         pool = [Candidate(first, order=0)]
-        self._phase(f"checking 1/{self.max_candidates} on {total} calls")
+        self._phase(f"checking 1/{self.max_candidates} on {calls} inputs")
         self.score(pool[0])
+        reference = None
+        if not self._settled(pool) and calls and not self._cancelled():
+            self._phase("writing a reference")
+            written = self.ask_reference(signature)
+            if written is not None and not self._cancelled():
+                reference = Candidate(written, order=10_000)  # last on every tie
+                self.score(reference)
+                self._match(pool, reference)
         self._agreement(pool)
         while not self._settled(pool) and len(pool) < self.max_candidates \
                 and time.monotonic() - start < self.budget_s and not self._cancelled():
@@ -183,13 +223,22 @@ class Verifier:
                 break
             candidate = Candidate(implementation, order=n - 1)
             if implementation is not None:
-                self._phase(f"checking {n}/{self.max_candidates} on {total} calls")
+                self._phase(f"checking {n}/{self.max_candidates} on {calls} inputs")
                 self.score(candidate)
             pool.append(candidate)
+            self._match(pool, reference)
             self._agreement(pool)
-        ranked = sorted((c for c in pool if c.implementation is not None), key=Candidate.key)
+        written = [c for c in pool if c.implementation is not None]
+        ranked = sorted(written, key=Candidate.key)
+        status = ""
+        if reference is not None:
+            status = "agrees" if ranked[0].matches_reference else "disagrees"
+            if reference.ran and all(reference.doc) and not ranked[0].matches_reference and \
+                    sum(reference.doc) > sum(ranked[0].doc):
+                ranked.insert(0, reference)  # slow but right beats fast but wrong
+                status = "chosen"
         top = [c for c in ranked if c is ranked[0] or (
-            c.key()[:3] == ranked[0].key()[:3] and c.outputs != ranked[0].outputs)]
+            c.key()[:4] == ranked[0].key()[:4] and c.outputs != ranked[0].outputs)]
         if len(top) > 1 and not self._cancelled():  # a tie on checks: the slower growth loses
             for candidate in top[:3]:
                 measured = self.measure(candidate.implementation)
@@ -200,40 +249,47 @@ class Verifier:
         if not self._cancelled():
             claim = claim_for(best.implementation)
             judgement = growth.judge(claim.time, self.measure(best.implementation))
-        return Outcome(best.implementation, self._summary(best, len(pool), judgement),
-                       judgement, len(self.doc_cases), len(self.model_cases), sum(best.doc),
-                       sum(best.model), best.agree, len(pool))
+        outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
+                          len(self.model_cases), sum(best.doc), sum(best.model), best.agree,
+                          len(pool), status, calls)
+        outcome.summary = self._summary(best, outcome)
+        return outcome
 
-    def _summary(self, best: Candidate, tries: int, judgement: growth.Judgement | None) -> str:
+    def _summary(self, best: Candidate, outcome: Outcome) -> str:
         parts = []
         if self.doc_cases:
             parts.append(f"{sum(best.doc)}/{len(self.doc_cases)} docstring examples")
+        if outcome.reference in ("agrees", "disagrees"):
+            parts.append(f"{'agrees' if best.matches_reference else 'DISAGREES'} with a "
+                         f"brute-force reference on {outcome.probes} inputs")
+        if outcome.reference == "chosen":
+            parts.append("the brute-force reference itself (no faster candidate passed)")
+        if best.agree >= 2:
+            parts.append(f"{best.agree} of {outcome.tries} candidates return the same")
         if self.model_cases:
             parts.append(f"{sum(best.model)}/{len(self.model_cases)} model-written checks")
-        if best.agree >= 2:
-            parts.append(f"{best.agree} of {tries} candidates agreeing on every call")
         if not parts:
-            text = "; not verified (no checks could be written)"
+            text = "; not verified (nothing to check it against)"
         elif (self.doc_cases and not all(best.doc)) or not best.ran:
-            text = f"; WARNING: passes only {' and '.join(parts)}"
-        elif all(best.model) or best.agree >= 2:
-            text = f"; verified on {', '.join(parts)}"
+            text = f"; WARNING: passes only {', '.join(parts)}"
+        elif (self.doc_cases and len(self.doc_cases) >= 2) or best.matches_reference \
+                or outcome.reference == "chosen":
+            text = f"; verified: {', '.join(parts)}"
         else:
-            text = (f"; unconfirmed: {', '.join(parts)} (a model-written check may itself be "
-                    "wrong)")
-        text += f" (best of {tries})" if tries > 1 and best.agree < 2 else ""
+            text = f"; unconfirmed: {', '.join(parts)}"
+        text += f" (best of {outcome.tries})" if outcome.tries > 1 else ""
+        judgement = outcome.judgement
         if judgement and judgement.measured:
             text += f"; time {judgement.measured}, {verdict_words(judgement)}"
         return text
 
-    # -- growth ----------------------------------------------------------------------
     def _sample(self, source: str) -> str | None:
-        """A sample call to grow inputs from: the largest example, else the type hints."""
-        samples = [s for c in [*self.doc_cases, *self.model_cases]
-                   if (s := growth.sample_from_call(c.call))]
-        if samples:
-            return max(samples, key=len)
-        return growth.sample_from_signature(source, self.function)
+        """A sample call to grow inputs from: the user's largest example, else one made up
+        from the type hints, else the largest model-written check."""
+        mine = [s for c in self.doc_cases if (s := growth.sample_from_call(c.call))]
+        theirs = [s for c in self.model_cases if (s := growth.sample_from_call(c.call))]
+        return (max(mine, key=len) if mine else None) or growth.sample_from_signature(
+            source, self.function) or (max(theirs, key=len) if theirs else None)
 
     def measure(self, implementation: object) -> growth.Growth | None:
         self._phase("timing")

