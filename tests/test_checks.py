@@ -120,8 +120,8 @@ def test_the_reference_outvotes_candidates_that_share_a_bug() -> None:
     verifier.doc_cases = []
     outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.reference == "agrees"
-    assert outcome.tries == 3 and outcome.probes == 6
-    assert "verified: agrees with a brute-force reference on 6 inputs" in outcome.summary
+    assert outcome.tries == 3 and outcome.probes == 8
+    assert "verified: agrees with a brute-force reference on 8 inputs" in outcome.summary
     # With a reference that agrees with the first answer, nothing more is sampled.
     settled = _verifier([same_bug], "", right, reference=_candidate(BRUTE))
     settled.doc_cases = []
@@ -162,3 +162,17 @@ def test_the_chosen_candidate_is_timed_and_its_claim_checked() -> None:
                                            lambda c: c.complexity)
     assert outcome.judgement is not None and outcome.judgement.verdict == "agrees"
     assert outcome.judgement.measured.startswith("measured ≈ n^")
+
+
+def test_the_reference_itself_when_no_candidate_agrees_with_it() -> None:
+    """Every sample shares the first answer's bug: the reference is inserted, slow but
+    right, and the message does not call it verified."""
+    wrong, same_bug = _candidate(WRONG), _candidate(WRONG)
+    brute = _candidate(BRUTE)
+    verifier = _verifier([same_bug, _candidate(WRONG)], "", wrong, reference=brute)
+    verifier.doc_cases = []
+    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.chosen is brute and outcome.reference == "chosen"
+    assert outcome.summary.startswith("; unconfirmed: the brute-force reference itself")
+    # The reference's own growth was timed: it tries every triple.
+    assert outcome.judgement is not None and outcome.judgement.measured

@@ -89,7 +89,7 @@ def test_claims_on_other_quantities_are_not_compared() -> None:
 def test_samples_from_calls_and_type_hints_and_small_probes() -> None:
     assert growth.sample_from_call("f([1, 2], t=3)") == "([[1, 2]], {'t': 3})"
     assert growth.sample_from_call("f(x)") is None  # not a literal
-    assert growth.sample_from_signature(SOURCE, "count_pairs") == "([[5, 5, 5], 5], {})"
+    assert growth.sample_from_signature(SOURCE, "count_pairs") == "([[2, -1, 3], 5], {})"
     probes = growth.probes(SAMPLE, 3)
     assert probes == growth.probes(SAMPLE, 3)  # the same probes for every candidate
     lengths = [len(ast.literal_eval(ast.parse(p, mode="eval").body.args[0])) for p in probes]

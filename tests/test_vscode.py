@@ -260,9 +260,10 @@ def test_quick_fix_in_vscode_implements_the_todo_and_saves(
     compile(saved, source.name, "exec")
     assert "TODO" not in saved and "return the largest element of the list" in saved
     assert "# Time: O(" in saved and "pass" not in saved, saved
-    # The server's summary, and the extension's status bar: the model and the summary's speed.
-    summary = re.search(r"vibe-ls: implemented `max_of` .*; \d+ tokens at (\d+) tok/s",
+    # The server's summary, and the extension's status bar: the model, the device the engine
+    # actually runs on (the setting says "auto") and the summary's speed.
+    summary = re.search(r"vibe-ls: implemented `max_of` .*; \d+ tokens at (\d+) tok/s on cpu",
                         result["notifications"])
     assert summary, result["notifications"]
-    assert f"vibe-ls: qwen2.5-coder-0.5b (auto) · {summary[1]} tok/s" in result["statusBar"]
+    assert f"vibe-ls: qwen2.5-coder-0.5b (cpu) · {summary[1]} tok/s" in result["statusBar"]
     assert result["sawProgress"], "the status bar never showed the generation's progress"

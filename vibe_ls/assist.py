@@ -189,7 +189,7 @@ class Assistant:
             edits=placed.edits_for(target.text, todo.line, marker) or [],
             summary=(f"vibe-ls: implemented {what} — Time {complexity.time}, Space "
                      f"{complexity.space}{verdict}; {len(result.tokens)} tokens at "
-                     f"{result.tokens_per_s:.0f} tok/s"),
+                     f"{result.tokens_per_s:.0f} tok/s on {self.engine().provider}"),
             anchor=f"the {marker} comment “{todo.description[:40]}”",
             reanchor_fn=lambda new: placed.edits_for(new, todo.line, marker), result=result,
             details=details)

@@ -24,6 +24,7 @@ MIN_SECONDS = 2e-5  # per call; below this, interpreter overhead hides the growt
 TOO_FAST = "under 20 µs per call"
 AGREE = 0.35  # |measured - claimed| exponents that still agree
 FIT = 0.3  # how close the nearest class must be to replace a false claim
+LOG_PENALTY = 0.15
 EXPONENTIAL = 6.0  # a fitted exponent above this is no polynomial a claim would state
 CLASSES = ("O(1)", "O(log n)", "O(n)", "O(n log n)", "O(n^2)", "O(n^2 log n)", "O(n^3)",
            "O(2^n)")
@@ -201,7 +202,9 @@ def judge(claimed: str, growth: Growth | None) -> Judgement:
 def _nearest_class(exponent: float, low: int, high: int) -> str | None:
     if exponent > EXPONENTIAL:
         return "O(2^n)"
-    scored = [(abs(p - exponent), c) for c in CLASSES
+    # A log factor is within timing noise of the next power, so the plainer class wins
+    # unless the log one fits clearly better.
+    scored = [(abs(p - exponent) + (LOG_PENALTY if "log" in c else 0.0), c) for c in CLASSES
               if (p := predicted_exponent(c, low, high)) is not None and not math.isinf(p)]
     distance, best = min(scored)
     return best if distance <= FIT else None
@@ -238,7 +241,10 @@ def _sample_for(annotation: ast.expr | None) -> object:
     inner = re.fullmatch(r"(?:[Ll]ist|Sequence|Iterable)\[(.*)\]", text)
     if inner:
         element = ast.parse(inner.group(1), mode="eval").body
-        return [_sample_for(element) for _ in range(3)]
+        value = _sample_for(element)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [2, -1, 3]  # distinct, with a negative: grown lists span [-n, n]
+        return [value, value, value]
     raise ValueError(f"cannot make up a {text}")
 
 
@@ -396,8 +402,8 @@ def parse(stdout: str) -> Growth | None:
     return Growth(tuple(sizes), tuple(seconds), error)
 
 
-def probes(sample: str, count: int = 6) -> list[str]:
-    """Small random calls grown from `sample` (sizes 3..8), as `f(...)` source text."""
+def probes(sample: str, count: int = 8) -> list[str]:
+    """Small random calls grown from `sample` (sizes 3..10), as `f(...)` source text."""
     scope: dict = {}
     exec(GROW, scope)  # our own helper code, not generated code
     calls = []

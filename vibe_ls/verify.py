@@ -115,8 +115,11 @@ def signature_of(code: str, name: str) -> str | None:
 
 
 class Verifier:
-    """One Implement's verification. `ask` writes one more candidate (or None), `place`
-    returns the whole file with a candidate inserted, `ask_text` runs a plain model call."""
+    """One Implement's verification. The model is reached through callables:
+    `ask_candidate(sampling)` writes one more candidate (None: it wrote nothing usable),
+    `ask_reference(signature)` the brute-force reference, `ask_text(messages, start, tokens)`
+    any other answer; `source_for(candidate)` is the whole file with it inserted (what runs
+    in the sandbox), `class_of(source, name)` the class holding the function, if any."""
 
     def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
                  class_of: Callable[[str, str], str | None],
@@ -170,8 +173,9 @@ class Verifier:
 
     @staticmethod
     def _agreement(pool: list[Candidate]) -> None:
-        """Candidates that return the same for every call back each other up: independent
-        samples rarely share the same bug."""
+        """Candidates that return the same for every call back each other up. Samples of
+        one prompt can share a bug (measured on the seed task), so this ranks below agreeing
+        with the reference, which was written from a different prompt."""
         for candidate in pool:
             candidate.agree = sum(other.outputs == candidate.outputs for other in pool
                                   if other.ran) if candidate.ran else 0
@@ -185,6 +189,16 @@ class Verifier:
         for c in pool:
             c.matches_reference = c.ran and all(c.outputs[i] == reference.outputs[i]
                                                 for i in compared)
+
+    @staticmethod
+    def _reference_wins(reference: Candidate, best: Candidate) -> bool:
+        """No candidate agrees with the reference: insert the reference itself when it passes
+        every docstring example, at least as many as the best candidate, and returned a value
+        for every input. On the quality benchmark and the seed task, a reference that nothing
+        agreed with was right more often than the candidates (whose samples share bugs)."""
+        return (not best.matches_reference and all(reference.doc)
+                and sum(reference.doc) >= sum(best.doc)
+                and all(not o.startswith(("raised ", "did not run")) for o in reference.outputs))
 
     def _settled(self, pool: list[Candidate]) -> bool:
         """Good enough to stop sampling: it passes the user's own examples (two or more), or
@@ -233,8 +247,7 @@ class Verifier:
         status = ""
         if reference is not None:
             status = "agrees" if ranked[0].matches_reference else "disagrees"
-            if reference.ran and all(reference.doc) and not ranked[0].matches_reference and \
-                    sum(reference.doc) > sum(ranked[0].doc):
+            if self._reference_wins(reference, ranked[0]):
                 ranked.insert(0, reference)  # slow but right beats fast but wrong
                 status = "chosen"
         top = [c for c in ranked if c is ranked[0] or (
@@ -263,7 +276,7 @@ class Verifier:
             parts.append(f"{'agrees' if best.matches_reference else 'DISAGREES'} with a "
                          f"brute-force reference on {outcome.probes} inputs")
         if outcome.reference == "chosen":
-            parts.append("the brute-force reference itself (no faster candidate passed)")
+            parts.append("the brute-force reference itself (no faster candidate agreed with it)")
         if best.agree >= 2:
             parts.append(f"{best.agree} of {outcome.tries} candidates return the same")
         if self.model_cases:
@@ -272,8 +285,7 @@ class Verifier:
             text = "; not verified (nothing to check it against)"
         elif (self.doc_cases and not all(best.doc)) or not best.ran:
             text = f"; WARNING: passes only {', '.join(parts)}"
-        elif (self.doc_cases and len(self.doc_cases) >= 2) or best.matches_reference \
-                or outcome.reference == "chosen":
+        elif (self.doc_cases and len(self.doc_cases) >= 2) or best.matches_reference:
             text = f"; verified: {', '.join(parts)}"
         else:
             text = f"; unconfirmed: {', '.join(parts)}"

@@ -18,7 +18,7 @@ const LANGUAGES = ['python', 'c', 'cpp', 'java', 'javascript', 'javascriptreact'
   'typescriptreact', 'go', 'rust'];
 // The keys the server reads (vibe_ls/settings.py); serverPath and serverArgs are the client's.
 const SERVER_KEYS = ['model', 'device', 'maxNewTokens', 'reasoningBudget', 'systemPrompt',
-  'todoMarker', 'hover', 'languages'];
+  'todoMarker', 'hover', 'languages', 'verify', 'candidates', 'verifyBudget'];
 const COMMANDS = {
   implementTodo: 'vibeLs.implementTodo',
   explainSelection: 'vibeLs.explainSelection',

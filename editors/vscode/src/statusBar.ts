@@ -7,13 +7,16 @@ type Progress = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgres
 
 // The server's summary after an edit: "...; 87 tokens at 31 tok/s". It comes after the
 // progress ends and is the engine's own measure, so it replaces the last progress report's.
-const FINAL_RATE = /(\d+) tokens at (\d+(?:\.\d+)?) tok\/s/;
+// It also names the device the engine runs on ("... tok/s on cuda"), which the status bar
+// then shows instead of the `device` setting (which may say "auto").
+const FINAL_RATE = /(\d+) tokens at (\d+(?:\.\d+)?) tok\/s(?: on (\w+))?/;
 const PROGRESS_RATE = /(\d+) tokens, (\d+(?:\.\d+)?) tok\/s/;
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   private readonly active = new Map<string, { title: string; message: string }>();
   private lastRate: string | undefined;
+  private lastDevice: string | undefined;
   private problem: string | undefined;
 
   constructor(showLogCommand: string) {
@@ -45,6 +48,7 @@ export class StatusBar implements vscode.Disposable {
     const match = FINAL_RATE.exec(message);
     if (match) {
       this.lastRate = `${Math.round(Number(match[2]))} tok/s`;
+      this.lastDevice = match[3] ?? this.lastDevice;
       this.render();
     }
   }
@@ -59,7 +63,7 @@ export class StatusBar implements vscode.Disposable {
   render(): void {
     const config = vscode.workspace.getConfiguration('vibeLs');
     const model = config.get<string>('model', '');
-    const device = config.get<string>('device', 'auto');
+    const device = this.lastDevice ?? config.get<string>('device', 'auto');
     const running = [...this.active.values()].pop();
     if (this.problem !== undefined) {
       this.item.text = '$(error) vibe-ls';
