@@ -80,7 +80,7 @@ async function waitForImplementation(page) {
   let sawBusy = false;
   while (Date.now() < deadline) {
     const status = await page.locator('.statusbar').innerText().catch(() => '');
-    sawBusy ||= /vibe-ls \d+ tokens/.test(status);
+    sawBusy ||= /vibe-ls (?:[\w /]+: )?\d+ tokens/.test(status);  // "vibe-ls writing: 57 tokens, …"
     const text = await editorText(page);
     if (text.includes('Time: O(') && !text.includes('TODO')) {
       step(`implementation shown (status bar showed progress: ${sawBusy})`);
