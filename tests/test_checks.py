@@ -4,7 +4,7 @@ known-wrong implementation is rejected and a correct one chosen."""
 from __future__ import annotations
 
 from vibe_ls import triggers
-from vibe_ls.assist import UNKNOWN, Implementation, _class_of
+from vibe_ls.assist import UNKNOWN, Implementation
 from vibe_ls.checks import Example, examples
 from vibe_ls.edits import apply
 from vibe_ls.postprocess import parse_answer
@@ -91,7 +91,7 @@ def _verifier(candidates: list[Implementation], checks_text: str, first: Impleme
 
     return Verifier(
         task=todo.description, function="three_sum_closest", source_for=verifier_source,
-        class_of=_class_of, ask_candidate=lambda sampling: queue.pop(0) if queue else None,
+        ask_candidate=lambda sampling: queue.pop(0) if queue else None,
         ask_reference=lambda signature: reference,
         ask_text=lambda messages, start, tokens: start + checks_text,
         doc_cases=examples(scope.docstring, "three_sum_closest"), system_prompt="",

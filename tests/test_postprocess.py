@@ -17,35 +17,6 @@ from vibe_ls.postprocess import (
     strip_special_tokens,
 )
 
-THINKER_PYTHON = """<think>
-好的，用户要求实现 three_sum_closest。暴力枚举三元组是 O(n^3)，太慢了。
-The brute force checks every triple, which we must avoid here.
-先排序，然后固定一个数，用双指针逼近 target。
-</think>
-排序后用双指针。
-
-```python
-from typing import List
-
-def three_sum_closest(nums: List[int], target: int) -> int:
-    nums.sort()
-    best = nums[0] + nums[1] + nums[2]
-    for i in range(len(nums) - 2):
-        lo, hi = i + 1, len(nums) - 1
-        while lo < hi:
-            s = nums[i] + nums[lo] + nums[hi]
-            if abs(s - target) < abs(best - target):
-                best = s
-            if s < target:
-                lo += 1
-            elif s > target:
-                hi -= 1
-            else:
-                return s
-    return best
-```
-Complexity: Time O(n^2), Space O(1). Approach: sort, then two pointers.<|im_end|>"""
-
 THREE_SUM_CODE = """def three_sum_closest(nums: List[int], target: int) -> int:
     nums.sort()
     best = nums[0] + nums[1] + nums[2]
@@ -62,6 +33,20 @@ THREE_SUM_CODE = """def three_sum_closest(nums: List[int], target: int) -> int:
             else:
                 return s
     return best"""
+
+THINKER_PYTHON = f"""<think>
+好的，用户要求实现 three_sum_closest。暴力枚举三元组是 O(n^3)，太慢了。
+The brute force checks every triple, which we must avoid here.
+先排序，然后固定一个数，用双指针逼近 target。
+</think>
+排序后用双指针。
+
+```python
+from typing import List
+
+{THREE_SUM_CODE}
+```
+Complexity: Time O(n^2), Space O(1). Approach: sort, then two pointers.<|im_end|>"""
 
 
 def test_python_with_think_block_and_chinese_reasoning():

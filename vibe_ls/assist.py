@@ -5,7 +5,6 @@ model worker thread."""
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import logging
 import re
@@ -228,8 +227,8 @@ class Assistant:
             text, result = self._ask(messages, on_text, cancel, max_new_tokens=400,
                                      answer_start="```python\n", stop=("\n```",))
             answer = _parse(text, "python")
-            if result.finish_reason == "cancelled" or function not in (
-                    verify.entry_function(answer.code), *_defined(answer.code)):
+            if result.finish_reason == "cancelled" or checks.find_function(
+                    answer.code, function) is None:
                 return None
             return replace(first, answer=answer, complexity=UNKNOWN)
 
@@ -246,7 +245,7 @@ class Assistant:
         if scope and scope.docstring:
             task += "\n" + dedent(scope.docstring).strip()
         verifier = verify.Verifier(
-            task=task, function=function, source_for=source_for, class_of=_class_of,
+            task=task, function=function, source_for=source_for,
             ask_candidate=ask_candidate, ask_reference=ask_reference, ask_text=ask_text,
             doc_cases=checks.examples(scope.docstring if scope else None, function),
             system_prompt=self.settings.system_prompt,
@@ -325,14 +324,12 @@ class Assistant:
         docstring's examples or its type hints) and judge `claim` against it."""
         if on_phase:
             on_phase("timing")
-        sample = next((s for c in checks.examples(scope.docstring, scope.name)
-                       if (s := growth.sample_from_call(c.call))), None)
-        sample = sample or growth.sample_from_signature(target.text, scope.name)
+        examples = checks.examples(scope.docstring, scope.name)
+        sample = growth.pick_sample(target.text, scope.name, [c.call for c in examples])
         if sample is None:
             return None
-        class_name = _class_of(target.text, scope.name)
-        call = f"{class_name}().{scope.name}" if class_name else scope.name
-        measured = growth.measure(target.text, call, sample)
+        measured = growth.measure(target.text, checks.call_target(target.text, scope.name),
+                                  sample)
         judgement = growth.judge(claim.time, measured)
         if judgement.measured:
             self._remember(scope.text, judgement)
@@ -353,6 +350,8 @@ class Assistant:
 
     def measured(self, code: str) -> growth.Judgement | None:
         """The measurement of a function in `code`, if one was made (Python)."""
+        if not self._growth:  # the common case on a cached hover: no parse at all
+            return None
         return next((self._growth[k] for k in verify.fingerprints(code) if k in self._growth),
                     None)
 
@@ -408,32 +407,11 @@ class Attempt:
     scope: triggers.Scope | None
 
 
-def _defined(code: str) -> list[str]:
-    """The names of the functions Python `code` defines (anywhere)."""
-    try:
-        return [n.name for n in ast.walk(ast.parse(code)) if isinstance(n, ast.FunctionDef)]
-    except SyntaxError:
-        return []
-
-
 def _parse(text: str, language: str) -> Answer:
     answer = postprocess.parse_answer(text, language)
     if language == "python":
         answer = replace(answer, code=postprocess.drop_demo_code(answer.code))
     return answer
-
-
-def _class_of(source: str, function: str | None) -> str | None:
-    """The class that defines `function` in Python source, if any."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and any(
-                isinstance(f, ast.FunctionDef) and f.name == function for f in node.body):
-            return node.name
-    return None
 
 
 def code_context(target: Target, code: str) -> prompts.CodeContext:

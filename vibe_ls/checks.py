@@ -65,6 +65,36 @@ def examples(docstring: str | None, name: str) -> list[Example]:
     return found
 
 
+def find_function(source: str, name: str) -> ast.FunctionDef | None:
+    """The definition of function (or method) `name` in Python source, if it parses."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    return next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name),
+                None)
+
+
+def class_of(source: str, function: str | None) -> str | None:
+    """The class that defines `function` in Python source, if any."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+                isinstance(f, ast.FunctionDef) and f.name == function for f in node.body):
+            return node.name
+    return None
+
+
+def call_target(source: str, name: str) -> str:
+    """An expression for the function `name` of `source`: `name`, or `Cls().name` for a
+    method (LeetCode's `class Solution`)."""
+    owner = class_of(source, name)
+    return f"{owner}().{name}" if owner else name
+
+
 def model_checks(text: str, name: str, limit: int = 6) -> list[Example]:
     """The `assert name(...) == value` lines of a model's answer, as examples; a call the
     answer gives two different values for is dropped (one of them must be wrong)."""
@@ -100,11 +130,11 @@ def model_checks(text: str, name: str, limit: int = 6) -> list[Example]:
     return cases[:limit]
 
 
-def checker(source: str, name: str, class_name: str | None, cases: list[Example],
-            probes: list[str] = ()) -> str:
+def checker(source: str, name: str, cases: list[Example], probes: list[str] = ()) -> str:
     """A script that runs the edited file, then each example and each probe (a call with no
-    expected value), and prints what each returned and whether each example passed."""
-    target = f"{class_name}().{name}" if class_name else name
+    expected value) on function `name`, and prints what each returned and whether each
+    example passed."""
+    target = call_target(source, name)
     calls = json.dumps([[c.call, c.expected] for c in cases] + [[p, None] for p in probes])
     return (f"{source}\n\n"
             "def __vibe_ls_check():\n"

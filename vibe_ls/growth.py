@@ -20,6 +20,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from vibe_ls.checks import find_function
+
 MIN_SECONDS = 2e-5  # per call; below this, interpreter overhead hides the growth
 TOO_FAST = "under 20 µs per call"
 AGREE = 0.35  # |measured - claimed| exponents that still agree
@@ -250,18 +252,24 @@ def _sample_for(annotation: ast.expr | None) -> object:
 
 def sample_from_signature(source: str, function: str) -> str | None:
     """A sample call made up from the type hints of `function` in `source`, or None."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    node = find_function(source, function)
+    if node is None:
         return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            params = [a for a in node.args.args if a.arg not in ("self", "cls")]
-            try:
-                return repr(([_sample_for(a.annotation) for a in params], {}))
-            except (ValueError, SyntaxError):
-                return None
-    return None
+    params = [a for a in node.args.args if a.arg not in ("self", "cls")]
+    try:
+        return repr(([_sample_for(a.annotation) for a in params], {}))
+    except (ValueError, SyntaxError):
+        return None
+
+
+def pick_sample(source: str, function: str, calls: list[str],
+                weak_calls: list[str] = ()) -> str | None:
+    """The sample to grow inputs from: the largest of `calls` (the user's examples), else one
+    made up from the type hints, else the largest of `weak_calls` (model-written)."""
+    mine = [s for c in calls if (s := sample_from_call(c))]
+    theirs = [s for c in weak_calls if (s := sample_from_call(c))]
+    return (max(mine, key=len) if mine else None) or sample_from_signature(
+        source, function) or (max(theirs, key=len) if theirs else None)
 
 
 # -- the timing script ---------------------------------------------------------------------

@@ -101,17 +101,13 @@ def entry_function(code: str) -> str | None:
 
 def signature_of(code: str, name: str) -> str | None:
     """`def name(a: int, b) -> int:` from Python code, `self` left out."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    node = checks.find_function(code, name)
+    if node is None:
         return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            args = node.args
-            args.args = [a for a in args.args if a.arg not in ("self", "cls")]
-            returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
-            return f"def {name}({ast.unparse(args)}){returns}:"
-    return None
+    args = node.args
+    args.args = [a for a in args.args if a.arg not in ("self", "cls")]
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+    return f"def {name}({ast.unparse(args)}){returns}:"
 
 
 class Verifier:
@@ -119,10 +115,9 @@ class Verifier:
     `ask_candidate(sampling)` writes one more candidate (None: it wrote nothing usable),
     `ask_reference(signature)` the brute-force reference, `ask_text(messages, start, tokens)`
     any other answer; `source_for(candidate)` is the whole file with it inserted (what runs
-    in the sandbox), `class_of(source, name)` the class holding the function, if any."""
+    in the sandbox)."""
 
     def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
-                 class_of: Callable[[str, str], str | None],
                  ask_candidate: Callable[[Sampling], object | None],
                  ask_reference: Callable[[str], object | None],
                  ask_text: Callable[[list[dict[str, str]], str, int], str],
@@ -130,7 +125,7 @@ class Verifier:
                  budget_s: float, on_phase: OnPhase | None,
                  cancel: threading.Event | None) -> None:
         self.task, self.function = task, function
-        self.source_for, self.class_of = source_for, class_of
+        self.source_for = source_for
         self.ask_candidate, self.ask_text = ask_candidate, ask_text
         self.ask_reference = ask_reference
         self.doc_cases, self.system_prompt = doc_cases, system_prompt
@@ -163,8 +158,7 @@ class Verifier:
 
         cases = [*self.doc_cases, *self.model_cases]
         source = self.source_for(candidate.implementation)
-        script = checks.checker(source, self.function, self.class_of(source, self.function),
-                                cases, self.probes)
+        script = checks.checker(source, self.function, cases, self.probes)
         outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=2, wall_s=4))
         results = checks.parse_outputs(outcome.stdout, len(cases) + len(self.probes))
         candidate.doc = [ok for ok, _ in results[: len(self.doc_cases)]]
@@ -298,10 +292,8 @@ class Verifier:
     def _sample(self, source: str) -> str | None:
         """A sample call to grow inputs from: the user's largest example, else one made up
         from the type hints, else the largest model-written check."""
-        mine = [s for c in self.doc_cases if (s := growth.sample_from_call(c.call))]
-        theirs = [s for c in self.model_cases if (s := growth.sample_from_call(c.call))]
-        return (max(mine, key=len) if mine else None) or growth.sample_from_signature(
-            source, self.function) or (max(theirs, key=len) if theirs else None)
+        return growth.pick_sample(source, self.function, [c.call for c in self.doc_cases],
+                                  [c.call for c in self.model_cases])
 
     def measure(self, implementation: object) -> growth.Growth | None:
         self._phase("timing")
@@ -309,9 +301,7 @@ class Verifier:
         sample = self._sample(source)
         if sample is None:
             return None
-        class_name = self.class_of(source, self.function)
-        target = f"{class_name}().{self.function}" if class_name else self.function
-        return growth.measure(source, target, sample)
+        return growth.measure(source, checks.call_target(source, self.function), sample)
 
 
 def verdict_words(judgement: growth.Judgement) -> str:

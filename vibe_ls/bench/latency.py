@@ -9,29 +9,13 @@ import tempfile
 from pathlib import Path
 
 from vibe_ls.bench.lsp_driver import Driver
+from vibe_ls.bench.workload import FILE, TODOS
 
-SOURCE = '''def longest_increasing_subsequence(nums: list[int]) -> int:
-    tails: list[int] = []
-    for x in nums:
-        lo, hi = 0, len(tails)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if tails[mid] < x:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == len(tails):
-            tails.append(x)
-        else:
-            tails[lo] = x
-    return len(tails)
-
-
-def three_sum_closest(nums: list[int], target: int) -> int:
-    # TODO: find three numbers whose sum is closest to target
-    pass
-'''
-TODO_LINE = 18
+# The benchmark workload's file (its TODO filled in): hover over `two_sum`, act on the TODO.
+SOURCE = FILE.replace("{todo}", TODOS[0])
+LINES = SOURCE.split("\n")
+TODO_LINE = next(i for i, row in enumerate(LINES) if "# TODO" in row)
+HOVER = (next(i for i, row in enumerate(LINES) if row.startswith("def two_sum")), 6)
 
 
 def _summary(samples: list[float]) -> dict:
@@ -45,15 +29,15 @@ async def _measure(model: str, device: str, requests: int) -> dict:
     await driver.start({"model": model, "device": device, "maxNewTokens": 4096})
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            uri = driver.open(Path(tmp) / "lis.py", SOURCE, "python")
-            await driver.hover(uri, 0, 6)  # explain once, so later hovers hit the cache
+            uri = driver.open(Path(tmp) / "solution.py", SOURCE, "python")
+            await driver.hover(uri, *HOVER)  # explain once, so later hovers hit the cache
             actions, _ = await driver.code_actions(uri, TODO_LINE)
             running = asyncio.ensure_future(driver.execute(actions[0]))
             await asyncio.sleep(1.0)  # let the generation get going
             listing, hovering = [], []
             for _ in range(requests):
                 listing.append((await driver.code_actions(uri, TODO_LINE))[1])
-                hovering.append((await driver.hover(uri, 0, 6))[1])
+                hovering.append((await driver.hover(uri, *HOVER))[1])
             busy = not running.done()
             await running
     finally:
