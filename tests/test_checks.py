@@ -3,6 +3,8 @@ known-wrong implementation is rejected and a correct one chosen."""
 
 from __future__ import annotations
 
+import re
+
 from vibe_ls import triggers
 from vibe_ls.assist import UNKNOWN, Implementation
 from vibe_ls.checks import Example, examples
@@ -81,33 +83,47 @@ def verifier_source(candidate: Implementation) -> str:
 
 
 def _verifier(candidates: list[Implementation], checks_text: str, first: Implementation,
-              reference: Implementation | None = None):
+              reference: Implementation | None = None, batch: int = 1,
+              max_candidates: int | None = None):
     """A Verifier over a fixed queue of candidates: the model's part (writing candidates and
-    checks) is replayed, the checking, ranking and timing are real (sandboxed runs)."""
+    checks) is replayed, the checking, ranking and timing are real (sandboxed runs). Each
+    round it asks for is recorded in `.rounds` as (candidates, with the reference)."""
     todo = triggers.todo_at(SOURCE, "python", 11)
     scope = triggers.enclosing_scope(SOURCE, "python", 11)
     queue = list(candidates)
+    rounds: list[tuple[int, bool]] = []
 
+    def write(samplings, signature, repairs):
+        rounds.append((len(samplings), signature is not None))
+        verifier.repairs.extend(repairs)
+        return ([queue.pop(0) if queue else None for _ in [*samplings, *repairs]],
+                reference if signature else None)
 
-    return Verifier(
+    verifier = Verifier(
         task=todo.description, function="three_sum_closest", source_for=verifier_source,
-        ask_candidate=lambda sampling: queue.pop(0) if queue else None,
-        ask_reference=lambda signature: reference,
-        ask_text=lambda messages, start, tokens: start + checks_text,
+        write=write, ask_text=lambda messages, start, tokens: start + checks_text,
         doc_cases=examples(scope.docstring, "three_sum_closest"), system_prompt="",
-        max_candidates=len(candidates) + 1, budget_s=60, on_phase=None, cancel=None)
+        max_candidates=max_candidates or len(candidates) + 1, budget_s=60, on_phase=None,
+        cancel=None, batch=batch)
+    verifier.rounds, verifier.repairs = rounds, []
+    return verifier
 
 
 def test_a_known_wrong_candidate_is_rejected_and_a_right_one_chosen() -> None:
     right, wrong = _candidate(RIGHT), _candidate(WRONG)
     verifier = _verifier([right], "", wrong)
-    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):",
+    outcome = verifier.run([wrong], "def three_sum_closest(nums, target):",
                            lambda c: c.complexity)
     assert outcome.chosen is right
     assert outcome.tries == 2 and outcome.passed_doc == outcome.doc_total == 3
+    # The second one was asked for as a fix: the model is shown the example it failed.
+    (repair,) = verifier.repairs
+    assert repair.implementation is wrong
+    assert re.fullmatch(r"`three_sum_closest\(.*\)` returned -?\d+, but the expected result "
+                        r"is -?\d+\.", repair.feedback), repair.feedback
     assert "verified: 3/3 docstring examples" in outcome.summary
     # The wrong one, alone, is shown with a warning, never as verified.
-    alone = _verifier([], "", wrong).run(wrong, "def three_sum_closest(nums, target):",
+    alone = _verifier([], "", wrong).run([wrong], "def three_sum_closest(nums, target):",
                                          lambda c: c.complexity)
     assert alone.chosen is wrong and "WARNING: passes only" in alone.summary
 
@@ -118,14 +134,14 @@ def test_the_reference_outvotes_candidates_that_share_a_bug() -> None:
     wrong, same_bug, right = _candidate(WRONG), _candidate(WRONG), _candidate(RIGHT)
     verifier = _verifier([same_bug, right], "", wrong, reference=_candidate(BRUTE))
     verifier.doc_cases = []
-    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    outcome = verifier.run([wrong], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.reference == "agrees"
     assert outcome.tries == 3 and outcome.probes == 8
     assert "verified: agrees with a brute-force reference on 8 inputs" in outcome.summary
     # With a reference that agrees with the first answer, nothing more is sampled.
     settled = _verifier([same_bug], "", right, reference=_candidate(BRUTE))
     settled.doc_cases = []
-    quick = settled.run(right, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    quick = settled.run([right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert quick.chosen is right and quick.tries == 1
 
 
@@ -139,7 +155,7 @@ def test_model_written_checks_when_there_is_nothing_to_grow_inputs_from() -> Non
     verifier.doc_cases = []
     verifier.source_for = lambda c: verifier_source(c).replace(
         "nums: list[int], target: int", "nums, target")
-    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    outcome = verifier.run([wrong], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.model_total == 3 and outcome.passed_model == 2
     assert outcome.chosen is right and outcome.reference == "agrees"
 
@@ -151,14 +167,14 @@ def test_agreeing_candidates_outrank_a_lone_one() -> None:
     wrong = _candidate(WRONG)
     verifier = _verifier([right, other_right], "", wrong)
     verifier.doc_cases = []
-    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    outcome = verifier.run([wrong], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.agree == 2
     assert "unconfirmed: 2 of 3 candidates return the same" in outcome.summary
 
 
 def test_the_chosen_candidate_is_timed_and_its_claim_checked() -> None:
     right = _candidate(RIGHT)
-    outcome = _verifier([], "", right).run(right, "def three_sum_closest(nums, target):",
+    outcome = _verifier([], "", right).run([right], "def three_sum_closest(nums, target):",
                                            lambda c: c.complexity)
     assert outcome.judgement is not None and outcome.judgement.verdict == "agrees"
     assert outcome.judgement.measured.startswith("measured ≈ n^")
@@ -171,8 +187,37 @@ def test_the_reference_itself_when_no_candidate_agrees_with_it() -> None:
     brute = _candidate(BRUTE)
     verifier = _verifier([same_bug, _candidate(WRONG)], "", wrong, reference=brute)
     verifier.doc_cases = []
-    outcome = verifier.run(wrong, "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    outcome = verifier.run([wrong], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is brute and outcome.reference == "chosen"
-    assert outcome.summary.startswith("; unconfirmed: the brute-force reference itself")
+    assert outcome.summary.startswith("; unconfirmed: the reference version itself")
     # The reference's own growth was timed: it tries every triple.
     assert outcome.judgement is not None and outcome.judgement.measured
+
+
+def test_a_batched_first_round_is_checked_whole() -> None:
+    """Candidates written together with the reference (one batch, as on CPU) are all checked
+    at once; when one agrees with the reference nothing more is written."""
+    wrong, right, same_bug = _candidate(WRONG), _candidate(RIGHT), _candidate(WRONG)
+    verifier = _verifier([], "", wrong, batch=4, max_candidates=3)
+    verifier.doc_cases = []
+    outcome = verifier.run([wrong, right, same_bug], "def three_sum_closest(nums, target):",
+                           lambda c: c.complexity, reference=_candidate(BRUTE),
+                           reference_asked=True)
+    assert outcome.chosen is right and outcome.reference == "agrees"
+    assert outcome.tries == 3 and verifier.rounds == []
+
+
+def test_later_rounds_write_samples_and_the_reference_together_when_batched() -> None:
+    wrong, right = _candidate(WRONG), _candidate(RIGHT)
+    batched = _verifier([_candidate(WRONG), right], "", wrong, reference=_candidate(BRUTE),
+                        batch=3, max_candidates=3)
+    batched.doc_cases = []
+    outcome = batched.run([wrong], "def three_sum_closest(nums, target):",
+                          lambda c: c.complexity)
+    assert outcome.chosen is right and batched.rounds == [(2, True)]
+    # One row at a time, the reference goes first, alone (it may settle everything).
+    alone = _verifier([right], "", wrong, reference=_candidate(BRUTE), max_candidates=3)
+    alone.doc_cases = []
+    assert alone.run([wrong], "def three_sum_closest(nums, target):",
+                     lambda c: c.complexity).chosen is right
+    assert alone.rounds == [(0, True), (1, False)]

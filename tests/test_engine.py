@@ -132,6 +132,39 @@ def test_reasoning_budget_forces_an_answer(engine: Engine) -> None:
     assert "</think>" not in unlimited.text  # the random model never closes it by itself
 
 
+def test_a_batch_decodes_each_row_as_if_alone(engine: Engine) -> None:
+    """Rows of different prompts (left-padded), samplings, stops and lengths decoded together
+    give each the tokens it gets alone; a finished row leaves without disturbing the rest."""
+    short, long = engine.encode_chat(ask("a")), engine.encode_chat(ask("a much longer question"))
+    full = engine.generate(Request(long, max_new_tokens=40)).text
+    requests = [Request(short, max_new_tokens=30),
+                Request(long, max_new_tokens=40, stop=(full[12:15],)),
+                Request(short, max_new_tokens=24, sampling=Sampling(1.0, 0.95, seed=5)),
+                Request(long, max_new_tokens=9)]
+    alone = [engine.generate(r) for r in requests]
+    pieces: list[str] = []
+    together = engine.generate_many(requests, on_text=lambda d, _n: pieces.append(d))
+    assert [r.tokens for r in together] == [r.tokens for r in alone]
+    assert [r.finish_reason for r in together] == [r.finish_reason for r in alone]
+    assert together[1].finish_reason == "stop" and together[3].finish_reason == "length"
+    assert "".join(pieces) == together[0].text  # the first row streams
+
+
+def test_a_batch_stops_on_cancel_and_forces_reasoning_per_row(engine: Engine) -> None:
+    thinking = engine.chat.encode(engine.chat.render(ask("think")) + "<think>\n")
+    rows = engine.generate_many([Request(thinking, max_new_tokens=40, reasoning_budget=6),
+                                 Request(thinking, max_new_tokens=40)])
+    assert "</think>" in rows[0].text and "</think>" not in rows[1].text
+    cancel = threading.Event()
+
+    def on_text(_delta: str, generated: int) -> None:
+        if generated >= 5:
+            cancel.set()
+    prompt = engine.encode_chat(ask("cancel us"))
+    stopped = engine.generate_many([Request(prompt, max_new_tokens=200)] * 3, on_text, cancel)
+    assert all(r.finish_reason == "cancelled" and len(r.tokens) <= 6 for r in stopped)
+
+
 def test_speculation_changes_speed_not_tokens(engine: Engine) -> None:
     code = "def two_sum(nums, target):\n    seen = {}\n    for i, x in enumerate(nums):\n"
     prompt = engine.encode_chat(ask(code * 3))

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 OnPhase = Callable[[str], None]
 CHECKS_TOKENS = 200
-SAMPLING = Sampling(temperature=0.4, top_p=0.95)  # see assist._verify's ask_candidate
+SAMPLING = Sampling(temperature=0.4, top_p=0.95)
+MAX_REPAIRS = 2  # see assist._verify's write
 
 
 @dataclass
@@ -57,6 +58,14 @@ class Candidate:
     @property
     def ran(self) -> bool:
         return any(not o.startswith(("raised ", "did not run")) for o in self.outputs)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A candidate that failed one of the user's own examples, and what to tell the model."""
+
+    implementation: object
+    feedback: str
 
 
 @dataclass
@@ -112,27 +121,29 @@ def signature_of(code: str, name: str) -> str | None:
 
 class Verifier:
     """One Implement's verification. The model is reached through callables:
-    `ask_candidate(sampling)` writes one more candidate (None: it wrote nothing usable),
-    `ask_reference(signature)` the brute-force reference, `ask_text(messages, start, tokens)`
-    any other answer; `source_for(candidate)` is the whole file with it inserted (what runs
-    in the sandbox)."""
+    `write(samplings, signature, repairs)` writes one candidate per sampling and one per
+    repair (None where it wrote nothing usable) and, when `signature` is given, the
+    brute-force reference too, in one batch where the engine batches;
+    `ask_text(messages, start, tokens)` any other answer;
+    `source_for(candidate)` is the whole file with it inserted (what runs in the sandbox)."""
 
     def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
-                 ask_candidate: Callable[[Sampling], object | None],
-                 ask_reference: Callable[[str], object | None],
+                 write: Callable[[list[Sampling], str | None, list[Repair]],
+                                 tuple[list[object | None], object | None]],
                  ask_text: Callable[[list[dict[str, str]], str, int], str],
                  doc_cases: list[checks.Example], system_prompt: str, max_candidates: int,
                  budget_s: float, on_phase: OnPhase | None,
-                 cancel: threading.Event | None) -> None:
+                 cancel: threading.Event | None, batch: int = 1) -> None:
         self.task, self.function = task, function
         self.source_for = source_for
-        self.ask_candidate, self.ask_text = ask_candidate, ask_text
-        self.ask_reference = ask_reference
+        self.write, self.ask_text = write, ask_text
         self.doc_cases, self.system_prompt = doc_cases, system_prompt
         self.max_candidates, self.budget_s = max_candidates, budget_s
         self.on_phase, self.cancel = on_phase, cancel
+        self.batch = max(1, batch)  # rows the engine decodes together (1: one at a time)
         self.model_cases: list[checks.Example] = []
         self.probes: list[str] = []
+        self.repaired = False  # repairs are asked for once
 
     def _phase(self, text: str) -> None:
         log.info("verify: %s", text)
@@ -201,48 +212,104 @@ class Verifier:
             c.model and all(c.model))) for c in pool)
 
     # -- best of n ------------------------------------------------------------------
-    def run(self, first: object, signature: str,
-            claim_for: Callable[[object], Complexity]) -> Outcome:
-        start = time.monotonic()
-        sample = self._sample(self.source_for(first))
-        if sample is None:  # nothing to grow inputs from: the model's asserts give some
-            self.write_checks(signature)
-            sample = self._sample(self.source_for(first))
-        self.probes = growth.probes(sample) if sample else []
-        calls = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
-        pool = [Candidate(first, order=0)]
-        self._phase(f"checking 1/{self.max_candidates} on {calls} inputs")
-        self.score(pool[0])
-        reference = None
-        if not self._settled(pool) and calls and not self._cancelled():
-            self._phase("writing a reference")
-            written = self.ask_reference(signature)
-            if written is not None and not self._cancelled():
-                reference = Candidate(written, order=10_000)  # last on every tie
-                self.score(reference)
-                self._match(pool, reference)
-        self._agreement(pool)
-        while not self._settled(pool) and len(pool) < self.max_candidates \
-                and time.monotonic() - start < self.budget_s and not self._cancelled():
-            n = len(pool) + 1
-            self._phase(f"writing candidate {n}/{self.max_candidates}")
-            implementation = self.ask_candidate(replace(SAMPLING, seed=n - 1))
-            if self._cancelled():
-                break
-            candidate = Candidate(implementation, order=n - 1)
+    def _add(self, pool: list[Candidate], implementations: list[object | None]) -> None:
+        for implementation in implementations:
+            candidate = Candidate(implementation, order=len(pool))
             if implementation is not None:
-                self._phase(f"checking {n}/{self.max_candidates} on {calls} inputs")
                 self.score(candidate)
             pool.append(candidate)
-            self._match(pool, reference)
+
+    def _next_round(self, pool: list[Candidate], want_reference: bool,
+                    repairs: list[Repair]) -> int:
+        """How many more samples to write along with the reference and repairs. Decoding one
+        at a time, the reference goes alone first (it may settle everything); batched, the
+        samples ride along at little extra cost."""
+        if want_reference and self.batch == 1:
+            return 0
+        room = self.batch - want_reference - len(repairs)
+        return max(min(self.max_candidates - len(pool), room), 0)
+
+    def _repairs(self, pool: list[Candidate]) -> list[Repair]:
+        """The best candidates that failed one of the user's own examples (distinct ones, at
+        most MAX_REPAIRS), each with the first example it failed: the model is shown what
+        it returned and what was expected, and asked for a fix. Only trusted examples are
+        used: telling it to match a reference that may itself be wrong could break it."""
+        if self.repaired or not self.doc_cases:
+            return []
+        repairs, seen = [], set()
+        for candidate in sorted(pool, key=Candidate.key):
+            if not candidate.ran or all(candidate.doc) or candidate.outputs in seen:
+                continue
+            seen.add(candidate.outputs)
+            failed = candidate.doc.index(False)
+            case, got = self.doc_cases[failed], candidate.outputs[failed]
+            call = f"{self.function}{case.call[1:]}"
+            said = got if got.startswith(("raised ", "did not run")) else f"returned {got}"
+            repairs.append(Repair(candidate.implementation,
+                                  f"`{call}` {said}, but the expected result is "
+                                  f"{case.expected}."))
+            if len(repairs) == MAX_REPAIRS:
+                break
+        return repairs
+
+    def run(self, initial: list[object | None], signature: str,
+            claim_for: Callable[[object], Complexity], reference: object | None = None,
+            reference_asked: bool = False) -> Outcome:
+        """Verify the candidates written so far (`initial[0]`, the greedy answer, is never
+        None) and the `reference` if it came with them; write more while they fall short."""
+        start = time.monotonic()
+        sample = self._sample(self.source_for(initial[0]))
+        if sample is None:  # nothing to grow inputs from: the model's asserts give some
+            self.write_checks(signature)
+            sample = self._sample(self.source_for(initial[0]))
+        self.probes = growth.probes(sample) if sample else []
+        calls = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
+        pool: list[Candidate] = []
+        self._phase(f"checking {_which(1, len(initial), self.max_candidates)} on {calls} inputs")
+        self._add(pool, initial)
+        ref = None
+        if reference is not None:
+            ref = Candidate(reference, order=10_000)  # last on every tie
+            self.score(ref)
+        self._match(pool, ref)
+        self._agreement(pool)
+        while not self._settled(pool) and not self._cancelled() and \
+                time.monotonic() - start < self.budget_s:
+            with_reference = ref is None and not reference_asked and calls > 0
+            repairs = self._repairs(pool)
+            more = self._next_round(pool, with_reference, repairs)
+            if not more and not with_reference and not repairs:
+                break
+            first, last = len(pool) + 1, len(pool) + more + len(repairs)
+            which = _which(first, last, self.max_candidates) if not repairs else \
+                _which(first, last, None)
+            self._phase(" and ".join(filter(None, [
+                "writing a reference" if with_reference else "",
+                f"fixing {len(repairs)} that failed an example" if repairs else "",
+                f"writing candidate {_which(first, first + more - 1, self.max_candidates)}"
+                if more else ""])))
+            samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, first - 1 + more)]
+            written, written_reference = self.write(
+                samplings, signature if with_reference else None, repairs)
+            reference_asked = reference_asked or with_reference
+            self.repaired = self.repaired or bool(repairs)
+            if self._cancelled():
+                break
+            if more or repairs:
+                self._phase(f"checking {which} on {calls} inputs")
+            self._add(pool, written)
+            if written_reference is not None:
+                ref = Candidate(written_reference, order=10_000)
+                self.score(ref)
+            self._match(pool, ref)
             self._agreement(pool)
         written = [c for c in pool if c.implementation is not None]
         ranked = sorted(written, key=Candidate.key)
         status = ""
-        if reference is not None:
+        if ref is not None:
             status = "agrees" if ranked[0].matches_reference else "disagrees"
-            if self._reference_wins(reference, ranked[0]):
-                ranked.insert(0, reference)  # slow but right beats fast but wrong
+            if self._reference_wins(ref, ranked[0]):
+                ranked.insert(0, ref)  # slow but right beats fast but wrong
                 status = "chosen"
         top = [c for c in ranked if c is ranked[0] or (
             c.key()[:4] == ranked[0].key()[:4] and c.outputs != ranked[0].outputs)]
@@ -270,7 +337,7 @@ class Verifier:
             parts.append(f"{'agrees' if best.matches_reference else 'DISAGREES'} with a "
                          f"brute-force reference on {outcome.probes} inputs")
         if outcome.reference == "chosen":
-            parts.append("the brute-force reference itself (no faster candidate agreed with it)")
+            parts.append("the reference version itself (no other candidate agreed with it)")
         if best.agree >= 2:
             parts.append(f"{best.agree} of {outcome.tries} candidates return the same")
         if self.model_cases:
@@ -302,6 +369,12 @@ class Verifier:
         if sample is None:
             return None
         return growth.measure(source, checks.call_target(source, self.function), sample)
+
+
+def _which(first: int, last: int, total: int | None) -> str:
+    """`2/3`, or `1-3/3` for a batch (`4-5` when there is no fixed total)."""
+    which = str(first) if last <= first else f"{first}-{last}"
+    return f"{which}/{total}" if total else which
 
 
 def verdict_words(judgement: growth.Judgement) -> str:

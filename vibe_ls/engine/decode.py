@@ -70,6 +70,45 @@ class Decoder:
         return logits.astype(np.float32, copy=False), present
 
 
+def forward_rows(decoder: Decoder, tokens: Sequence[int], mask: np.ndarray,
+                 cache: KVCache) -> tuple[np.ndarray, KVCache]:
+    """One step for a batch of rows, one new token each. `mask` [rows, past + 1] marks each
+    row's real positions (rows of different lengths are left-padded with zeros), the new
+    token included; returns the new tokens' logits [rows, vocab] (float32)."""
+    feed = {
+        "input_ids": np.asarray(tokens, np.int64)[:, None],
+        "attention_mask": mask,
+        **{n: np.ascontiguousarray(kv) for n, kv in zip(decoder.past_names, cache, strict=True)},
+    }
+    if decoder.has_position_ids:
+        feed["position_ids"] = (mask.sum(axis=1) - 1)[:, None]
+    if decoder.has_logits_to_keep:
+        feed["logits_to_keep"] = np.asarray(1, np.int64)
+    logits, *present = decoder.session.run(["logits", *decoder.present_names], feed)
+    return logits[:, -1].astype(np.float32, copy=False), present
+
+
+def left_pad(caches: list[KVCache]) -> tuple[KVCache, np.ndarray]:
+    """Batch rows' caches of different lengths: each padded on the left to the longest, and
+    the attention mask that hides the padding."""
+    lengths = [cache_length(c) for c in caches]
+    width = max(lengths)
+    mask = np.zeros((len(caches), width), np.int64)
+    for row, length in enumerate(lengths):
+        mask[row, width - length:] = 1
+    batched = []
+    for layer in range(len(caches[0])):
+        parts = []
+        for cache, length in zip(caches, lengths, strict=True):
+            kv = cache[layer]
+            if length < width:
+                pad = np.zeros((*kv.shape[:2], width - length, kv.shape[3]), kv.dtype)
+                kv = np.concatenate([pad, kv], axis=2)
+            parts.append(kv)
+        batched.append(np.concatenate(parts, axis=0))
+    return batched, mask
+
+
 def next_greedy(decoder: Decoder, ids: Sequence[int], cache: KVCache) -> tuple[int, KVCache]:
     """Run `ids` and return the argmax token after them (on the device when it can)."""
     if isinstance(decoder, BoundDecoder) and decoder.has_next_token:

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vibe_ls.engine.chat import TextStream
-from vibe_ls.engine.decode import BoundDecoder, KVCache, cache_length, next_greedy, truncate
+from vibe_ls.engine.decode import (
+    BoundDecoder,
+    KVCache,
+    cache_length,
+    forward_rows,
+    left_pad,
+    next_greedy,
+    truncate,
+)
 from vibe_ls.engine.sampling import Sampling, pick
 from vibe_ls.engine.speculate import MAX_DRAFT, propose
 
@@ -183,3 +191,55 @@ class Generation:
         return Result(self.text, self.tokens, finish, len(self.req.prompt), reused,
                       first_token_at - start, time.monotonic() - first_token_at,
                       self.drafted, self.accepted)
+
+
+def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
+             cancel: threading.Event | None) -> list[Result]:
+    """Several requests decoded together, one forward step for all rows per token: each row
+    keeps its own prompt, sampling, stops and reasoning budget, and a finished row leaves the
+    batch. Memory-bound decoding makes this cheap on CPU (measured with the 0.5B int4: 3 rows
+    cost 1.6x one row per step, 4 rows 1.8x). `on_text` streams the first row."""
+    cancel = cancel or threading.Event()
+    rows = [Generation(engine, r, on_text if i == 0 else None, cancel)
+            for i, r in enumerate(requests)]
+    start = time.monotonic()
+    firsts, caches, reused = [], [], []
+    for row in rows:  # one by one: the prefix cache makes a repeated prompt nearly free
+        logits, cache, n = row.prefill()
+        if logits is None:
+            break
+        firsts.append(logits[-1])
+        caches.append(cache)
+        reused.append(n)
+    finish: list[str] = ["cancelled"] * len(rows)
+    first_token_at = time.monotonic()
+    if len(caches) == len(rows):
+        cache, mask = left_pad(caches)
+        logits = np.stack(firsts)
+        alive = list(range(len(rows)))
+        while alive and not cancel.is_set():
+            keep, tokens = [], []
+            for j, r in enumerate(alive):
+                row = rows[r]
+                token = row.forced.pop(0) if row.forced else pick(logits[j], row.req.sampling,
+                                                                  row.rng)
+                reason = row.accept(token)
+                if reason:
+                    finish[r] = reason
+                else:
+                    keep.append(j)
+                    tokens.append(token)
+            if len(keep) < len(alive):  # finished rows leave, and padding nobody needs
+                alive = [alive[j] for j in keep]
+                if not alive:
+                    break
+                mask = mask[keep]
+                first = int(mask.any(axis=0).argmax())
+                cache = [kv[keep][:, :, first:] for kv in cache]
+                mask = mask[:, first:]
+            mask = np.concatenate([mask, np.ones((len(alive), 1), np.int64)], axis=1)
+            logits, cache = forward_rows(engine.decoder, tokens, mask, cache)
+    decode_s = time.monotonic() - first_token_at
+    return [Result(row.text, row.tokens, finish[i], len(row.req.prompt),
+                   reused[i] if i < len(reused) else 0, first_token_at - start, decode_s)
+            for i, row in enumerate(rows)]

@@ -11,7 +11,7 @@ from pathlib import Path
 from vibe_ls import home
 from vibe_ls.engine.chat import ChatFormat
 from vibe_ls.engine.decode import BoundDecoder, Decoder
-from vibe_ls.engine.generate import Generation, OnText, Request, Result
+from vibe_ls.engine.generate import Generation, OnText, Request, Result, run_rows
 from vibe_ls.engine.prefix import PrefixCache
 from vibe_ls.engine.providers import open_session
 from vibe_ls.errors import VibeError
@@ -68,3 +68,23 @@ class Engine:
             raise VibeError("empty prompt")
         with self._lock:
             return Generation(self, request, on_text, cancel).run()
+
+    @property
+    def batches(self) -> bool:
+        """Whether `generate_many` decodes its requests together (numpy caches, on CPU);
+        otherwise they run one after another."""
+        return self.decoder.can_truncate
+
+    def generate_many(self, requests: list[Request], on_text: OnText | None = None,
+                      cancel: threading.Event | None = None) -> list[Result]:
+        """Run several requests, together when the decoder batches; `on_text` streams the
+        first. Thread-safe (queued, like `generate`)."""
+        if any(not r.prompt for r in requests):
+            raise VibeError("empty prompt")
+        if len(requests) == 1 or not self.batches:
+            results = []
+            for i, request in enumerate(requests):
+                results.append(self.generate(request, on_text if i == 0 else None, cancel))
+            return results
+        with self._lock:
+            return run_rows(self, requests, on_text, cancel)
