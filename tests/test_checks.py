@@ -3,8 +3,6 @@ known-wrong implementation is rejected and a correct one chosen."""
 
 from __future__ import annotations
 
-import re
-
 from vibe_ls import triggers
 from vibe_ls.assist import UNKNOWN, Implementation
 from vibe_ls.checks import Example, examples
@@ -93,10 +91,9 @@ def _verifier(candidates: list[Implementation], checks_text: str, first: Impleme
     queue = list(candidates)
     rounds: list[tuple[int, bool]] = []
 
-    def write(samplings, signature, repairs):
+    def write(samplings, signature):
         rounds.append((len(samplings), signature is not None))
-        verifier.repairs.extend(repairs)
-        return ([queue.pop(0) if queue else None for _ in [*samplings, *repairs]],
+        return ([queue.pop(0) if queue else None for _ in samplings],
                 reference if signature else None)
 
     verifier = Verifier(
@@ -105,7 +102,7 @@ def _verifier(candidates: list[Implementation], checks_text: str, first: Impleme
         doc_cases=examples(scope.docstring, "three_sum_closest"), system_prompt="",
         max_candidates=max_candidates or len(candidates) + 1, budget_s=60, on_phase=None,
         cancel=None, batch=batch)
-    verifier.rounds, verifier.repairs = rounds, []
+    verifier.rounds = rounds
     return verifier
 
 
@@ -116,11 +113,6 @@ def test_a_known_wrong_candidate_is_rejected_and_a_right_one_chosen() -> None:
                            lambda c: c.complexity)
     assert outcome.chosen is right
     assert outcome.tries == 2 and outcome.passed_doc == outcome.doc_total == 3
-    # The second one was asked for as a fix: the model is shown the example it failed.
-    (repair,) = verifier.repairs
-    assert repair.implementation is wrong
-    assert re.fullmatch(r"`three_sum_closest\(.*\)` returned -?\d+, but the expected result "
-                        r"is -?\d+\.", repair.feedback), repair.feedback
     assert "verified: 3/3 docstring examples" in outcome.summary
     # The wrong one, alone, is shown with a warning, never as verified.
     alone = _verifier([], "", wrong).run([wrong], "def three_sum_closest(nums, target):",
@@ -192,19 +184,6 @@ def test_the_reference_itself_when_no_candidate_agrees_with_it() -> None:
     assert outcome.summary.startswith("; unconfirmed: the reference version itself")
     # The reference's own growth was timed: it tries every triple.
     assert outcome.judgement is not None and outcome.judgement.measured
-
-
-def test_a_batched_first_round_is_checked_whole() -> None:
-    """Candidates written together with the reference (one batch, as on CPU) are all checked
-    at once; when one agrees with the reference nothing more is written."""
-    wrong, right, same_bug = _candidate(WRONG), _candidate(RIGHT), _candidate(WRONG)
-    verifier = _verifier([], "", wrong, batch=4, max_candidates=3)
-    verifier.doc_cases = []
-    outcome = verifier.run([wrong, right, same_bug], "def three_sum_closest(nums, target):",
-                           lambda c: c.complexity, reference=_candidate(BRUTE),
-                           reference_asked=True)
-    assert outcome.chosen is right and outcome.reference == "agrees"
-    assert outcome.tries == 3 and verifier.rounds == []
 
 
 def test_later_rounds_write_samples_and_the_reference_together_when_batched() -> None:

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 Span = tuple[tuple[int, int], tuple[int, int]]
 OnText = Callable[[str, int], None]
-FIRST_ROUND = 4  # most rows decoded together (3 candidates and a reference: 1.8x one row)
+# Most rows decoded together: a reference and two samples. Measured on CPU with the 0.5B
+# int4 at a ~1000-token prompt (a LeetCode docstring), 3 rows cost 2.1x one row per token.
+BATCH = 3
 
 
 @dataclass(frozen=True)
@@ -143,17 +145,12 @@ class Assistant:
 
     def _write(self, attempt: Attempt, samplings: list[Sampling], reference: str | None,
                function: str | None, on_text: OnText | None, cancel: threading.Event | None,
-               repairs: list[verify.Repair] = (),
                ) -> tuple[list[tuple[Answer, Result]], Answer | None]:
-        """Candidates for `attempt`, one per sampling, then one per repair (the candidate's
-        conversation continued with what it got wrong), and with a `reference` signature a
+        """Candidates for `attempt`, one per sampling, and with a `reference` signature a
         brute-force reference of `function` too: decoded together where the engine batches.
         `on_text` streams the first candidate."""
         language = attempt.target.language
-        asks = [(attempt.messages, s) for s in samplings] + [
-            (prompts.repair(attempt.messages, r.implementation.answer.code, language,
-                            r.feedback), Sampling()) for r in repairs]
-        requests = [self._request(messages, sampling=s) for messages, s in asks]
+        requests = [self._request(attempt.messages, sampling=s) for s in samplings]
         if reference is not None:
             messages = prompts.reference(attempt.task, reference, self.settings.system_prompt)
             requests.append(self._request(messages, "```python\n", max_new_tokens=400,
@@ -167,11 +164,10 @@ class Assistant:
             log.info("%d rows: %d tokens at %.1f tok/s in all", len(results), tokens,
                      tokens / max(results[0].decode_s, 1e-9))
         self._last_rows = results
-        written = [self._code_from(result.text, result, messages, language,
+        written = [self._code_from(result.text, result, attempt.messages, language,
                                    on_text if i == 0 else None, cancel, False, attempt.stub,
                                    sampling)
-                   for i, (result, (messages, sampling)) in enumerate(zip(results, asks,
-                                                                          strict=False))]
+                   for i, (result, sampling) in enumerate(zip(results, samplings, strict=False))]
         ref = None
         if reference is not None and results[-1].finish_reason != "cancelled":
             answer = _parse("```python\n" + results[-1].text, "python")
@@ -209,34 +205,32 @@ class Assistant:
                                       self.settings.system_prompt)
         stub = scope if scope and scope.is_stub else None
         attempt = Attempt(target, todo, messages, stub, scope)
-        plan = self._plan(attempt)
-        # Verifying, the first round writes several candidates (and the reference, when the
-        # docstring has too few examples to settle it) in one batch: on CPU that costs a
-        # fraction more than the greedy answer alone, and saves a second round when it fails.
-        samplings, reference = [Sampling()], None
-        if plan is not None and self.engine().batches:
-            samplings += [replace(verify.SAMPLING, seed=n)
-                          for n in range(1, min(plan.candidates, FIRST_ROUND))]
-            if len(plan.doc_cases) < 2:
-                reference = plan.signature
         if on_phase:
             on_phase("writing")
         started = time.monotonic()
-        written, ref = self._write(attempt, samplings, reference,
-                                   plan.function if plan else None, on_text, cancel)
+        written, _ = self._write(attempt, [Sampling()], None, None, on_text, cancel)
         first_rows = self._last_rows
-        answer, result = written[0]
-        if result.finish_reason == "cancelled":
+        if written[0][1].finish_reason == "cancelled":
             return None
-        if not answer.code.strip() or _echoes_stub(answer.code, target.language, stub):
-            raise VibeError("the model wrote no code for this TODO; try again or reword it")
+        if not self._usable(*written[0], attempt):
+            # A small model sometimes hands the stub back, or answers in prose only, even
+            # when asked again with the code block opened: two samples get one more chance.
+            if on_phase:
+                on_phase("writing again")
+            written, _ = self._write(attempt, [replace(verify.SAMPLING, seed=n)
+                                               for n in (1, 2)], None, None, on_text, cancel)
+            first_rows = self._last_rows
+            if cancel and cancel.is_set():
+                return None
+            written = [w for w in written if self._usable(*w, attempt)]
+            if not written:
+                raise VibeError("the model wrote no code for this TODO; try again or reword it")
+        answer, result = written[0]
         placed = self._implementation(attempt, answer, scope)
         verdict, judgement, details = "", None, {}
         if self.settings.verify and target.language == "python":
-            others = [self._implementation(attempt, a, scope)
-                      if self._usable(a, r, attempt) else None for a, r in written[1:]]
-            outcome = self._verify(attempt, [placed, *others], ref, reference is not None,
-                                   time.monotonic() - started, on_text, on_phase, cancel)
+            outcome = self._verify(attempt, placed, time.monotonic() - started, on_text,
+                                   on_phase, cancel)
             if cancel and cancel.is_set():
                 return None
             if outcome is not None:
@@ -266,30 +260,19 @@ class Assistant:
 
     @staticmethod
     def _usable(answer: Answer, result: Result, attempt: Attempt) -> bool:
+        """The model wrote code, and not the stub handed back."""
         return result.finish_reason != "cancelled" and bool(answer.code.strip()) and \
             not _echoes_stub(answer.code, attempt.target.language, attempt.stub)
-
-    def _plan(self, attempt: Attempt) -> Plan | None:
-        """What verification will check, when it is on and known before the model writes:
-        the function the TODO sits in, its signature and its docstring's examples."""
-        scope = attempt.scope
-        if not (self.settings.verify and attempt.target.language == "python" and scope):
-            return None
-        signature = verify.signature_of(attempt.target.text, scope.name)
-        if signature is None:
-            return None
-        return Plan(scope.name, signature, checks.examples(scope.docstring, scope.name),
-                    self._candidates())
 
     def _candidates(self) -> int:
         return self.settings.candidates or (6 if self.engine().provider == "cuda" else 3)
 
-    def _verify(self, attempt: Attempt, initial: list[Implementation | None],
-                reference: Answer | None, reference_asked: bool, first_s: float,
+    def _verify(self, attempt: Attempt, first: Implementation, first_s: float,
                 on_text: OnText | None, on_phase: verify.OnPhase | None,
                 cancel: threading.Event | None) -> verify.Outcome | None:
-        """Check the candidates, write better ones while they fall short, time the best."""
-        target, scope, first = attempt.target, attempt.scope, initial[0]
+        """Check the first answer; while it falls short, write a reference and more
+        candidates (together, where the engine batches); time the best."""
+        target, scope = attempt.target, attempt.scope
         function = scope.name if scope else verify.entry_function(first.answer.code)
         if function is None:
             return None
@@ -307,13 +290,11 @@ class Assistant:
             return None if answer is None else replace(first, answer=answer, complexity=UNKNOWN)
 
         def write(samplings: list[Sampling], signature: str | None,
-                  repairs: list[verify.Repair],
                   ) -> tuple[list[Implementation | None], Implementation | None]:
             # The same question, sampled: measured on the seed task, the 0.5B's samples at a
             # mild temperature (0.4) with its reasoning were mostly right where its greedy
             # answer was not; straight-to-code samples, or hotter ones, were mostly wrong.
-            written, ref = self._write(attempt, samplings, signature, function, on_text, cancel,
-                                       repairs)
+            written, ref = self._write(attempt, samplings, signature, function, on_text, cancel)
             return ([replace(first, answer=a, complexity=a.complexity or UNKNOWN)
                      if self._usable(a, r, attempt) else None for a, r in written],
                     as_reference(ref))
@@ -333,9 +314,8 @@ class Assistant:
             system_prompt=self.settings.system_prompt, max_candidates=self._candidates(),
             budget_s=self.settings.verify_budget or max(20.0, 2 * first_s),
             on_phase=on_phase, cancel=cancel,
-            batch=FIRST_ROUND if self.engine().batches else 1)
-        return verifier.run(initial, signature, claim_for, as_reference(reference),
-                            reference_asked)
+            batch=BATCH if self.engine().batches else 1)
+        return verifier.run([first], signature, claim_for)
 
     def rewrite(self, target: Target, span: Span, on_text: OnText | None = None,
                 cancel: threading.Event | None = None,
@@ -496,16 +476,6 @@ class Attempt:
         if self.scope and self.scope.docstring:
             task += "\n" + dedent(self.scope.docstring).strip()
         return task
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What verifying an Implement will check, known before the model writes."""
-
-    function: str
-    signature: str
-    doc_cases: list[checks.Example]
-    candidates: int
 
 
 def _speed(rows: list[Result]) -> str:

@@ -109,12 +109,3 @@ def reference(task: str, signature: str, system_prompt: str = "") -> list[dict[s
             "the code.")
     return messages(system_prompt, user)
 
-
-def repair(asked: list[dict[str, str]], code: str, language: str,
-           feedback: str) -> list[dict[str, str]]:
-    """The conversation continued: the model's code, then what it got wrong on an example
-    the user gave, and a request for the fixed version."""
-    fence = FENCE_TAGS.get(language, language)
-    return [*asked, {"role": "assistant", "content": f"```{fence}\n{code.strip()}\n```"},
-            {"role": "user", "content": f"This code is wrong: {feedback} Find the mistake, "
-                                        "then give the corrected complete function."}]

@@ -60,14 +60,6 @@ class Candidate:
         return any(not o.startswith(("raised ", "did not run")) for o in self.outputs)
 
 
-@dataclass(frozen=True)
-class Repair:
-    """A candidate that failed one of the user's own examples, and what to tell the model."""
-
-    implementation: object
-    feedback: str
-
-
 @dataclass
 class Outcome:
     chosen: object  # assist.Implementation
@@ -121,14 +113,14 @@ def signature_of(code: str, name: str) -> str | None:
 
 class Verifier:
     """One Implement's verification. The model is reached through callables:
-    `write(samplings, signature, repairs)` writes one candidate per sampling and one per
-    repair (None where it wrote nothing usable) and, when `signature` is given, the
-    brute-force reference too, in one batch where the engine batches;
+    `write(samplings, signature)` writes one candidate per sampling (None where it wrote
+    nothing usable) and, when `signature` is given, the brute-force reference too, in one
+    batch where the engine batches;
     `ask_text(messages, start, tokens)` any other answer;
     `source_for(candidate)` is the whole file with it inserted (what runs in the sandbox)."""
 
     def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
-                 write: Callable[[list[Sampling], str | None, list[Repair]],
+                 write: Callable[[list[Sampling], str | None],
                                  tuple[list[object | None], object | None]],
                  ask_text: Callable[[list[dict[str, str]], str, int], str],
                  doc_cases: list[checks.Example], system_prompt: str, max_candidates: int,
@@ -143,7 +135,6 @@ class Verifier:
         self.batch = max(1, batch)  # rows the engine decodes together (1: one at a time)
         self.model_cases: list[checks.Example] = []
         self.probes: list[str] = []
-        self.repaired = False  # repairs are asked for once
 
     def _phase(self, text: str) -> None:
         log.info("verify: %s", text)
@@ -219,44 +210,18 @@ class Verifier:
                 self.score(candidate)
             pool.append(candidate)
 
-    def _next_round(self, pool: list[Candidate], want_reference: bool,
-                    repairs: list[Repair]) -> int:
-        """How many more samples to write along with the reference and repairs. Decoding one
-        at a time, the reference goes alone first (it may settle everything); batched, the
-        samples ride along at little extra cost."""
-        if want_reference and self.batch == 1:
+    def _next_round(self, pool: list[Candidate], with_reference: bool) -> int:
+        """How many more samples to write along with the reference. Decoding one at a time,
+        the reference goes alone first (it may settle everything); batched, samples ride
+        along at a fraction of their cost alone."""
+        if with_reference and self.batch == 1:
             return 0
-        room = self.batch - want_reference - len(repairs)
-        return max(min(self.max_candidates - len(pool), room), 0)
-
-    def _repairs(self, pool: list[Candidate]) -> list[Repair]:
-        """The best candidates that failed one of the user's own examples (distinct ones, at
-        most MAX_REPAIRS), each with the first example it failed: the model is shown what
-        it returned and what was expected, and asked for a fix. Only trusted examples are
-        used: telling it to match a reference that may itself be wrong could break it."""
-        if self.repaired or not self.doc_cases:
-            return []
-        repairs, seen = [], set()
-        for candidate in sorted(pool, key=Candidate.key):
-            if not candidate.ran or all(candidate.doc) or candidate.outputs in seen:
-                continue
-            seen.add(candidate.outputs)
-            failed = candidate.doc.index(False)
-            case, got = self.doc_cases[failed], candidate.outputs[failed]
-            call = f"{self.function}{case.call[1:]}"
-            said = got if got.startswith(("raised ", "did not run")) else f"returned {got}"
-            repairs.append(Repair(candidate.implementation,
-                                  f"`{call}` {said}, but the expected result is "
-                                  f"{case.expected}."))
-            if len(repairs) == MAX_REPAIRS:
-                break
-        return repairs
+        return max(min(self.max_candidates - len(pool), self.batch - with_reference), 0)
 
     def run(self, initial: list[object | None], signature: str,
-            claim_for: Callable[[object], Complexity], reference: object | None = None,
-            reference_asked: bool = False) -> Outcome:
+            claim_for: Callable[[object], Complexity]) -> Outcome:
         """Verify the candidates written so far (`initial[0]`, the greedy answer, is never
-        None) and the `reference` if it came with them; write more while they fall short."""
+        None); write a reference and more candidates while they fall short."""
         start = time.monotonic()
         sample = self._sample(self.source_for(initial[0]))
         if sample is None:  # nothing to grow inputs from: the model's asserts give some
@@ -267,39 +232,30 @@ class Verifier:
         pool: list[Candidate] = []
         self._phase(f"checking {_which(1, len(initial), self.max_candidates)} on {calls} inputs")
         self._add(pool, initial)
-        ref = None
-        if reference is not None:
-            ref = Candidate(reference, order=10_000)  # last on every tie
-            self.score(ref)
-        self._match(pool, ref)
+        ref, reference_asked = None, False
         self._agreement(pool)
         while not self._settled(pool) and not self._cancelled() and \
                 time.monotonic() - start < self.budget_s:
             with_reference = ref is None and not reference_asked and calls > 0
-            repairs = self._repairs(pool)
-            more = self._next_round(pool, with_reference, repairs)
-            if not more and not with_reference and not repairs:
+            more = self._next_round(pool, with_reference)
+            if not more and not with_reference:
                 break
-            first, last = len(pool) + 1, len(pool) + more + len(repairs)
-            which = _which(first, last, self.max_candidates) if not repairs else \
-                _which(first, last, None)
+            first, last = len(pool) + 1, len(pool) + more
+            which = _which(first, last, self.max_candidates)
             self._phase(" and ".join(filter(None, [
                 "writing a reference" if with_reference else "",
-                f"fixing {len(repairs)} that failed an example" if repairs else "",
-                f"writing candidate {_which(first, first + more - 1, self.max_candidates)}"
-                if more else ""])))
-            samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, first - 1 + more)]
-            written, written_reference = self.write(
-                samplings, signature if with_reference else None, repairs)
+                f"writing candidate {which}" if more else ""])))
+            samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
+            written, written_reference = self.write(samplings,
+                                                    signature if with_reference else None)
             reference_asked = reference_asked or with_reference
-            self.repaired = self.repaired or bool(repairs)
             if self._cancelled():
                 break
-            if more or repairs:
+            if more:
                 self._phase(f"checking {which} on {calls} inputs")
             self._add(pool, written)
             if written_reference is not None:
-                ref = Candidate(written_reference, order=10_000)
+                ref = Candidate(written_reference, order=10_000)  # last on every tie
                 self.score(ref)
             self._match(pool, ref)
             self._agreement(pool)
@@ -371,10 +327,9 @@ class Verifier:
         return growth.measure(source, checks.call_target(source, self.function), sample)
 
 
-def _which(first: int, last: int, total: int | None) -> str:
-    """`2/3`, or `1-3/3` for a batch (`4-5` when there is no fixed total)."""
-    which = str(first) if last <= first else f"{first}-{last}"
-    return f"{which}/{total}" if total else which
+def _which(first: int, last: int, total: int) -> str:
+    """`2/3`, or `2-3/3` for a batch."""
+    return f"{first}/{total}" if last <= first else f"{first}-{last}/{total}"
 
 
 def verdict_words(judgement: growth.Judgement) -> str:
