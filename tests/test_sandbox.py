@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import socket
 import time
 from pathlib import Path
 
-from vibe_ls.sandbox import Limits, isolation, run_python
+import pytest
+
+from vibe_ls.sandbox import Limits, Workspace, isolation, run_python
 
 FAST = Limits(cpu_s=2, wall_s=10)
 
@@ -150,3 +153,102 @@ def test_isolation_report_matches_what_the_code_sees() -> None:
     assert iso["unprivileged_user"] == (uid != "0")
     if os.geteuid() == 0:
         assert iso["unprivileged_user"], "as root the code must run as nobody"
+
+
+# --- compiled programs (Workspace): no audit hook, the OS-level layers alone ---------------
+
+NATIVE = r'''
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+    const char *what = argv[1];
+    if (!strcmp(what, "delete")) printf("%d\n", unlink(argv[2]));
+    if (!strcmp(what, "write")) printf("%d\n", fopen(argv[2], "w") != NULL);
+    if (!strcmp(what, "inside")) printf("%d\n", fopen("made.txt", "w") != NULL);
+    if (!strcmp(what, "fork")) printf("%d\n", fork() >= 0);
+    if (!strcmp(what, "escape")) {  /* a child that leaves the process group, then sleeps */
+        if (fork() == 0) { setsid(); printf("%d\n", getpid()); fflush(stdout); sleep(600); }
+        sleep(600);
+    }
+    if (!strcmp(what, "memory")) {
+        size_t n = 10ull << 30;
+        char *p = malloc(n);
+        printf("%d\n", p != NULL);
+        if (p) for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+    }
+    if (!strcmp(what, "loop")) for (;;) {}
+    if (!strcmp(what, "socket")) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {0};
+        a.sin_family = AF_INET;
+        a.sin_port = htons((unsigned short) atoi(argv[2]));
+        a.sin_addr.s_addr = htonl(0x7f000001);
+        printf("%d\n", s >= 0 && connect(s, (struct sockaddr *) &a, sizeof a) == 0);
+    }
+    fflush(stdout);
+    return 0;
+}
+'''
+
+
+@pytest.fixture(scope="module")
+def native():
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("no C compiler")
+    with Workspace({"p.c": NATIVE}) as space:
+        built = space.run([gcc, "-O1", "-o", "p", "p.c"],
+                          limits=Limits(cpu_s=30, wall_s=60, processes=16, file_mb=64))
+        assert built.returncode == 0, built.stderr
+        yield space
+
+
+def _native(space, *args: str, limits: Limits = FAST):
+    return space.run([str(space.work / "p"), *args], limits=limits)
+
+
+def test_native_code_cannot_touch_files_outside(native, tmp_path: Path) -> None:
+    victim = tmp_path / "keep.txt"
+    victim.write_text("mine")
+    assert _native(native, "delete", str(victim)).stdout == "-1\n"
+    assert _native(native, "write", str(tmp_path / "new.txt")).stdout == "0\n"
+    assert victim.read_text() == "mine" and not (tmp_path / "new.txt").exists()
+    assert _native(native, "inside").stdout == "1\n"
+
+
+def test_native_code_cannot_fork() -> None:
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("no C compiler")
+    with Workspace({"p.c": NATIVE}) as space:
+        assert space.run([gcc, "-o", "p", "p.c"], limits=Limits(
+            cpu_s=30, wall_s=60, processes=16, file_mb=64)).returncode == 0
+        assert _native(space, "fork").stdout == "0\n"
+
+
+def test_native_children_that_leave_the_group_are_killed(native) -> None:
+    out = _native(native, "escape", limits=Limits(cpu_s=2, wall_s=1, processes=4))
+    assert out.timed_out
+    child = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def test_native_memory_loops_and_sockets_are_stopped(native) -> None:
+    assert _native(native, "memory").stdout == "0\n"  # RLIMIT_AS: malloc(10 GB) fails
+    looped = _native(native, "loop", limits=Limits(cpu_s=1, wall_s=10))
+    assert looped.reason == "cpu limit" and looped.wall_s < 4
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert _native(native, "socket", str(port)).stdout == "0\n"

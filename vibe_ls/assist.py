@@ -228,8 +228,9 @@ class Assistant:
         answer, result = written[0]
         placed = self._implementation(attempt, answer, scope)
         verdict, judgement, details = "", None, {}
-        if self.settings.verify and target.language == "python":
-            outcome = self._verify(attempt, placed, time.monotonic() - started, on_text,
+        runs = verify.runs_for(target.language) if self.settings.verify else None
+        if runs is not None:
+            outcome = self._verify(attempt, placed, runs, time.monotonic() - started, on_text,
                                    on_phase, cancel)
             if cancel and cancel.is_set():
                 return None
@@ -267,18 +268,28 @@ class Assistant:
     def _candidates(self) -> int:
         return self.settings.candidates or (6 if self.engine().provider == "cuda" else 3)
 
-    def _verify(self, attempt: Attempt, first: Implementation, first_s: float,
-                on_text: OnText | None, on_phase: verify.OnPhase | None,
+    def _verify(self, attempt: Attempt, first: Implementation, runs: verify.Runs,
+                first_s: float, on_text: OnText | None, on_phase: verify.OnPhase | None,
                 cancel: threading.Event | None) -> verify.Outcome | None:
         """Check the first answer; while it falls short, write a reference and more
-        candidates (together, where the engine batches); time the best."""
+        candidates (together, where the engine batches); time the best. Another language
+        than Python is checked when the TODO is in a function whose types the harness
+        reads; its reference is written in Python, from the same signature."""
         target, scope = attempt.target, attempt.scope
-        function = scope.name if scope else verify.entry_function(first.answer.code)
-        if function is None:
-            return None
-        source = first.answer.code if scope is None else target.text
-        signature = verify.signature_of(source, function)
-        if signature is None:
+        if runs.language == "python":
+            function = scope.name if scope else verify.entry_function(first.answer.code)
+            if function is None:
+                return None
+            source = first.answer.code if scope is None else target.text
+            signature = verify.signature_of(source, function)
+        else:
+            from vibe_ls import harness
+
+            function = scope.name if scope else None
+            found = harness.signature(target.language, target.text, function) \
+                if function else None
+            signature = harness.python_signature(found) if found else None
+        if function is None or signature is None:
             return None
         marker = self.settings.todo_marker
 
@@ -314,7 +325,7 @@ class Assistant:
             system_prompt=self.settings.system_prompt, max_candidates=self._candidates(),
             budget_s=self.settings.verify_budget or max(20.0, 2 * first_s),
             on_phase=on_phase, cancel=cancel,
-            batch=BATCH if self.engine().batches else 1)
+            batch=BATCH if self.engine().batches else 1, runs=runs)
         return verifier.run([first], signature, claim_for)
 
     def rewrite(self, target: Target, span: Span, on_text: OnText | None = None,

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from vibe_ls.checks import find_function
 
 MIN_SECONDS = 2e-5  # per call; below this, interpreter overhead hides the growth
-TOO_FAST = "under 20 µs per call"
+
+
+def too_fast(floor: float) -> str:
+    return f"under {floor * 1e6:g} µs per call" if floor >= 1e-6 else \
+        f"under {floor * 1e9:g} ns per call"
+
+
+TOO_FAST = too_fast(MIN_SECONDS)
 AGREE = 0.35  # |measured - claimed| exponents that still agree
 FIT = 0.3  # how close the nearest class must be to replace a false claim
 LOG_PENALTY = 0.15
@@ -40,13 +47,14 @@ class Growth:
     sizes: tuple[int, ...]
     seconds: tuple[float, ...]  # per call, the best of a few runs
     error: str = ""  # why it stopped early (an exception at some size), if it did
+    floor: float = MIN_SECONDS  # per call; faster calls are too quick to tell growth from
 
     @property
     def exponent(self) -> float | None:
         """The fitted slope on the largest sizes; 0 when even the largest are too fast to
         tell; None with too few points."""
         points = [(n, t) for n, t in zip(self.sizes, self.seconds, strict=True)
-                  if t >= MIN_SECONDS]
+                  if t >= self.floor]
         if not points and len(self.sizes) >= 3 and self.sizes[-1] >= 1024:
             return 0.0
         points = points[-5:]
@@ -65,7 +73,7 @@ class Growth:
     def span(self) -> tuple[int, int]:
         """The sizes the exponent was fitted on."""
         fitted = [n for n, t in zip(self.sizes, self.seconds, strict=True)
-                  if t >= MIN_SECONDS][-5:]
+                  if t >= self.floor][-5:]
         if len(fitted) < 3:
             fitted = list(self.sizes[-5:])
         return fitted[0], fitted[-1]
@@ -78,8 +86,8 @@ class Growth:
             ratio = self.seconds[-1] / self.seconds[-2]
             return (f"measured exponential: {ratio:.0f} times slower from "
                     f"n={self.sizes[-2]} to n={self.sizes[-1]}")
-        if exponent == 0.0 and all(t < MIN_SECONDS for t in self.seconds):
-            return f"measured {TOO_FAST} up to n={self.sizes[-1]}"
+        if exponent == 0.0 and all(t < self.floor for t in self.seconds):
+            return f"measured {too_fast(self.floor)} up to n={self.sizes[-1]}"
         return f"measured ≈ n^{exponent:.2f}"
 
 

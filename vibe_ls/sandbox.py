@@ -1,4 +1,5 @@
-"""Run model-written Python in a subprocess that cannot harm the machine or the user's files.
+"""Run model-written code in a subprocess that cannot harm the machine or the user's files:
+Python (`run_python`), and compilers and compiled programs (`Workspace.run`).
 
 Defence in depth, each layer on its own enough to stop the usual accidents:
 
@@ -16,6 +17,12 @@ Defence in depth, each layer on its own enough to stop the usual accidents:
 3. In the parent: stdin, stdout and stderr are anonymous temporary files (bounded by
    RLIMIT_FSIZE, so no pipe can fill the parent's memory), a wall-clock timeout, and a SIGKILL
    to the whole process group at the end whatever happened.
+
+Other programs (a compiler, a compiled candidate, node, java) get layers 1 and 3, and in place
+of the audit hook: Landlock (where the kernel has it) that allows writes only inside the
+sandbox's directory and denies TCP bind/connect, an RLIMIT_NPROC on its own user's processes,
+and at the end a SIGKILL to every process that still carries the run's environment marker
+(a child that left the process group included).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import math
 import os
 import pwd
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -60,6 +68,9 @@ class Limits:
     file_mb: int = 16  # RLIMIT_FSIZE (also bounds what stdout and stderr can hold)
     open_files: int = 64  # RLIMIT_NOFILE
     processes: int = 0  # extra processes/threads it may create (0: no fork, no threads)
+    # "address": memory_mb bounds RLIMIT_AS; "data": RLIMIT_DATA, for runtimes that reserve
+    # far more address space than they use (node, the JVM)
+    memory_kind: str = "address"
 
 
 @dataclass(frozen=True)
@@ -175,9 +186,43 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits(),
         drop = _sandbox_user() if os.geteuid() == 0 else None
         if drop is not None:
             _chown_tree(base, *drop)
-        return _run(base, work, script, stdin, limits, drop)
+        argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOTSTRAP, str(work),
+                str(script), "1" if limits.processes > 0 else "0"]
+        keep_read = drop is not None and not _reachable_by_others()
+        return _run(work, argv, stdin, limits, drop, keep_read)
     finally:
         _remove_tree(base)
+
+
+class Workspace:
+    """A temporary directory where programs are built and run, each run sandboxed (layers 1
+    and 3, Landlock, leftover processes killed); removed on `close`."""
+
+    def __init__(self, files: dict[str, str] | None = None) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="vibe-sandbox-"))
+        self.work = self.base / "work"
+        self.work.mkdir()
+        _write_files(self.work, files or {})
+        self.drop = _sandbox_user() if os.geteuid() == 0 else None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        _remove_tree(self.base)
+
+    def run(self, argv: list[str], stdin: str = "", limits: Limits = Limits(),
+            env: dict[str, str] | None = None) -> Outcome:
+        """Run `argv` (its first element an absolute path) in the directory, which it may
+        write to; nothing else is writable to it."""
+        if self.drop is not None:
+            _chown_tree(self.base, *self.drop)
+        keep_read = self.drop is not None and not _searchable(os.path.dirname(argv[0]))
+        return _run(self.work, argv, stdin, limits, self.drop, keep_read, env or {},
+                    native=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -191,24 +236,29 @@ def isolation() -> dict[str, bool]:
             "audit_hook": True}
 
 
-def _run(base: Path, work: Path, script: Path, stdin: str, limits: Limits,
-         drop: tuple[int, int] | None) -> Outcome:
+def _run(work: Path, argv: list[str], stdin: str, limits: Limits,
+         drop: tuple[int, int] | None, keep_read: bool, extra_env: dict[str, str] | None = None,
+         native: bool = False) -> Outcome:
+    marker = secrets.token_hex(8)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(work),
            "TMPDIR": str(work), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
-    argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOTSTRAP, str(work), str(script),
-            "1" if limits.processes > 0 else "0"]
-    keep_read = drop is not None and not _reachable_by_others()
+           "MKL_NUM_THREADS": "1", **(extra_env or {}), "VIBE_LS_SANDBOX": marker}
+    # As root the run becomes `nobody` and RLIMIT_NPROC counts only that user; an ordinary
+    # user's limit must leave room for the processes it already has.
+    nproc = None if drop is not None or not native else _own_processes() + 1 + limits.processes
     with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, \
             tempfile.TemporaryFile() as ferr:
         fin.write(stdin.encode("utf-8"))
         fin.seek(0)
         start = time.monotonic()
         proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, cwd=work, env=env,
-                                close_fds=True, preexec_fn=_child_setup(limits, drop, keep_read))
+                                close_fds=True, preexec_fn=_child_setup(
+                                    limits, drop, keep_read, work if native else None, nproc))
         timed_out = not _wait_exit(proc.pid, start + limits.wall_s)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # the group outlives a zombie leader: no pid reuse
+        if native:
+            _kill_marked(marker)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -321,18 +371,23 @@ def _searchable(path: str) -> bool:
 # --- in the child, between fork and exec -------------------------------------------------
 
 
-def _child_setup(limits: Limits, drop: tuple[int, int] | None, keep_read: bool):
+def _child_setup(limits: Limits, drop: tuple[int, int] | None, keep_read: bool,
+                 landlock_dir: Path | None = None, nproc: int | None = None):
     def setup() -> None:
         os.setsid()
         _new_network_namespace()
         os.umask(0o077)
         _set_limits(limits)
+        _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+        if landlock_dir is not None:
+            _landlock(landlock_dir)
         if drop is not None:
             _drop_privileges(*drop, keep_read)
             # Only now: as root RLIMIT_NPROC is ignored, and as an ordinary user it would
             # count that user's other processes (there the audit hook blocks fork instead).
             resource.setrlimit(resource.RLIMIT_NPROC, (1 + limits.processes,) * 2)
-        _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+        elif nproc is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     return setup
 
 
@@ -355,7 +410,8 @@ def _set_limits(limits: Limits) -> None:
     mb = 1 << 20
     for which, soft, hard in (
             (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU, then SIGKILL a second later
-            (resource.RLIMIT_AS, limits.memory_mb * mb, limits.memory_mb * mb),
+            (resource.RLIMIT_AS if limits.memory_kind == "address" else resource.RLIMIT_DATA,
+             limits.memory_mb * mb, limits.memory_mb * mb),
             (resource.RLIMIT_FSIZE, limits.file_mb * mb, limits.file_mb * mb),
             (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
             (resource.RLIMIT_CORE, 0, 0)):
@@ -394,3 +450,91 @@ def _prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
     args = [ctypes.c_ulong(a) for a in (arg2, arg3, 0, 0)]
     if _LIBC.prctl(ctypes.c_int(option), *args) != 0:
         raise OSError(ctypes.get_errno(), f"prctl({option})")
+
+
+# Landlock (Linux 5.13+): once restricted, the process and its children may write only
+# beneath the sandbox directory, and (ABI 4+) may not bind or connect TCP sockets.
+_SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+_LANDLOCK_CREATE_RULESET_VERSION = 1
+_LANDLOCK_RULE_PATH_BENEATH = 1
+_FS_WRITE_FILE = 1 << 1
+_FS_WRITES_V1 = _FS_WRITE_FILE | sum(1 << bit for bit in range(4, 13))  # remove, make *
+_FS_REFER, _FS_TRUNCATE = 1 << 13, 1 << 14
+_NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+@functools.lru_cache(maxsize=1)
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version (0: none)."""
+    version = _LIBC.syscall(_SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
+                            ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION))
+    return max(version, 0)
+
+
+def _landlock(work: Path) -> None:
+    abi = landlock_abi()
+    if abi < 1:
+        return
+    writes = _FS_WRITES_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
+    net = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
+    attr = _RulesetAttr(writes, net)
+    size = ctypes.sizeof(attr) if abi >= 4 else 8
+    ruleset = _LIBC.syscall(_SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr),
+                            ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+    try:
+        for path, allowed in ((work, writes), ("/dev/null", _FS_WRITE_FILE | (
+                _FS_TRUNCATE if abi >= 3 else 0))):
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            try:
+                rule = _PathBeneathAttr(allowed, fd)
+                if _LIBC.syscall(_SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset),
+                                 ctypes.c_int(_LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule),
+                                 ctypes.c_uint32(0)) != 0:
+                    raise OSError(ctypes.get_errno(), "landlock_add_rule")
+            finally:
+                os.close(fd)
+        if _LIBC.syscall(_SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset),
+                         ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
+
+
+# --- in the parent, after a run ----------------------------------------------------------
+
+
+def _own_processes() -> int:
+    """How many processes (threads included) this user runs now."""
+    uid, count = os.getuid(), 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
+    return count
+
+
+def _kill_marked(marker: str) -> None:
+    """SIGKILL every process whose environment carries this run's marker (one that escaped
+    the process group with setsid included)."""
+    needle = f"VIBE_LS_SANDBOX={marker}".encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue

@@ -84,6 +84,73 @@ class Outcome:
                 "measured": j.measured if j else "", "verdict": j.verdict if j else ""}
 
 
+class PythonRuns:
+    """How Python candidates run: the edited file in the sandboxed interpreter."""
+
+    language = "python"
+
+    def outputs(self, source: str, function: str, cases: list[checks.Example],
+                probes: list[str]) -> list[tuple[bool, str]]:
+        from vibe_ls import sandbox
+
+        script = checks.checker(source, function, cases, probes)
+        outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=2, wall_s=4))
+        return checks.parse_outputs(outcome.stdout, len(cases) + len(probes))
+
+    def sample(self, source: str, function: str, calls: list[str],
+               weak_calls: list[str]) -> str | None:
+        return growth.pick_sample(source, function, calls, weak_calls)
+
+    def measure(self, source: str, function: str, sample: str) -> growth.Growth | None:
+        return growth.measure(source, checks.call_target(source, function), sample)
+
+
+class NativeRuns:
+    """How candidates in another language run: compiled (or run by node) with a generated
+    harness that reads the same inputs and prints comparable values (`harness`)."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def outputs(self, source: str, function: str, cases: list[checks.Example],
+                probes: list[str]) -> list[tuple[bool, str]]:
+        from vibe_ls import harness
+
+        return harness.run_calls(self.language, source, function,
+                                 [c.call for c in cases] + list(probes),
+                                 [c.expected for c in cases] + [None] * len(probes))
+
+    def sample(self, source: str, function: str, calls: list[str],
+               weak_calls: list[str]) -> str | None:
+        from vibe_ls import harness
+
+        mine = [s for c in calls if (s := growth.sample_from_call(c))]
+        if mine:
+            return max(mine, key=len)
+        found = harness.signature(self.language, source, function)
+        theirs = [s for c in weak_calls if (s := growth.sample_from_call(c))]
+        return (harness.sample(found) if found else None) or (
+            max(theirs, key=len) if theirs else None)
+
+    def measure(self, source: str, function: str, sample: str) -> growth.Growth | None:
+        from vibe_ls import harness
+
+        return harness.measure(self.language, source, function, sample)
+
+
+Runs = PythonRuns | NativeRuns
+
+
+def runs_for(language: str) -> Runs | None:
+    """How to run candidates in `language`, or None where that cannot be done here (no
+    harness for it, or its compiler or runtime is not installed)."""
+    if language == "python":
+        return PythonRuns()
+    from vibe_ls import harness
+
+    return NativeRuns(language) if harness.available(language) else None
+
+
 def entry_function(code: str) -> str | None:
     """The function a free-standing answer defines for the task: the first top-level one
     that no other top-level function calls."""
@@ -117,7 +184,9 @@ class Verifier:
     nothing usable) and, when `signature` is given, the brute-force reference too, in one
     batch where the engine batches;
     `ask_text(messages, start, tokens)` any other answer;
-    `source_for(candidate)` is the whole file with it inserted (what runs in the sandbox)."""
+    `source_for(candidate)` is the whole file with it inserted (what runs in the sandbox),
+    run by `runs`. The reference is always Python (a small model writes its best code
+    there): for another language it runs on its own, and it is never inserted."""
 
     def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
                  write: Callable[[list[Sampling], str | None],
@@ -125,7 +194,8 @@ class Verifier:
                  ask_text: Callable[[list[dict[str, str]], str, int], str],
                  doc_cases: list[checks.Example], system_prompt: str, max_candidates: int,
                  budget_s: float, on_phase: OnPhase | None,
-                 cancel: threading.Event | None, batch: int = 1) -> None:
+                 cancel: threading.Event | None, batch: int = 1,
+                 runs: Runs | None = None) -> None:
         self.task, self.function = task, function
         self.source_for = source_for
         self.write, self.ask_text = write, ask_text
@@ -133,6 +203,7 @@ class Verifier:
         self.max_candidates, self.budget_s = max_candidates, budget_s
         self.on_phase, self.cancel = on_phase, cancel
         self.batch = max(1, batch)  # rows the engine decodes together (1: one at a time)
+        self.runs = runs or PythonRuns()
         self.model_cases: list[checks.Example] = []
         self.probes: list[str] = []
 
@@ -155,14 +226,13 @@ class Verifier:
                             if c.call not in known]
         log.info("model-written checks: %s", self.model_cases)
 
-    def score(self, candidate: Candidate) -> None:
-        from vibe_ls import sandbox
-
+    def score(self, candidate: Candidate, reference: bool = False) -> None:
         cases = [*self.doc_cases, *self.model_cases]
-        source = self.source_for(candidate.implementation)
-        script = checks.checker(source, self.function, cases, self.probes)
-        outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=2, wall_s=4))
-        results = checks.parse_outputs(outcome.stdout, len(cases) + len(self.probes))
+        if reference and self.runs.language != "python":  # a Python reference on its own
+            source, runs = candidate.implementation.answer.code, PythonRuns()
+        else:
+            source, runs = self.source_for(candidate.implementation), self.runs
+        results = runs.outputs(source, self.function, cases, self.probes)
         candidate.doc = [ok for ok, _ in results[: len(self.doc_cases)]]
         candidate.model = [ok for ok, _ in results[len(self.doc_cases):len(cases)]]
         candidate.outputs = tuple(shown for _, shown in results)
@@ -256,7 +326,7 @@ class Verifier:
             self._add(pool, written)
             if written_reference is not None:
                 ref = Candidate(written_reference, order=10_000)  # last on every tie
-                self.score(ref)
+                self.score(ref, reference=True)
             self._match(pool, ref)
             self._agreement(pool)
         written = [c for c in pool if c.implementation is not None]
@@ -264,7 +334,7 @@ class Verifier:
         status = ""
         if ref is not None:
             status = "agrees" if ranked[0].matches_reference else "disagrees"
-            if self._reference_wins(ref, ranked[0]):
+            if self.runs.language == "python" and self._reference_wins(ref, ranked[0]):
                 ranked.insert(0, ref)  # slow but right beats fast but wrong
                 status = "chosen"
         top = [c for c in ranked if c is ranked[0] or (
@@ -315,8 +385,8 @@ class Verifier:
     def _sample(self, source: str) -> str | None:
         """A sample call to grow inputs from: the user's largest example, else one made up
         from the type hints, else the largest model-written check."""
-        return growth.pick_sample(source, self.function, [c.call for c in self.doc_cases],
-                                  [c.call for c in self.model_cases])
+        return self.runs.sample(source, self.function, [c.call for c in self.doc_cases],
+                                [c.call for c in self.model_cases])
 
     def measure(self, implementation: object) -> growth.Growth | None:
         self._phase("timing")
@@ -324,7 +394,7 @@ class Verifier:
         sample = self._sample(source)
         if sample is None:
             return None
-        return growth.measure(source, checks.call_target(source, self.function), sample)
+        return self.runs.measure(source, self.function, sample)
 
 
 def _which(first: int, last: int, total: int) -> str:
