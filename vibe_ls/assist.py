@@ -237,6 +237,12 @@ class Assistant:
             if outcome is not None:
                 placed, verdict, judgement = outcome.chosen, outcome.summary, outcome.judgement
                 details = outcome.details()
+            elif runs.language != "python":
+                verdict = "; not verified: the harness cannot feed this function's types"
+        elif self.settings.verify:
+            from vibe_ls import harness
+
+            verdict = f"; not verified: {harness.missing(target.language)}"
         complexity = self._complexity(target, placed.answer.code, placed.answer, cancel)
         placed.complexity = verify.apply_judgement(complexity, judgement)
         complexity = placed.complexity

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Seconds per call below which call overhead hides the growth: compiled code, and the JIT
 # runtimes (boxing, warm-up).
-FLOORS = {"c": 1e-6, "cpp": 1e-6, "rust": 1e-6, "java": 1e-5, "javascript": 1e-5}
+FLOORS = {"c": 1e-6, "cpp": 1e-6, "rust": 1e-6, "java": 1e-6, "javascript": 2e-6}
 LANGUAGES = ("c", "cpp", "rust", "java", "javascript")
 _MB = 1 << 20
 
@@ -85,6 +85,19 @@ def _tools(language: str) -> tuple[str, ...] | None:
 def available(language: str) -> bool:
     """Whether candidates in `language` can be run on this machine."""
     return _tools(language) is not None
+
+
+_NEEDS = {"c": "gcc", "cpp": "g++", "rust": "rustc", "java": "javac and java",
+          "javascript": "node"}
+
+
+def missing(language: str) -> str:
+    """Why candidates in `language` are not run here ("" when they are)."""
+    if available(language):
+        return ""
+    if language in _NEEDS:
+        return f"{_NEEDS[language]} not found"
+    return f"no {language} harness yet"
 
 
 def signature(language: str, source: str, function: str) -> Signature | None:
