@@ -74,6 +74,133 @@ def add_logits_to_keep(model_path: Path) -> None:
     onnx.save_model(model, model_path)
 
 
+def group_attention(model_path: Path, heads: int) -> int:
+    """Attend with the KV heads as they are instead of repeating them (grouped-query
+    attention without `repeat_kv`); returns how many layers were rewritten.
+
+    optimum's graph expands every layer's whole key and value cache from `kv_heads` to
+    `heads` (7x for Qwen2.5-0.5B) on every step, then transposes the expanded keys: at a
+    1000-token context that copying is most of a decode step, and it grows with the batch.
+    Here the queries of each KV group are stacked instead (`[b, heads, s, d]` ->
+    `[b, kv, heads/kv * s, d]`, a free reshape, since head h reads KV head h // (heads/kv)),
+    multiplied with the group's keys and values directly, and reshaped back, so the scores
+    and the attention output keep their shapes and everything between them (mask, softmax)
+    is untouched. Same inputs and outputs; edits the graph in place.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(model_path, load_external_data=False)
+    graph = model.graph
+    producer = {out: node for node in graph.node for out in node.output}
+    past = {i.name: i for i in graph.input if i.name.startswith("past_key_values.")}
+    if not past:
+        return 0
+    dims = next(iter(past.values())).type.tensor_type.shape.dim
+    kv, head_dim = dims[1].dim_value, dims[3].dim_value
+    if not kv or not head_dim or heads % kv or heads == kv:
+        return 0
+
+    def chain(name: str, ops: tuple[str, ...]):
+        """The nodes producing `name` through `ops` (nearest first), or None."""
+        found = []
+        for op in ops:
+            node = producer.get(name)
+            if node is None or node.op_type != op:
+                return None
+            found.append(node)
+            name = node.input[0]
+        return found, name
+
+    def const(name: str, values: list[int]) -> str:
+        graph.initializer.append(helper.make_tensor(name, TensorProto.INT64, [len(values)],
+                                                    values))
+        return name
+
+    grouped = const("/grouped_attention/grouped_shape", [0, kv, -1, 0])
+    per_head = const("/grouped_attention/per_head_shape", [0, heads, -1, 0])
+    rewritten, new_nodes = 0, []
+    for node in list(graph.node):
+        if node.op_type != "MatMul":
+            continue
+        keys = chain(node.input[1], ("Mul", "Transpose", "Reshape", "Expand", "Unsqueeze"))
+        values = chain(node.input[1], ("Reshape", "Expand", "Unsqueeze"))
+        prefix = f"/grouped_attention/{node.name or node.output[0]}"
+        if keys and keys[1].startswith("present.") and keys[1].endswith(".key"):
+            scale, expanded = keys[0][0], keys[0][2].output[0]
+            # The causal mask is sliced to the key length read off the expanded keys'
+            # shape: read it off the cache instead (same length, same axis).
+            for shape in (n for n in graph.node if n.op_type == "Shape"
+                          and n.input[0] == expanded):
+                if not _only_gathers_axis(graph, shape.output[0], 2):
+                    return 0
+                shape.input[0] = keys[1]
+            new_nodes.append((node, [
+                helper.make_node("Transpose", [keys[1]], [f"{prefix}/keys_t"],
+                                 perm=[0, 1, 3, 2]),
+                helper.make_node("Mul", [f"{prefix}/keys_t", scale.input[1]],
+                                 [f"{prefix}/keys_scaled"]),
+                helper.make_node("Reshape", [node.input[0], grouped], [f"{prefix}/queries"]),
+                helper.make_node("MatMul", [f"{prefix}/queries", f"{prefix}/keys_scaled"],
+                                 [f"{prefix}/scores"]),
+                helper.make_node("Reshape", [f"{prefix}/scores", per_head], [node.output[0]]),
+            ]))
+        elif values and values[1].startswith("present.") and values[1].endswith(".value"):
+            new_nodes.append((node, [
+                helper.make_node("Reshape", [node.input[0], grouped], [f"{prefix}/probs"]),
+                helper.make_node("MatMul", [f"{prefix}/probs", values[1]],
+                                 [f"{prefix}/context"]),
+                helper.make_node("Reshape", [f"{prefix}/context", per_head], [node.output[0]]),
+            ]))
+    if not new_nodes or len(new_nodes) % 2:
+        graph.initializer.pop()
+        graph.initializer.pop()
+        return 0
+    for old, replacement in new_nodes:
+        position = list(graph.node).index(old)
+        graph.node.remove(old)
+        for offset, new in enumerate(replacement):
+            graph.node.insert(position + offset, new)
+        rewritten += 1
+    _drop_dead_nodes(graph)
+    onnx.save_model(model, model_path)
+    return rewritten // 2
+
+
+def _only_gathers_axis(graph, shape: str, axis: int) -> bool:
+    """Whether every reader of a Shape output takes element `axis` of it (and only that)."""
+    from onnx import numpy_helper
+
+    constants = {n.output[0]: n for n in graph.node if n.op_type == "Constant"}
+    initializers = {t.name: t for t in graph.initializer}
+    readers = [n for n in graph.node if shape in n.input]
+    for reader in readers:
+        if reader.op_type != "Gather" or reader.input[0] != shape:
+            return False
+        index = reader.input[1]
+        if index in initializers:
+            value = numpy_helper.to_array(initializers[index])
+        elif index in constants:
+            value = numpy_helper.to_array(constants[index].attribute[0].t)
+        else:
+            return False
+        if value.size != 1 or int(value.reshape(-1)[0]) not in (axis, axis - 4):
+            return False
+    return bool(readers)
+
+
+def _drop_dead_nodes(graph) -> None:
+    """Remove nodes whose outputs nothing reads (the repeat_kv chains, here)."""
+    outputs = {o.name for o in graph.output}
+    while True:
+        used = {name for node in graph.node for name in node.input} | outputs
+        dead = [n for n in graph.node if not any(o in used for o in n.output)]
+        if not dead:
+            return
+        for node in dead:
+            graph.node.remove(node)
+
+
 def _save(model, out: Path) -> Path:
     """Save an onnx ModelProto with weights in one external data file beside it."""
     import onnx

@@ -132,6 +132,11 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
     fp32 = _step(progress, "exporting to ONNX (fp32)", convert.export_fp32, checkpoint,
                  work / "onnx-fp32")
     convert.add_logits_to_keep(fp32)
+    config = AutoConfig.from_pretrained(checkpoint)
+    grouped = convert.group_attention(fp32, config.num_attention_heads)
+    if grouped:
+        progress(f"  attention reads the {config.num_key_value_heads} KV heads directly in "
+                 f"{grouped} layers (no repeat_kv)")
     model_dir = work / "model"
     model_dir.mkdir()
     model = _step(progress, f"converting to {precision}", _convert, fp32, model_dir, precision)
@@ -143,7 +148,7 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
     shutil.rmtree(work / "onnx-fp32", ignore_errors=True)
     manifest = Manifest(
         name=name, source=str(source),
-        architecture=AutoConfig.from_pretrained(checkpoint).architectures[0],
+        architecture=config.architectures[0],
         precision=precision, device=device, parity=report, tools=tool_versions(),
         model_file=model.name, eos_token_ids=_eos_ids(model_dir, tokenizer),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

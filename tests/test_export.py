@@ -153,3 +153,59 @@ def test_export_from_a_gguf_file(tiny_checkpoint: Path, tmp_path: Path, precisio
     if precision == "fp32":
         assert manifest.parity["greedy_identical"] is True
     assert verify(tmp_path / "m") == []
+
+
+def test_attention_reads_the_kv_heads_without_repeating_them(tiny_fp32: Path) -> None:
+    graph = onnx.load(tiny_fp32 / "model.onnx", load_external_data=False).graph
+    readers = [n for n in graph.node for i in n.input if i.startswith("present.")]
+    assert readers and not any(n.op_type in ("Unsqueeze", "Expand") for n in readers)
+    grouped = [n for n in graph.node if n.name == "" and n.op_type == "MatMul"
+               and n.output[0].startswith("/grouped_attention/")]
+    assert len(grouped) == 2 * 2  # scores and context, in each of the tiny model's 2 layers
+
+
+def test_grouped_attention_keeps_every_output(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """The rewrite against optimum's own graph: same logits and caches for left-padded
+    rows following a cache."""
+    import onnxruntime as ort
+    from vibe_ls_export import convert
+
+    plain = convert.export_fp32(tiny_checkpoint, tmp_path / "plain")
+    convert.add_logits_to_keep(plain)
+    grouped_dir = tmp_path / "grouped"
+    grouped_dir.mkdir()
+    for item in plain.parent.iterdir():
+        (grouped_dir / item.name).write_bytes(item.read_bytes())
+    assert convert.group_attention(grouped_dir / "model.onnx", heads=4) == 2
+
+    rng = np.random.default_rng(1)
+    past, new, rows = 5, 3, 2
+    feed = {"input_ids": rng.integers(3, 200, (rows, new)),
+            "attention_mask": np.ones((rows, past + new), np.int64),
+            "position_ids": np.tile(np.arange(past, past + new), (rows, 1)),
+            "logits_to_keep": np.asarray(new, np.int64)}
+    feed["attention_mask"][1, :2] = 0  # a left-padded row
+    for layer in range(2):
+        for kind in ("key", "value"):
+            feed[f"past_key_values.{layer}.{kind}"] = rng.standard_normal(
+                (rows, 2, past, 16)).astype(np.float32)
+    runs = [ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feed)
+            for path in (plain, grouped_dir / "model.onnx")]
+    for expected, got in zip(*runs, strict=True):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_setup_upgrades_a_format_2_model_in_place(tiny_fp32: Path, tmp_path: Path) -> None:
+    from vibe_ls.install import installed_ok
+
+    target = tmp_path / "model"
+    target.mkdir()
+    for item in tiny_fp32.iterdir():
+        (target / item.name).write_bytes(item.read_bytes())
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["format"] = 2
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    said: list[str] = []
+    assert installed_ok(target, "fp32", said.append)
+    assert read_manifest(target).format == FORMAT_VERSION and verify(target) == []
+    assert any("upgraded" in line for line in said), said

@@ -8,6 +8,7 @@ writes into a temporary directory first, so a failure leaves nothing half-writte
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 import tempfile
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 from vibe_ls import home, weights
 from vibe_ls.catalog import WeightPackages, lookup
 from vibe_ls.errors import VibeError
-from vibe_ls.manifest import FORMAT_VERSION, read_manifest, verify
+from vibe_ls.manifest import FORMAT_VERSION, hash_files, read_manifest, verify, write_manifest
 
 Progress = Callable[[str], None]
 
@@ -36,13 +37,38 @@ def installed_ok(target: Path, precision: str, progress: Progress) -> bool:
     except VibeError as exc:
         progress(f"existing model at {target} is unreadable ({exc.message}); rebuilding")
         return False
-    if manifest.format < FORMAT_VERSION:
-        progress(f"existing model at {target} was built by an older vibe-ls; rebuilding")
-        return False
     problems = verify(target, manifest) if manifest.precision == precision else ["precision"]
     if problems:
         progress(f"existing model at {target} does not verify ({problems[0]}); rebuilding")
-    return not problems
+        return False
+    if manifest.format == 2 and _upgrade_from_2(target, manifest, progress):
+        return True
+    if manifest.format < FORMAT_VERSION:
+        progress(f"existing model at {target} was built by an older vibe-ls; rebuilding")
+        return False
+    return True
+
+
+def _upgrade_from_2(target: Path, manifest, progress: Progress) -> bool:
+    """Format 2 -> 3 in place: rewrite the graph's attention (seconds; weights untouched)."""
+    try:
+        from vibe_ls_export.convert import group_attention
+    except ImportError:
+        return False
+    heads = json.loads((target / "config.json").read_text())["num_attention_heads"]
+    graph = target / manifest.model_file
+    partial = graph.with_name(f".{graph.name}.upgrade")
+    shutil.copyfile(graph, partial)
+    try:
+        layers = group_attention(partial, heads)
+        partial.replace(graph)
+    finally:
+        partial.unlink(missing_ok=True)
+    manifest.format = FORMAT_VERSION
+    manifest.files = hash_files(target)
+    write_manifest(target, manifest)
+    progress(f"upgraded {target}: attention reads the KV heads directly in {layers} layers")
+    return True
 
 
 def _check_disk(spec: WeightPackages, root: Path) -> None:

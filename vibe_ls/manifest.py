@@ -16,7 +16,9 @@ from vibe_ls.errors import VibeError
 
 MANIFEST_NAME = "manifest.json"
 # 2: the graph has a `logits_to_keep` input (lm_head only where logits are needed).
-FORMAT_VERSION = 2
+# 3: attention reads the KV heads without repeating them (`group_attention`); a format-2
+#    model is upgraded in place by `vibe-ls setup` (the graph only; the weights are kept).
+FORMAT_VERSION = 3
 _CHUNK = 4 << 20
 
 
