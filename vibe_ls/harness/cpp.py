@@ -136,7 +136,7 @@ int main() {
         char line[96];
         std::snprintf(line, sizeof line, "t %lld %.9g\n", n, best);
         emit(line);
-        fitted += best >= floor;
+        fitted = best >= floor ? fitted + 1 : 0;
         if (best > cap || now() - started > budget || fitted >= 5) break;
         if (previous > 0 && best * (best / previous) > 4 * cap) break;
         previous = best;
@@ -276,7 +276,7 @@ int main(void) {
         vibe_p = end;
         printf("t %lld %.9g\n", n, best);
         fflush(stdout);
-        fitted += best >= floor_s;
+        fitted = best >= floor_s ? fitted + 1 : 0;
         if (best > cap || vibe_now() - started > budget || fitted >= 5) break;
         if (previous > 0 && best * (best / previous) > 4 * cap) break;
         previous = best;

@@ -123,7 +123,7 @@ fn main() {
         i.p = end;
         writeln!(out, "t {} {:e}", n, best).unwrap();
         out.flush().unwrap();
-        if best >= floor { fitted += 1; }
+        fitted = if best >= floor { fitted + 1 } else { 0 };
         if best > cap || now.elapsed().as_secs_f64() > budget || fitted >= 5 { break; }
         if previous > 0.0 && best * (best / previous) > 4.0 * cap { break; }
         previous = best;
@@ -267,7 +267,7 @@ public class VibeLsHarness {
             }
             p = end;
             emit("t " + n + " " + best + "\n");
-            if (best >= floor) fitted++;
+            fitted = best >= floor ? fitted + 1 : 0;
             if (best > cap || (System.nanoTime() - started) * 1e-9 > budget || fitted >= 5) break;
             if (previous > 0 && best * (best / previous) > 4 * cap) break;
             previous = best;
@@ -378,7 +378,7 @@ JS_RUNTIME = r'''
       return;
     }
     emit({ t: [n, best] });
-    if (best >= request.floor) fitted++;
+    fitted = best >= request.floor ? fitted + 1 : 0;
     if (best > request.cap || now() - started > request.budget || fitted >= 5) break;
     if (previous > 0 && best * (best / previous) > 4 * request.cap) break;
     previous = best;
