@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from vibe_ls import growth, triggers
+from vibe_ls import growth, triggers, verify
 from vibe_ls.assist import Assistant, Target
 from vibe_ls.postprocess import Complexity, complexity_note
 from vibe_ls.settings import Settings
@@ -101,10 +101,33 @@ def test_add_complexity_note_measures_a_python_function() -> None:
     assistant = Assistant(Settings())
     scope = triggers.enclosing_scope(SOURCE, "python", 4)
     judgement = assistant._measure_scope(Target(SOURCE, "python", "pairs.py"), scope,
-                                         Complexity("O(n)", "O(1)", ""), None)
+                                         Complexity("O(n)", "O(1)", ""),
+                                         verify.PythonRuns(), None)
     assert judgement is not None and judgement.time == "O(n^2)"
     # ...and a hover over the same function, even with a note added above, shows it.
     noted = SOURCE.replace("    count = 0", "    # Time: O(n^2)\n    count = 0")
     assert assistant.measured(scope.text.replace("    count = 0",
                                                  "    # Time: O(n^2)\n    count = 0"))
     assert assistant._with_measurement("**What it computes**", noted).count("**Measured**") == 1
+
+
+RUST = ("fn count_pairs(a: &[i32]) -> i64 {\n    let mut count = 0;\n"
+        "    for i in 0..a.len() {\n        for j in i + 1..a.len() {\n"
+        "            if a[i] < a[j] {\n                count += 1;\n            }\n"
+        "        }\n    }\n    count\n}\n")
+
+
+def test_add_complexity_note_measures_a_compiled_function() -> None:
+    """The same for a language the harness compiles: measured, corrected, and remembered
+    for hovers over the function with the note added."""
+    runs = verify.runs_for("rust")
+    if runs is None:
+        pytest.skip("no rustc here")
+    assistant = Assistant(Settings())
+    scope = triggers.enclosing_scope(RUST, "rust", 2)
+    judgement = assistant._measure_scope(Target(RUST, "rust", "pairs.rs"), scope,
+                                         Complexity("O(n)", "O(1)", ""), runs, None)
+    assert judgement is not None and judgement.time == "O(n^2)", judgement
+    noted = RUST.replace("    let mut count", "    // Time: O(n^2)\n    let mut count")
+    shown = assistant._with_measurement("**What it computes**", noted, "rust")
+    assert shown.count("**Measured**") == 1

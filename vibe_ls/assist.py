@@ -378,8 +378,9 @@ class Assistant:
         if complexity is None:
             raise VibeError("the model did not state a complexity; try again")
         judgement = None
-        if scope is not None and target.language == "python" and self.settings.verify:
-            judgement = self._measure_scope(target, scope, complexity, on_phase)
+        runs = verify.runs_for(target.language) if self.settings.verify else None
+        if scope is not None and runs is not None:
+            judgement = self._measure_scope(target, scope, complexity, runs, on_phase)
             complexity = verify.apply_judgement(complexity, judgement)
         prefix = triggers.comment_prefix(target.language)
         note = postprocess.complexity_note(complexity, prefix)
@@ -399,24 +400,25 @@ class Assistant:
 
     # -- measured growth ----------------------------------------------------------------
     def _measure_scope(self, target: Target, scope: triggers.Scope, claim: Complexity,
-                       on_phase: verify.OnPhase | None) -> growth.Judgement | None:
-        """Time a Python function of the user's file on growing inputs (grown from its
-        docstring's examples or its type hints) and judge `claim` against it."""
+                       runs: verify.Runs, on_phase: verify.OnPhase | None,
+                       ) -> growth.Judgement | None:
+        """Time a function of the user's file on growing inputs (grown from its docstring's
+        examples or its types) and judge `claim` against it."""
         if on_phase:
             on_phase("timing")
         examples = checks.examples(scope.docstring, scope.name)
-        sample = growth.pick_sample(target.text, scope.name, [c.call for c in examples])
+        sample = runs.sample(target.text, scope.name, [c.call for c in examples], [])
         if sample is None:
             return None
-        measured = growth.measure(target.text, checks.call_target(target.text, scope.name),
-                                  sample)
+        measured = runs.measure(target.text, scope.name, sample)
         judgement = growth.judge(claim.time, measured)
         if judgement.measured:
-            self._remember(scope.text, judgement)
+            self._remember(scope.text, judgement, target.language)
         return judgement
 
-    def _remember(self, function_text: str, judgement: growth.Judgement) -> None:
-        for key in verify.fingerprints(function_text):
+    def _remember(self, function_text: str, judgement: growth.Judgement,
+                  language: str = "python") -> None:
+        for key in verify.fingerprints(function_text, language):
             self._growth[key] = judgement
         while len(self._growth) > 256:
             self._growth.popitem(last=False)
@@ -426,17 +428,17 @@ class Assistant:
         """What the inserted function measured, for hovers over it later."""
         text = edits.apply(target.text, placed.edits_for(target.text, attempt.todo.line,
                                                          self.settings.todo_marker) or [])
-        self._remember(text, judgement)
+        self._remember(text, judgement, target.language)
 
-    def measured(self, code: str) -> growth.Judgement | None:
-        """The measurement of a function in `code`, if one was made (Python)."""
+    def measured(self, code: str, language: str = "python") -> growth.Judgement | None:
+        """The measurement of a function in `code`, if one was made."""
         if not self._growth:  # the common case on a cached hover: no parse at all
             return None
-        return next((self._growth[k] for k in verify.fingerprints(code) if k in self._growth),
-                    None)
+        return next((self._growth[k] for k in verify.fingerprints(code, language)
+                     if k in self._growth), None)
 
-    def _with_measurement(self, markdown: str, code: str) -> str:
-        judgement = self.measured(code)
+    def _with_measurement(self, markdown: str, code: str, language: str = "python") -> str:
+        judgement = self.measured(code, language)
         if judgement is None:
             return markdown
         return (f"{markdown}\n\n**Measured** (vibe-ls timed it on growing inputs): time "
@@ -450,14 +452,15 @@ class Assistant:
 
     def cached_explanation(self, target: Target, span: Span) -> str | None:
         found = self._explanations.get(self._explain_key(target, span))
-        return found and self._with_measurement(found, _span_text(target.text, span))
+        return found and self._with_measurement(found, _span_text(target.text, span),
+                                                target.language)
 
     def explain(self, target: Target, span: Span, on_text: OnText | None = None,
                 cancel: threading.Event | None = None) -> str | None:
         key = self._explain_key(target, span)
         code = _span_text(target.text, span)
         if key in self._explanations:
-            return self._with_measurement(self._explanations[key], code)
+            return self._with_measurement(self._explanations[key], code, target.language)
         messages = self._question(prompts.EXPLAIN, target, code)
         text, result = self._ask(messages, on_text, cancel, max_new_tokens=400)
         if result.finish_reason == "cancelled":
@@ -467,7 +470,7 @@ class Assistant:
         self._explanations[key] = markdown
         while len(self._explanations) > 256:
             self._explanations.popitem(last=False)
-        return self._with_measurement(markdown, code)
+        return self._with_measurement(markdown, code, target.language)
 
 
 LEADING_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.DOTALL)

@@ -412,12 +412,15 @@ def verdict_words(judgement: growth.Judgement) -> str:
             "not comparable": f"{judgement.claimed} not comparable"}.get(judgement.verdict, "")
 
 
-def fingerprints(code: str) -> list[str]:
-    """A key per Python function in `code` that ignores comments, docstrings and layout,
-    so the function matches itself after a note is inserted above it."""
+def fingerprints(code: str, language: str = "python") -> list[str]:
+    """A key per function in `code` that ignores comments, docstrings and layout, so the
+    function matches itself after a note is inserted above it."""
     import hashlib
     from textwrap import dedent
 
+    if language != "python":
+        return [hashlib.sha256(f"{language}\0{key}".encode()).hexdigest()
+                for key in _native_shapes(code, language)]
     try:
         tree = ast.parse(dedent(code))
     except SyntaxError:
@@ -433,6 +436,26 @@ def fingerprints(code: str) -> list[str]:
             shape = ast.dump(ast.Module(body=body, type_ignores=[]), annotate_fields=False)
             keys.append(hashlib.sha256(f"{node.name}\0{shape}".encode()).hexdigest())
     return keys
+
+
+def _native_shapes(code: str, language: str) -> list[str]:
+    """Each function of `code` (tree-sitter) as its name and its text without comment lines
+    and whitespace."""
+    from vibe_ls import triggers
+
+    if language not in triggers.LANGUAGES:
+        return []
+    prefix = triggers.comment_prefix(language)
+    document = triggers._document(code, language)
+    shapes = []
+    for definition in triggers._definitions(document):
+        if definition.kind == "class":
+            continue
+        lines = document.text(definition.node).split("\n")
+        kept = "".join("".join(line.split()) for line in lines
+                       if not line.strip().startswith(prefix))
+        shapes.append(f"{document.text(definition.name)}\0{kept}")
+    return shapes
 
 
 def apply_judgement(claim: Complexity, judgement: growth.Judgement | None) -> Complexity:
