@@ -5,9 +5,11 @@ is for users; the model's greedy first answer alone has a bug here in both langu
 
 Measured on this machine: the Chinese TODO's insert worked in every run (a sample agreeing
 with the reference, or the reference itself). The English one is not reliable with the 0.5B: its
-samples share the bug (it returns the distance, not the sum), and whether the reference gets
-it right changes with floating-point near-ties between runs. So for English the test holds
-vibe-ls to what it can promise: the code works, or the message does not call it verified."""
+samples share the bug (it returns the distance, not the sum), and so, in some runs, does the
+reference, which then agrees with them. With no examples in the docstring the model's own
+asserts are now a second check, and a candidate that fails them is not called verified. So
+for English the test holds vibe-ls to what it can promise: the code works, or the message
+does not call it verified."""
 
 from __future__ import annotations
 
