@@ -152,6 +152,30 @@ def test_model_written_checks_when_there_is_nothing_to_grow_inputs_from() -> Non
     assert outcome.chosen is right and outcome.reference == "agrees"
 
 
+def test_model_checks_on_inputs_the_task_never_defined_do_not_count() -> None:
+    """The model asks for the closest sum of two numbers; the brute-force reference raises
+    there, so that check is left out and the right candidate, passing the rest, is verified."""
+    right = _candidate(RIGHT)
+    checks_text = ("[1, 2], 0) == 0\nassert three_sum_closest([0, 1, 2], 3) == 3\n"
+                   "assert three_sum_closest([-1, 2, 1, -4], 1) == 2\n")
+    verifier = _verifier([], checks_text, right, reference=_candidate(BRUTE))
+    verifier.doc_cases = []
+    outcome = verifier.run([right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.chosen is right and outcome.reference == "agrees"
+    assert outcome.model_total == 2 and outcome.passed_model == 2
+    assert "verified: agrees with a brute-force reference" in outcome.summary
+    assert "2/2 model-written checks (1 more left out: the reference raised on them)" in \
+        outcome.summary
+    # An assert the model got wrong (the only sum here is 3) costs one check, not the
+    # verdict: most of them pass.
+    verifier = _verifier([], checks_text + "assert three_sum_closest([1, 1, 1], 0) == 0\n",
+                         right, reference=_candidate(BRUTE))
+    verifier.doc_cases = []
+    outcome = verifier.run([right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert "verified: agrees with a brute-force reference" in outcome.summary
+    assert "2/3 model-written checks" in outcome.summary
+
+
 def test_agreeing_candidates_outrank_a_lone_one() -> None:
     """Without docstring examples and with useless model checks, two samples that return the
     same for every probe beat a third that disagrees (but that alone is not "verified")."""

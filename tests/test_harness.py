@@ -86,7 +86,10 @@ def test_values_that_do_not_fit_the_type_are_not_run() -> None:
     source = "#include <cstdint>\nuint32_t twice(uint32_t x) { return x * 2; }\n"
     results = harness.run_calls("cpp", source, "twice", ["f(4)", "f(-1)", "f('a')"],
                                 ["8", None, None])
-    assert results == [(True, "8"), (False, "did not run"), (False, "did not run")]
+    unfit = (False, "did not fit the parameter types")
+    assert results == [(True, "8"), unfit, unfit]
+    assert harness.fits("cpp", source, "twice", ["f(4)", "f(-1)", "f('a')"]) == \
+        [True, False, False]
 
 
 def test_a_crash_loses_only_its_own_call() -> None:

@@ -7,7 +7,7 @@ Measured on this machine: the Chinese TODO's insert worked in every run (a sampl
 with the reference, or the reference itself). The English one is not reliable with the 0.5B: its
 samples share the bug (it returns the distance, not the sum), and so, in some runs, does the
 reference, which then agrees with them. With no examples in the docstring the model's own
-asserts are now a second check, and a candidate that fails them is not called verified. So
+asserts are now a second check, and a candidate that fails most of them is not called verified. So
 for English the test holds vibe-ls to what it can promise: the code works, or the message
 does not call it verified."""
 

@@ -216,6 +216,14 @@ def _calls(found: Signature, calls: list[str]) -> list[str | None]:
     return encoded
 
 
+def fits(language: str, source: str, function: str, calls: list[str]) -> list[bool]:
+    """Whether each `f(...)` call's values fit `function`'s parameter types."""
+    found = signature(language, source, function)
+    if found is None:
+        return [False] * len(calls)
+    return [e is not None for e in _calls(found, calls)]
+
+
 def _request(found: Signature, inputs: list[str]) -> str:
     if found.language == "javascript":
         return json.dumps({"mode": "C", "calls": [json.loads(i) for i in inputs]})
@@ -249,6 +257,8 @@ def run_calls(language: str, source: str, function: str, calls: list[str],
     from vibe_ls import sandbox
 
     encoded = _calls(found, calls)
+    results = [(False, "did not fit the parameter types") if e is None else r
+               for e, r in zip(encoded, results, strict=True)]
     with sandbox.Workspace() as space:
         built = _build(space, language, source, found)
         if built.error:
