@@ -120,6 +120,21 @@ def test_a_known_wrong_candidate_is_rejected_and_a_right_one_chosen() -> None:
     assert alone.chosen is wrong and "WARNING: passes only" in alone.summary
 
 
+def test_passing_the_examples_while_the_reference_disagrees_is_not_verified() -> None:
+    """A candidate that only looks at the first four numbers passes all three docstring
+    examples (none is longer) but not the longer probes, where a reference (itself off on one
+    example, so it is not inserted) disagrees: it is inserted as unconfirmed. On the quality
+    benchmark both "verified" inserts that failed the hidden tests were of this kind."""
+    wrong = _candidate(WRONG)
+    first_four = _candidate(RIGHT.replace("nums = sorted(nums)", "nums = sorted(nums[:4])"))
+    off = _candidate(BRUTE.replace("abs(s - target)", "abs(s - target + 3)"))
+    verifier = _verifier([first_four], "", wrong, reference=off)
+    outcome = verifier.run([wrong], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.chosen is first_four and outcome.reference == "disagrees"
+    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, DISAGREES"), \
+        outcome.summary
+
+
 def test_the_reference_outvotes_candidates_that_share_a_bug() -> None:
     """No docstring examples: two samples with the same bug agree with each other, but the
     one that returns what the brute-force reference returns on every probe is chosen."""

@@ -132,15 +132,11 @@ class Assistant:
         `stub` back unimplemented, is asked again with its code block already opened (and the
         stub's signature written), so it has to go on with the body."""
         answer = _parse(text, language)
-        if result.finish_reason == "cancelled" or (
-                answer.code.strip() and not _echoes_stub(answer.code, language, stub)):
+        start = _again(text, answer, result, language, stub)
+        if start is None:
             return answer, result
-        fence = prompts.FENCE_TAGS.get(language, language)
-        start = f"```{fence}\n" + (f"{dedent(stub.signature).strip()}\n" if stub else "")
-        prose = text.rstrip() if not answer.code.strip() else ""
         text, result = self._ask(messages, on_text, cancel, speculate=speculate,
-                                 answer_start=f"{prose}\n{start}".lstrip("\n"),
-                                 sampling=sampling)
+                                 answer_start=start, sampling=sampling)
         return _parse(text, language), result
 
     def _write(self, attempt: Attempt, samplings: list[Sampling], reference: str | None,
@@ -164,10 +160,18 @@ class Assistant:
             log.info("%d rows: %d tokens at %.1f tok/s in all", len(results), tokens,
                      tokens / max(results[0].decode_s, 1e-9))
         self._last_rows = results
-        written = [self._code_from(result.text, result, attempt.messages, language,
-                                   on_text if i == 0 else None, cancel, False, attempt.stub,
-                                   sampling)
-                   for i, (result, sampling) in enumerate(zip(results, samplings, strict=False))]
+        written = [(_parse(r.text, language), r) for r in results[: len(samplings)]]
+        # Rows that answered in prose only or handed the stub back go on from an opened code
+        # block, together (one at a time, these re-asks cost as much as the batch itself).
+        again = [(i, start) for i, (answer, r) in enumerate(written)
+                 if (start := _again(r.text, answer, r, language, attempt.stub)) is not None]
+        if again and not (cancel and cancel.is_set()):
+            retried = self.engine().generate_many(
+                [self._request(attempt.messages, start, sampling=samplings[i])
+                 for i, start in again], on_text if again[0][0] == 0 else None, cancel)
+            for (i, start), r in zip(again, retried, strict=True):
+                log.info("asked again: %d tokens (%s)", len(r.tokens), r.finish_reason)
+                written[i] = (_parse(start + r.text, language), r)
         ref = None
         if reference is not None and results[-1].finish_reason != "cancelled":
             answer = _parse("```python\n" + results[-1].text, "python")
@@ -577,6 +581,20 @@ class Implementation:
             placed += edits.below_edits(todo, code, note)
         placed = [e for e in placed if not _covered(e, placed)]
         return placed + edits.import_edits(text, self.language, self.answer.imports, inserted)
+
+
+def _again(text: str, answer: Answer, result: Result, language: str,
+           stub: triggers.Scope | None) -> str | None:
+    """Where to have the model go on from when its answer has no usable code (prose only,
+    or the stub handed back): the code block opened, with the stub's signature; None when
+    the answer is usable or was cancelled."""
+    if result.finish_reason == "cancelled" or (
+            answer.code.strip() and not _echoes_stub(answer.code, language, stub)):
+        return None
+    fence = prompts.FENCE_TAGS.get(language, language)
+    start = f"```{fence}\n" + (f"{dedent(stub.signature).strip()}\n" if stub else "")
+    prose = text.rstrip() if not answer.code.strip() else ""
+    return f"{prose}\n{start}".lstrip("\n")
 
 
 def _echoes_stub(code: str, language: str, stub: triggers.Scope | None) -> bool:

@@ -75,6 +75,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"complexity: {on['notes_measured']} notes measured; the model's time claim "
               f"agreed with the measurement in {on['claims_agreeing']:.0%}, the inserted notes "
               f"(after correction) in {on['notes_agreeing']:.0%}")
+        print(f"the message called {on['called_verified']:.0%} of the inserts verified; "
+              f"{on['verified_passing']:.0%} of those pass the hidden tests")
         print(f"time with verification: median {report['time_ratio_median']:.2f}x, "
               f"mean {report['time_ratio_mean']:.2f}x of the time without")
         if args.json:

@@ -431,8 +431,8 @@ class Verifier:
             text = "; not verified (nothing to check it against)"
         elif (self.doc_cases and not all(best.doc)) or not best.ran:
             text = f"; WARNING: passes only {', '.join(parts)}"
-        elif (self.doc_cases and len(self.doc_cases) >= 2) or (
-                best.matches_reference and self._most(best.checked)):
+        elif outcome.reference != "disagrees" and (len(self.doc_cases) >= 2 or (
+                best.matches_reference and self._most(best.checked))):
             text = f"; verified: {', '.join(parts)}"
         else:
             text = f"; unconfirmed: {', '.join(parts)}"

@@ -48,6 +48,11 @@ class Driver:
                 self.texts[uri] = apply_lsp_edits(self.texts[uri], change.edits)
             return types.ApplyWorkspaceEditResult(applied=True)
         self.client.feature(types.WORKSPACE_APPLY_EDIT)(apply_edit)
+        self.messages: list[str] = []  # what the server showed the user
+
+        def show_message(params: types.ShowMessageParams) -> None:
+            self.messages.append(params.message)
+        self.client.feature(types.WINDOW_SHOW_MESSAGE)(show_message)
 
     async def start(self, options: dict) -> None:
         await self.client.start_io(sys.executable, "-m", "vibe_ls", "serve")

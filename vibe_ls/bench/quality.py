@@ -131,6 +131,7 @@ def _summary(results: list[dict]) -> dict:
     inserted = [r for r in results if r["inserted"]]
     measured = [r for r in inserted if r["verdict"] in ("agrees", "loose", "corrected",
                                                         "doubtful")]
+    verified = [r for r in inserted if "; verified: " in r["summary"]]
     return {"pass_at_1": sum(r["passed"] for r in results) / n,
             "cases_passed": sum(r["cases_passed"] for r in results),
             "inserted": len(inserted) / n,
@@ -144,6 +145,10 @@ def _summary(results: list[dict]) -> dict:
             "notes_agreeing": sum(r["verdict"] != "doubtful" for r in measured)
             / max(len(measured), 1),
             "seconds_per_problem": sum(r["seconds"] for r in results) / n,
+            # how honest the result message is: inserts it called verified, and how many of
+            # those pass the problem's hidden tests
+            "called_verified": len(verified) / n,
+            "verified_passing": sum(r["passed"] for r in verified) / max(len(verified), 1),
             "results": results}
 
 
