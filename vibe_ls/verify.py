@@ -50,6 +50,7 @@ class Candidate:
     agree: int = 1  # candidates (itself included) that returned the same for every call
     matches_reference: bool = False  # returned what the reference did wherever it returned
     exponent: float | None = None  # measured only to break ties
+    timing: growth.Growth | None = None  # that measurement
     order: int = 0
 
     def key(self) -> tuple:
@@ -397,14 +398,15 @@ class Verifier:
             c.key()[:4] == ranked[0].key()[:4] and c.outputs != ranked[0].outputs)]
         if len(top) > 1 and not self._cancelled():  # a tie on checks: the slower growth loses
             for candidate in top[:3]:
-                measured = self.measure(candidate.implementation)
-                candidate.exponent = measured.exponent if measured else None
+                candidate.timing = self.measure(candidate.implementation)
+                candidate.exponent = candidate.timing.exponent if candidate.timing else None
             top.sort(key=Candidate.key)
         best = top[0]
         judgement = None
         if not self._cancelled():
             claim = claim_for(best.implementation)
-            judgement = growth.judge(claim.time, self.measure(best.implementation))
+            measured = best.timing or self.measure(best.implementation)  # timed once
+            judgement = growth.judge(claim.time, measured)
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
                           len(pool), status, calls)
