@@ -401,3 +401,13 @@ def test_answer_is_frozen_dataclass():
         pass
     else:
         raise AssertionError("Answer must be frozen")
+
+
+def test_a_long_approach_is_cut_at_a_word_and_marked():
+    c = parse_complexity("Complexity: Time O(n), Space O(n). Approach: We can solve this problem "
+                         "using a simple approach where we iterate through the trust pairs "
+                         "and count how often each person is trusted.")
+    assert c is not None and c.approach.endswith("through the…")
+    assert len(c.approach) <= 81
+    short = parse_complexity("Complexity: Time O(n), Space O(1). Approach: one pass.")
+    assert short is not None and short.approach == "one pass"

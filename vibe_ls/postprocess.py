@@ -314,8 +314,8 @@ def _approach(text: str) -> str:
         return ""
     words = re.split(r"(?<=[^.])\.(?:\s|$)|。", found[-1].strip())[0]
     words = words.strip(" *`_.").removesuffix("*/").strip()
-    if len(words) > 80:
-        words = words[:80].rsplit(" ", 1)[0]
+    if len(words) > 80:  # a sentence, not a few words: cut at a word and say so
+        words = words[:80].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
     return words
 
 
