@@ -72,6 +72,23 @@ def test_constant_time_and_exponential_growth() -> None:
     assert growth.judge("O(n)", exploding).time == "O(2^n)"
 
 
+def _timed(exponent: float, log: bool = False) -> growth.Growth:
+    sizes = tuple(2 ** k for k in range(6, 13))
+    return growth.Growth(sizes, tuple(1e-6 * n ** exponent * (math.log2(n) if log else 1)
+                                      for n in sizes))
+
+
+@pytest.mark.parametrize(("exponent", "log", "corrected"), [
+    (2.2, False, "O(n^2)"),  # quadratic loops measured so: caches, a busy core
+    (2.0, True, "O(n^2)"),  # a log factor is within timing noise of the power
+    (1.9, False, "O(n^2)"), (3.1, False, "O(n^3)"),
+    (1.4, False, "O(n log n)")])  # only where no power fits
+def test_a_correction_names_a_plain_power_unless_none_fits(exponent: float, log: bool,
+                                                           corrected: str) -> None:
+    judgement = growth.judge("O(log n)", _timed(exponent, log))
+    assert (judgement.verdict, judgement.time) == ("corrected", corrected), judgement
+
+
 @pytest.mark.parametrize(("claim", "low", "high"), [
     ("O(1)", 0, 0), ("O(log n)", 0.05, 0.3), ("O(n)", 1, 1), ("O(n log n)", 1.05, 1.3),
     ("O(n^2)", 2, 2), ("O(n * m)", 2, 2), ("O(n + m)", 1, 1), ("O(sqrt n)", 0.5, 0.5)])
