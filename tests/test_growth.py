@@ -113,6 +113,16 @@ def test_samples_from_calls_and_type_hints_and_small_probes() -> None:
     assert lengths == [3, 4, 5]
 
 
+def test_probes_vary_a_scalar_beside_a_list_keeping_its_sign() -> None:
+    """A fixed target lets a candidate that returns the target on an exact hit look right."""
+    calls = [ast.parse(p, mode="eval").body for p in growth.probes("([[2, -1, 3], 5], {'k': -2})")]
+    targets = [ast.literal_eval(c.args[1]) for c in calls]
+    ks = [ast.literal_eval(c.keywords[0].value) for c in calls]
+    assert targets[::2] == [5] * 4 and ks[::2] == [-2] * 4  # the rest as given
+    assert len(set(targets[1::2])) > 1 and all(t > 0 for t in targets)
+    assert all(k < 0 for k in ks)
+
+
 def test_add_complexity_note_measures_a_python_function() -> None:
     """The Add-complexity-note path times the user's own function (no model needed here)."""
     assistant = Assistant(Settings())

@@ -340,12 +340,18 @@ def __vibe_ls_scalar(pool, rnd, n):
     return rnd.randint(-n if low < 0 else 0, max(n, high))
 
 
-def __vibe_ls_grown(sample, n, seed):
+def __vibe_ls_grown(sample, n, seed, vary=False):
     args, kwargs = sample
     has = __vibe_ls_has_sequences(list(args) + list(kwargs.values()))
     rnd = __vibe_ls_random.Random(seed)
-    return ([__vibe_ls_grow(v, n, rnd, has) for v in args],
-            {k: __vibe_ls_grow(v, n, rnd, has) for k, v in kwargs.items()})
+
+    def one(v):
+        if vary and has and type(v) is int and v != 0:  # a target, a k: same sign, new value
+            bound = max(abs(v), n)
+            return rnd.randint(1, bound) if v > 0 else rnd.randint(-bound, -1)
+        return __vibe_ls_grow(v, n, rnd, has)
+
+    return [one(v) for v in args], {k: one(v) for k, v in kwargs.items()}
 '''
 
 _SCRIPT = r'''
@@ -432,12 +438,15 @@ def parse(stdout: str) -> Growth | None:
 
 
 def probes(sample: str, count: int = 8) -> list[str]:
-    """Small random calls grown from `sample` (sizes 3..10), as `f(...)` source text."""
+    """Small random calls grown from `sample` (sizes 3..10), as `f(...)` source text. Timing
+    keeps an integer beside a list as it is (a target, a k); every other probe draws a new
+    one of the same sign, or a candidate that returns the target on a hit looks right."""
     scope: dict = {}
     exec(GROW, scope)  # our own helper code, not generated code
     calls = []
     for i in range(count):
-        args, kwargs = scope["__vibe_ls_grown"](ast.literal_eval(sample), 3 + i, 1000 + i)
+        args, kwargs = scope["__vibe_ls_grown"](ast.literal_eval(sample), 3 + i, 1000 + i,
+                                                i % 2 == 1)
         parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
         calls.append(f"f({', '.join(parts)})")
     return calls
