@@ -3,6 +3,8 @@ known-wrong implementation is rejected and a correct one chosen."""
 
 from __future__ import annotations
 
+import pytest
+
 from vibe_ls import triggers
 from vibe_ls.assist import UNKNOWN, Implementation
 from vibe_ls.checks import Example, examples
@@ -91,10 +93,11 @@ def _verifier(candidates: list[Implementation], checks_text: str, first: Impleme
     queue = list(candidates)
     rounds: list[tuple[int, bool]] = []
 
-    def write(samplings, signature):
+    def write(samplings, signature, checks):
         rounds.append((len(samplings), signature is not None))
+        start = checks[1] if checks else ""
         return ([queue.pop(0) if queue else None for _ in samplings],
-                reference if signature else None)
+                reference if signature else None, start + checks_text if checks else None)
 
     verifier = Verifier(
         task=todo.description, function="three_sum_closest", source_for=verifier_source,
@@ -227,12 +230,14 @@ def test_the_reference_itself_when_no_candidate_agrees_with_it() -> None:
 
 def test_later_rounds_write_samples_and_the_reference_together_when_batched() -> None:
     wrong, right = _candidate(WRONG), _candidate(RIGHT)
-    batched = _verifier([_candidate(WRONG), right], "", wrong, reference=_candidate(BRUTE),
-                        batch=3, max_candidates=3)
+    batched = _verifier([_candidate(WRONG), right], "[1, 2, 3], 6) == 6\n", wrong,
+                        reference=_candidate(BRUTE), batch=3, max_candidates=3)
     batched.doc_cases = []
+    batched.ask_text = lambda *_: pytest.fail("the asserts should come with the batch")
     outcome = batched.run([wrong], "def three_sum_closest(nums, target):",
                           lambda c: c.complexity)
     assert outcome.chosen is right and batched.rounds == [(2, True)]
+    assert outcome.model_total == outcome.passed_model == 1  # written in that same batch
     # One row at a time, the reference goes first, alone (it may settle everything).
     alone = _verifier([right], "", wrong, reference=_candidate(BRUTE), max_candidates=3)
     alone.doc_cases = []

@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 
 Span = tuple[tuple[int, int], tuple[int, int]]
 OnText = Callable[[str, int], None]
-# Most rows decoded together: a reference and two samples. Measured on CPU with the 0.5B
-# int4 at a ~1000-token prompt (a LeetCode docstring), 3 rows cost 2.1x one row per token.
+# Most rows decoded together: a reference and two samples (and, without the user's examples,
+# a short row of the model's asserts). Measured on CPU with the 0.5B int4 at a ~1000-token
+# prompt (a LeetCode docstring), 3 rows cost 2.1x one row per token.
 BATCH = 3
 
 
@@ -141,17 +142,27 @@ class Assistant:
 
     def _write(self, attempt: Attempt, samplings: list[Sampling], reference: str | None,
                function: str | None, on_text: OnText | None, cancel: threading.Event | None,
-               ) -> tuple[list[tuple[Answer, Result]], Answer | None]:
-        """Candidates for `attempt`, one per sampling, and with a `reference` signature a
-        brute-force reference of `function` too: decoded together where the engine batches.
-        `on_text` streams the first candidate."""
+               text: verify.TextRequest | None = None,
+               ) -> tuple[list[tuple[Answer, Result]], Answer | None, str | None]:
+        """Candidates for `attempt`, one per sampling, with a `reference` signature a
+        brute-force reference of `function` too, and the answer to a `text` request (the
+        model's asserts): decoded together where the engine batches. `on_text` streams the
+        first candidate."""
         language = attempt.target.language
         requests = [self._request(attempt.messages, sampling=s) for s in samplings]
         if reference is not None:
             messages = prompts.reference(attempt.task, reference, self.settings.system_prompt)
             requests.append(self._request(messages, "```python\n", max_new_tokens=400,
                                           stop=("\n```",)))
+        if text is not None:
+            messages, start, tokens = text
+            requests.append(self._request(messages, start, max_new_tokens=tokens,
+                                          stop=("```",)))
         results = self.engine().generate_many(requests, on_text, cancel)
+        answered = None
+        if text is not None:
+            *results, last = results
+            answered = None if last.finish_reason == "cancelled" else text[1] + last.text
         for result in results:
             log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
                      result.finish_reason, result.tokens_per_s)
@@ -177,7 +188,7 @@ class Assistant:
             answer = _parse("```python\n" + results[-1].text, "python")
             if checks.find_function(answer.code, function or "") is not None:
                 ref = answer
-        return written, ref
+        return written, ref, answered
 
     def _count(self) -> Callable[[str], int]:
         chat = self.engine().chat
@@ -212,7 +223,7 @@ class Assistant:
         if on_phase:
             on_phase("writing")
         started = time.monotonic()
-        written, _ = self._write(attempt, [Sampling()], None, None, on_text, cancel)
+        written, _, _ = self._write(attempt, [Sampling()], None, None, on_text, cancel)
         first_rows = self._last_rows
         if written[0][1].finish_reason == "cancelled":
             return None
@@ -221,7 +232,7 @@ class Assistant:
             # when asked again with the code block opened: two samples get one more chance.
             if on_phase:
                 on_phase("writing again")
-            written, _ = self._write(attempt, [replace(verify.SAMPLING, seed=n)
+            written, _, _ = self._write(attempt, [replace(verify.SAMPLING, seed=n)
                                                for n in (1, 2)], None, None, on_text, cancel)
             first_rows = self._last_rows
             if cancel and cancel.is_set():
@@ -311,14 +322,16 @@ class Assistant:
             return None if answer is None else replace(first, answer=answer, complexity=UNKNOWN)
 
         def write(samplings: list[Sampling], signature: str | None,
-                  ) -> tuple[list[Implementation | None], Implementation | None]:
+                  checks_request: verify.TextRequest | None,
+                  ) -> tuple[list[Implementation | None], Implementation | None, str | None]:
             # The same question, sampled: measured on the seed task, the 0.5B's samples at a
             # mild temperature (0.4) with its reasoning were mostly right where its greedy
             # answer was not; straight-to-code samples, or hotter ones, were mostly wrong.
-            written, ref = self._write(attempt, samplings, signature, function, on_text, cancel)
+            written, ref, checks_text = self._write(attempt, samplings, signature, function,
+                                                    on_text, cancel, checks_request)
             return ([replace(first, answer=a, complexity=a.complexity or UNKNOWN)
                      if self._usable(a, r, attempt) else None for a, r in written],
-                    as_reference(ref))
+                    as_reference(ref), checks_text)
 
         def ask_text(messages: list[dict[str, str]], start: str, tokens: int) -> str:
             text, _ = self._ask(messages, None, cancel, max_new_tokens=tokens,

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 OnPhase = Callable[[str], None]
 CHECKS_TOKENS = 200
 SAMPLING = Sampling(temperature=0.4, top_p=0.95)
+TextRequest = tuple[list[dict[str, str]], str, int]  # messages, answer start, new tokens
 NO_ANSWER = ("raised ", "did not ", "crashed")  # what a run shows where it returned nothing
 MAX_REPAIRS = 2  # see assist._verify's write
 
@@ -196,8 +197,9 @@ def signature_of(code: str, name: str) -> str | None:
 
 class Verifier:
     """One Implement's verification. The model is reached through callables:
-    `write(samplings, signature)` writes one candidate per sampling (None where it wrote
-    nothing usable) and, when `signature` is given, the brute-force reference too, in one
+    `write(samplings, signature, checks)` writes one candidate per sampling (None where it
+    wrote nothing usable), when `signature` is given the brute-force reference too, and when
+    `checks` (messages, answer start, tokens) is given that answer's text as well, all in one
     batch where the engine batches;
     `ask_text(messages, start, tokens)` any other answer;
     `source_for(candidate)` is the whole file with it inserted (what runs in the sandbox),
@@ -205,8 +207,8 @@ class Verifier:
     there): for another language it runs on its own, and it is never inserted."""
 
     def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
-                 write: Callable[[list[Sampling], str | None],
-                                 tuple[list[object | None], object | None]],
+                 write: Callable[[list[Sampling], str | None, TextRequest | None],
+                                 tuple[list[object | None], object | None, str | None]],
                  ask_text: Callable[[list[dict[str, str]], str, int], str],
                  doc_cases: list[checks.Example], system_prompt: str, max_candidates: int,
                  budget_s: float, on_phase: OnPhase | None,
@@ -233,11 +235,17 @@ class Verifier:
         return bool(self.cancel and self.cancel.is_set())
 
     # -- checks ---------------------------------------------------------------------
+    def _checks_request(self, signature: str) -> TextRequest:
+        return (prompts.checks(self.task, signature, self.function,
+                               system_prompt=self.system_prompt),
+                f"```python\nassert {self.function}(", CHECKS_TOKENS)
+
     def write_checks(self, signature: str) -> None:
         self._phase("writing checks")
-        messages = prompts.checks(self.task, signature, self.function,
-                                  system_prompt=self.system_prompt)
-        text = self.ask_text(messages, f"```python\nassert {self.function}(", CHECKS_TOKENS)
+        self._take_checks(self.ask_text(*self._checks_request(signature)))
+
+    def _take_checks(self, text: str | None) -> None:
+        text = text or ""
         known = {c.call for c in self.doc_cases}
         self.model_cases = [c for c in checks.model_checks(text, self.function)
                             if c.call not in known]
@@ -336,23 +344,45 @@ class Verifier:
         """Verify the candidates written so far (`initial[0]`, the greedy answer, is never
         None); write a reference and more candidates while they fall short."""
         start = time.monotonic()
-        sample = self._sample(self.source_for(initial[0]))
+        first_source = self.source_for(initial[0])
+        sample = self._sample(first_source)
+        ref, reference_asked, written = None, False, []
         # Without the user's examples, the reference is the main check, and it comes from the
         # same model: on the English seed TODO both returned the distance instead of the sum
         # and agreed. The model's own asserts (it often recalls a known problem's example)
         # are a second, partly independent check; with nothing to grow inputs from, they
         # also give the sample.
         if sample is None or len(self.doc_cases) < 2:
-            self.write_checks(signature)
-            self.model_cases = self.runs.fitting(self.source_for(initial[0]), self.function,
+            if self.batch > 1 and len(self.doc_cases) < 2:
+                # Nothing can settle before the reference: the asserts are written with it
+                # and the first samples, in one batch (a short extra row costs far less than
+                # a call of its own).
+                more = max(min(self.max_candidates - len(initial), self.batch - 1), 0)
+                first, last = len(initial) + 1, len(initial) + more
+                self._phase(", ".join(filter(None, [
+                    "writing checks", "a reference",
+                    f"candidate {_which(first, last, self.max_candidates)}" if more else ""])))
+                samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
+                written, written_reference, text = self.write(
+                    samplings, signature, self._checks_request(signature))
+                reference_asked = True
+                self._take_checks(text)
+                if written_reference is not None:
+                    ref = Candidate(written_reference, order=10_000)  # last on every tie
+            else:
+                self.write_checks(signature)
+            self.model_cases = self.runs.fitting(first_source, self.function,
                                                  self.model_cases)
-            sample = sample or self._sample(self.source_for(initial[0]))
+            sample = sample or self._sample(first_source)
         self.probes = growth.probes(sample) if sample else []
         calls = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
         pool: list[Candidate] = []
-        self._phase(f"checking {_which(1, len(initial), self.max_candidates)} on {calls} inputs")
-        self._add(pool, initial)
-        ref, reference_asked = None, False
+        self._phase(f"checking {_which(1, len(initial) + len(written), self.max_candidates)}"
+                    f" on {calls} inputs")
+        self._add(pool, [*initial, *written])
+        if ref is not None:
+            self.score(ref, reference=True)
+        self._match(pool, ref)
         self._agreement(pool)
         self._count(pool, ref)
         while not self._settled(pool, reference_asked and ref is None) and \
@@ -368,8 +398,8 @@ class Verifier:
                 "writing a reference" if with_reference else "",
                 f"writing candidate {which}" if more else ""])))
             samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
-            written, written_reference = self.write(samplings,
-                                                    signature if with_reference else None)
+            written, written_reference, _ = self.write(
+                samplings, signature if with_reference else None, None)
             reference_asked = reference_asked or with_reference
             if self._cancelled():
                 break
