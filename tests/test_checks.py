@@ -93,11 +93,20 @@ def _verifier(candidates: list[Implementation], checks_text: str, first: Impleme
     queue = list(candidates)
     rounds: list[tuple[int, bool]] = []
 
-    def write(samplings, signature, checks):
+    def write(samplings, signature, checks, settle=None):
         rounds.append((len(samplings), signature is not None))
-        start = checks[1] if checks else ""
-        return ([queue.pop(0) if queue else None for _ in samplings],
-                reference if signature else None, start + checks_text if checks else None)
+        text = checks[1] + checks_text if checks else None
+        written = [queue.pop(0) if queue else None for _ in samplings]
+        ref = reference if signature else None
+        # The rows end as they do with the real model: the asserts, the reference, then the
+        # samples (the longest); a settled batch drops the samples still being written.
+        rows = [("checks", text), ("reference", ref), *(("candidate", c) for c in written)]
+        for k, (kind, value) in enumerate(rows if settle else []):
+            if settle(kind, value):
+                verifier.dropped = len(rows) - k - 1
+                written = [c for _, c in rows[2 : k + 1]]
+                break
+        return written, ref, text
 
     verifier = Verifier(
         task=todo.description, function="three_sum_closest", source_for=verifier_source,
@@ -105,7 +114,7 @@ def _verifier(candidates: list[Implementation], checks_text: str, first: Impleme
         doc_cases=examples(scope.docstring, "three_sum_closest"), system_prompt="",
         max_candidates=max_candidates or len(candidates) + 1, budget_s=60, on_phase=None,
         cancel=None, batch=batch)
-    verifier.rounds = rounds
+    verifier.rounds, verifier.dropped = rounds, 0
     return verifier
 
 
@@ -226,6 +235,34 @@ def test_the_reference_itself_when_no_candidate_agrees_with_it() -> None:
     assert outcome.summary.startswith("; unconfirmed: the reference version itself")
     # The reference's own growth was timed: it tries every triple.
     assert outcome.judgement is not None and outcome.judgement.measured
+
+
+def test_a_first_answer_the_reference_confirms_stops_the_batch() -> None:
+    """Batched, the asserts and the reference (short rows) end long before the samples: once
+    the greedy answer agrees with the reference and passes the asserts, the samples still
+    being written are dropped and it is inserted as verified (the time that saves is most of
+    the first batch: samples run 300-600 tokens, the reference ~150)."""
+    right = _candidate(RIGHT)
+    verifier = _verifier([_candidate(WRONG), _candidate(BRUTE)],
+                         "[1, 2, 3], 6) == 6\nassert three_sum_closest([0, 1, 2], 3) == 3\n",
+                         right, reference=_candidate(BRUTE), batch=3, max_candidates=3)
+    verifier.doc_cases = []
+    phases: list[str] = []
+    verifier.on_phase = phases.append
+    outcome = verifier.run([right], "def three_sum_closest(nums, target):",
+                           lambda c: c.complexity)
+    assert verifier.rounds == [(2, True)] and verifier.dropped == 2
+    assert outcome.chosen is right and outcome.tries == 1
+    assert outcome.summary.startswith("; verified: agrees with a brute-force reference")
+    assert outcome.passed_model == outcome.model_total == 2
+    assert any(p.startswith("settled") for p in phases)
+    # A wrong first answer does not settle it: every sample is written and checked.
+    wrong = _verifier([_candidate(WRONG), right], "", _candidate(WRONG),
+                      reference=_candidate(BRUTE), batch=3, max_candidates=3)
+    wrong.doc_cases = []
+    outcome = wrong.run([_candidate(WRONG)], "def three_sum_closest(nums, target):",
+                        lambda c: c.complexity)
+    assert wrong.dropped == 0 and outcome.chosen is right and outcome.tries == 3
 
 
 def test_later_rounds_write_samples_and_the_reference_together_when_batched() -> None:

@@ -165,6 +165,29 @@ def test_a_batch_stops_on_cancel_and_forces_reasoning_per_row(engine: Engine) ->
     assert all(r.finish_reason == "cancelled" and len(r.tokens) <= 6 for r in stopped)
 
 
+def test_a_finished_row_can_drop_the_rest_of_its_batch(engine: Engine) -> None:
+    """The verifier stops a batch once a short row (the reference) settles the question: the
+    rows still running finish as "dropped", with what they wrote so far."""
+    prompt = engine.encode_chat(ask("drop us"))
+    requests = [Request(prompt, max_new_tokens=200), Request(prompt, max_new_tokens=6),
+                Request(prompt, max_new_tokens=200)]
+    heard: list[tuple[int, str, int]] = []
+
+    def on_row(i: int, result) -> bool:
+        heard.append((i, result.finish_reason, len(result.tokens)))
+        return i == 1
+    rows = engine.generate_many(requests, on_row=on_row)
+    assert heard == [(1, "length", 6)]
+    assert rows[1].tokens == engine.generate(requests[1]).tokens
+    assert [r.finish_reason for r in rows] == ["dropped", "length", "dropped"]
+    assert all(len(r.tokens) == 6 for r in rows)  # stopped on the step the short one ended
+    assert rows[0].text and rows[0].tokens == engine.generate(requests[0]).tokens[:6]
+    # Heard but not dropping: every row runs to its end, and each is heard once.
+    heard.clear()
+    rows = engine.generate_many(requests[:2], on_row=lambda i, r: heard.append(i) and False)
+    assert sorted(heard) == [0, 1] and rows[0].finish_reason == "length"
+
+
 def test_speculation_changes_speed_not_tokens(engine: Engine) -> None:
     code = "def two_sum(nums, target):\n    seen = {}\n    for i, x in enumerate(nums):\n"
     prompt = engine.encode_chat(ask(code * 3))

@@ -143,12 +143,32 @@ class Assistant:
     def _write(self, attempt: Attempt, samplings: list[Sampling], reference: str | None,
                function: str | None, on_text: OnText | None, cancel: threading.Event | None,
                text: verify.TextRequest | None = None,
+               heard: Callable[[str, object], bool] | None = None,
                ) -> tuple[list[tuple[Answer, Result]], Answer | None, str | None]:
         """Candidates for `attempt`, one per sampling, with a `reference` signature a
         brute-force reference of `function` too, and the answer to a `text` request (the
         model's asserts): decoded together where the engine batches. `on_text` streams the
-        first candidate."""
+        first candidate. `heard(kind, value)` hears of each row as it finishes ("candidate":
+        (Answer, Result); "reference": Answer or None; "checks": the text) and may drop the
+        rows still running: those come back with finish reason "dropped"."""
         language = attempt.target.language
+        samples = len(samplings)
+
+        def reference_of(result: Result) -> Answer | None:
+            if result.finish_reason in ("cancelled", "dropped"):
+                return None
+            answer = _parse("```python\n" + result.text, "python")
+            return answer if checks.find_function(answer.code, function or "") else None
+
+        def on_row(i: int, result: Result) -> bool:
+            if heard is None:
+                return False
+            if i < samples:
+                return heard("candidate", (_parse(result.text, language), result))
+            if reference is not None and i == samples:
+                return heard("reference", reference_of(result))
+            return heard("checks", None if result.finish_reason == "cancelled"
+                         else text[1] + result.text)
         requests = [self._request(attempt.messages, sampling=s) for s in samplings]
         if reference is not None:
             messages = prompts.reference(attempt.task, reference, self.settings.system_prompt)
@@ -158,11 +178,12 @@ class Assistant:
             messages, start, tokens = text
             requests.append(self._request(messages, start, max_new_tokens=tokens,
                                           stop=("```",)))
-        results = self.engine().generate_many(requests, on_text, cancel)
+        results = self.engine().generate_many(requests, on_text, cancel, on_row)
         answered = None
         if text is not None:
             *results, last = results
-            answered = None if last.finish_reason == "cancelled" else text[1] + last.text
+            answered = None if last.finish_reason in ("cancelled", "dropped") \
+                else text[1] + last.text
         for result in results:
             log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
                      result.finish_reason, result.tokens_per_s)
@@ -176,18 +197,15 @@ class Assistant:
         # block, together (one at a time, these re-asks cost as much as the batch itself).
         again = [(i, start) for i, (answer, r) in enumerate(written)
                  if (start := _again(r.text, answer, r, language, attempt.stub)) is not None]
-        if again and not (cancel and cancel.is_set()):
+        dropped = any(r.finish_reason == "dropped" for r in results)  # settled: no need
+        if again and not dropped and not (cancel and cancel.is_set()):
             retried = self.engine().generate_many(
                 [self._request(attempt.messages, start, sampling=samplings[i])
                  for i, start in again], on_text if again[0][0] == 0 else None, cancel)
             for (i, start), r in zip(again, retried, strict=True):
                 log.info("asked again: %d tokens (%s)", len(r.tokens), r.finish_reason)
                 written[i] = (_parse(start + r.text, language), r)
-        ref = None
-        if reference is not None and results[-1].finish_reason != "cancelled":
-            answer = _parse("```python\n" + results[-1].text, "python")
-            if checks.find_function(answer.code, function or "") is not None:
-                ref = answer
+        ref = reference_of(results[-1]) if reference is not None else None
         return written, ref, answered
 
     def _count(self) -> Callable[[str], int]:
@@ -283,7 +301,8 @@ class Assistant:
     @staticmethod
     def _usable(answer: Answer, result: Result, attempt: Attempt) -> bool:
         """The model wrote code, and not the stub handed back."""
-        return result.finish_reason != "cancelled" and bool(answer.code.strip()) and \
+        return result.finish_reason not in ("cancelled", "dropped") and \
+            bool(answer.code.strip()) and \
             not _echoes_stub(answer.code, attempt.target.language, attempt.stub)
 
     def _candidates(self) -> int:
@@ -321,16 +340,27 @@ class Assistant:
         def as_reference(answer: Answer | None) -> Implementation | None:
             return None if answer is None else replace(first, answer=answer, complexity=UNKNOWN)
 
+        def candidate(answer: Answer, result: Result) -> Implementation | None:
+            return replace(first, answer=answer, complexity=answer.complexity or UNKNOWN) \
+                if self._usable(answer, result, attempt) else None
+
         def write(samplings: list[Sampling], signature: str | None,
                   checks_request: verify.TextRequest | None,
+                  settle: verify.Settle | None = None,
                   ) -> tuple[list[Implementation | None], Implementation | None, str | None]:
             # The same question, sampled: measured on the seed task, the 0.5B's samples at a
             # mild temperature (0.4) with its reasoning were mostly right where its greedy
             # answer was not; straight-to-code samples, or hotter ones, were mostly wrong.
+            def heard(kind: str, value: object) -> bool:
+                if kind == "candidate":
+                    value = candidate(*value)
+                elif kind == "reference":
+                    value = as_reference(value)
+                return settle(kind, value)
             written, ref, checks_text = self._write(attempt, samplings, signature, function,
-                                                    on_text, cancel, checks_request)
-            return ([replace(first, answer=a, complexity=a.complexity or UNKNOWN)
-                     if self._usable(a, r, attempt) else None for a, r in written],
+                                                    on_text, cancel, checks_request,
+                                                    heard if settle else None)
+            return ([candidate(a, r) for a, r in written if r.finish_reason != "dropped"],
                     as_reference(ref), checks_text)
 
         def ask_text(messages: list[dict[str, str]], start: str, tokens: int) -> str:

@@ -37,6 +37,10 @@ OnPhase = Callable[[str], None]
 CHECKS_TOKENS = 200
 SAMPLING = Sampling(temperature=0.4, top_p=0.95)
 TextRequest = tuple[list[dict[str, str]], str, int]  # messages, answer start, new tokens
+# Hears of each row of a batch as it finishes: ("candidate", implementation or None),
+# ("reference", implementation or None) or ("checks", the text or None); True: settled, the
+# rows still running are dropped.
+Settle = Callable[[str, object], bool]
 NO_ANSWER = ("raised ", "did not ", "crashed")  # what a run shows where it returned nothing
 MAX_REPAIRS = 2  # see assist._verify's write
 
@@ -201,14 +205,15 @@ class Verifier:
     wrote nothing usable), when `signature` is given the brute-force reference too, and when
     `checks` (messages, answer start, tokens) is given that answer's text as well, all in one
     batch where the engine batches;
+    `write(…, settle)` also takes a `Settle` to hear of the rows as they finish and stop the
+    batch once the question is settled, the candidates still being written left out;
     `ask_text(messages, start, tokens)` any other answer;
     `source_for(candidate)` is the whole file with it inserted (what runs in the sandbox),
     run by `runs`. The reference is always Python (a small model writes its best code
     there): for another language it runs on its own, and it is never inserted."""
 
     def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
-                 write: Callable[[list[Sampling], str | None, TextRequest | None],
-                                 tuple[list[object | None], object | None, str | None]],
+                 write: Callable[..., tuple[list[object | None], object | None, str | None]],
                  ask_text: Callable[[list[dict[str, str]], str, int], str],
                  doc_cases: list[checks.Example], system_prompt: str, max_candidates: int,
                  budget_s: float, on_phase: OnPhase | None,
@@ -225,6 +230,7 @@ class Verifier:
         self.model_cases: list[checks.Example] = []
         self.counted: list[int] = []  # indexes of the model-written checks that count
         self.probes: list[str] = []
+        self._scores: dict[tuple, tuple[list[bool], list[bool], tuple[str, ...]]] = {}
 
     def _phase(self, text: str) -> None:
         log.info("verify: %s", text)
@@ -252,15 +258,20 @@ class Verifier:
         log.info("model-written checks: %s", self.model_cases)
 
     def score(self, candidate: Candidate, reference: bool = False) -> None:
+        """Run `candidate` on every case and probe; the same code is run once (samples of a
+        small model are often identical, and a batch may have checked some already)."""
         cases = [*self.doc_cases, *self.model_cases]
         if reference and self.runs.language != "python":  # a Python reference on its own
             source, runs = candidate.implementation.answer.code, PythonRuns()
         else:
             source, runs = self.source_for(candidate.implementation), self.runs
-        results = runs.outputs(source, self.function, cases, self.probes)
-        candidate.doc = [ok for ok, _ in results[: len(self.doc_cases)]]
-        candidate.model = [ok for ok, _ in results[len(self.doc_cases):len(cases)]]
-        candidate.outputs = tuple(shown for _, shown in results)
+        key = (source, runs.language, tuple(c.call for c in cases), tuple(self.probes))
+        if key not in self._scores:
+            results = runs.outputs(source, self.function, cases, self.probes)
+            self._scores[key] = ([ok for ok, _ in results[: len(self.doc_cases)]],
+                                 [ok for ok, _ in results[len(self.doc_cases):len(cases)]],
+                                 tuple(shown for _, shown in results))
+        candidate.doc, candidate.model, candidate.outputs = self._scores[key]
 
     @staticmethod
     def _agreement(pool: list[Candidate]) -> None:
@@ -323,6 +334,14 @@ class Verifier:
             len(c.doc) >= 2 or (c.matches_reference and all(c.checked))
             or (no_reference and c.checked and all(c.checked))) for c in pool)
 
+    def _prepare(self, first_source: str, sample: str | None) -> str | None:
+        """With the model's asserts in: keep those whose values fit the parameters, and
+        choose the probes (grown from the sample call, or from the asserts without one)."""
+        self.model_cases = self.runs.fitting(first_source, self.function, self.model_cases)
+        sample = sample or self._sample(first_source)
+        self.probes = growth.probes(sample) if sample else []
+        return sample
+
     # -- best of n ------------------------------------------------------------------
     def _add(self, pool: list[Candidate], implementations: list[object | None]) -> None:
         for implementation in implementations:
@@ -363,18 +382,20 @@ class Verifier:
                     "writing checks", "a reference",
                     f"candidate {_which(first, last, self.max_candidates)}" if more else ""])))
                 samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
+                batch = _FirstBatch(self, initial, first_source, sample)
                 written, written_reference, text = self.write(
-                    samplings, signature, self._checks_request(signature))
+                    samplings, signature, self._checks_request(signature), batch.heard)
                 reference_asked = True
-                self._take_checks(text)
+                if not batch.prepared:
+                    self._take_checks(text)
+                    sample = self._prepare(first_source, sample)
                 if written_reference is not None:
                     ref = Candidate(written_reference, order=10_000)  # last on every tie
             else:
                 self.write_checks(signature)
-            self.model_cases = self.runs.fitting(first_source, self.function,
-                                                 self.model_cases)
-            sample = sample or self._sample(first_source)
-        self.probes = growth.probes(sample) if sample else []
+                sample = self._prepare(first_source, sample)
+        else:
+            self.probes = growth.probes(sample)
         calls = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
         pool: list[Candidate] = []
         self._phase(f"checking {_which(1, len(initial) + len(written), self.max_candidates)}"
@@ -487,6 +508,51 @@ class Verifier:
         if sample is None:
             return None
         return self.runs.measure(source, self.function, sample)
+
+
+class _FirstBatch:
+    """Hears the first batch (samples, the reference and the model's asserts) row by row.
+    Once the reference and the asserts are in, the candidates written so far are checked
+    as each row ends, and the batch stops as soon as one settles the question: the first
+    answer agreeing with the reference is typical, and then the samples still being written
+    (300-600 tokens, against the reference's ~150) would only add time."""
+
+    def __init__(self, verifier: Verifier, initial: list[object | None], first_source: str,
+                 sample: str | None) -> None:
+        self.verifier, self.first_source, self.sample = verifier, first_source, sample
+        self.implementations = list(initial)
+        self.waiting = {"reference", "checks"}
+        self.reference: object | None = None
+        self.text: str | None = None
+        self.prepared = False
+
+    def heard(self, kind: str, value: object) -> bool:
+        v = self.verifier
+        if kind == "candidate":
+            self.implementations.append(value)
+        elif kind == "reference":
+            self.reference = value
+        else:
+            self.text = value
+        self.waiting.discard(kind)
+        if self.waiting or v._cancelled():
+            return False
+        if not self.prepared:
+            v._take_checks(self.text)
+            v._prepare(self.first_source, self.sample)
+            self.prepared = True
+        pool: list[Candidate] = []
+        v._add(pool, self.implementations)
+        ref = None
+        if self.reference is not None:
+            ref = Candidate(self.reference, order=10_000)
+            v.score(ref, reference=True)
+        v._match(pool, ref)
+        v._count(pool, ref)
+        settled = v._settled(pool, ref is None)
+        if settled:
+            v._phase("settled: the samples still being written are dropped")
+        return settled
 
 
 def _which(first: int, last: int, total: int) -> str:

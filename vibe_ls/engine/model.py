@@ -11,7 +11,7 @@ from pathlib import Path
 from vibe_ls import home
 from vibe_ls.engine.chat import ChatFormat
 from vibe_ls.engine.decode import BoundDecoder, Decoder
-from vibe_ls.engine.generate import Generation, OnText, Request, Result, run_rows
+from vibe_ls.engine.generate import Generation, OnRow, OnText, Request, Result, run_rows
 from vibe_ls.engine.prefix import PrefixCache
 from vibe_ls.engine.providers import open_session
 from vibe_ls.errors import VibeError
@@ -76,15 +76,22 @@ class Engine:
         return self.decoder.can_truncate
 
     def generate_many(self, requests: list[Request], on_text: OnText | None = None,
-                      cancel: threading.Event | None = None) -> list[Result]:
+                      cancel: threading.Event | None = None,
+                      on_row: OnRow | None = None) -> list[Result]:
         """Run several requests, together when the decoder batches; `on_text` streams the
-        first. Thread-safe (queued, like `generate`)."""
+        first; `on_row` hears of each as it finishes and may drop the rest. Thread-safe
+        (queued, like `generate`)."""
         if any(not r.prompt for r in requests):
             raise VibeError("empty prompt")
         if len(requests) == 1 or not self.batches:
-            results = []
+            results: list[Result] = []
             for i, request in enumerate(requests):
+                if results and on_row and on_row(len(results) - 1, results[-1]):
+                    return results + [Result("", [], "dropped", len(r.prompt), 0, 0.0, 0.0)
+                                      for r in requests[i:]]
                 results.append(self.generate(request, on_text if i == 0 else None, cancel))
+            if on_row:
+                on_row(len(results) - 1, results[-1])
             return results
         with self._lock:
-            return run_rows(self, requests, on_text, cancel)
+            return run_rows(self, requests, on_text, cancel, on_row)
