@@ -327,11 +327,14 @@ class Verifier:
         return 2 * sum(checked) > len(checked) or not checked
 
     def _settled(self, pool: list[Candidate], no_reference: bool) -> bool:
-        """Good enough to stop sampling: it passes the user's own examples (two or more), or
-        agrees with the reference everywhere and passes every model check that counts, or
-        (when no reference could be had) passes every model check."""
+        """More samples cannot change the choice: one passes the user's own examples (two or
+        more), or passes them and agrees with the reference everywhere, or (when no
+        reference could be had) passes every model check. Another candidate that agrees with
+        the reference returns what it returns wherever it answered, so it passes the same
+        model checks (only those count), and one that disagrees ranks below it: sampling on
+        would only buy a timing tie-break."""
         return any(c.ran and all(c.doc) and (
-            len(c.doc) >= 2 or (c.matches_reference and all(c.checked))
+            len(c.doc) >= 2 or c.matches_reference
             or (no_reference and c.checked and all(c.checked))) for c in pool)
 
     def _prepare(self, first_source: str, sample: str | None) -> str | None:
