@@ -160,15 +160,21 @@ class Assistant:
             answer = _parse("```python\n" + result.text, "python")
             return answer if checks.find_function(answer.code, function or "") else None
 
+        settled: list[bool] = []
+
         def on_row(i: int, result: Result) -> bool:
             if heard is None:
                 return False
             if i < samples:
-                return heard("candidate", (_parse(result.text, language), result))
-            if reference is not None and i == samples:
-                return heard("reference", reference_of(result))
-            return heard("checks", None if result.finish_reason == "cancelled"
-                         else text[1] + result.text)
+                said = heard("candidate", (_parse(result.text, language), result))
+            elif reference is not None and i == samples:
+                said = heard("reference", reference_of(result))
+            else:
+                said = heard("checks", None if result.finish_reason == "cancelled"
+                             else text[1] + result.text)
+            if said:
+                settled.append(True)
+            return said
         requests = [self._request(attempt.messages, sampling=s) for s in samplings]
         if reference is not None:
             messages = prompts.reference(attempt.task, reference, self.settings.system_prompt)
@@ -197,8 +203,7 @@ class Assistant:
         # block, together (one at a time, these re-asks cost as much as the batch itself).
         again = [(i, start) for i, (answer, r) in enumerate(written)
                  if (start := _again(r.text, answer, r, language, attempt.stub)) is not None]
-        dropped = any(r.finish_reason == "dropped" for r in results)  # settled: no need
-        if again and not dropped and not (cancel and cancel.is_set()):
+        if again and not settled and not (cancel and cancel.is_set()):  # settled: no need
             retried = self.engine().generate_many(
                 [self._request(attempt.messages, start, sampling=samplings[i])
                  for i, start in again], on_text if again[0][0] == 0 else None, cancel)
