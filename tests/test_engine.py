@@ -188,6 +188,27 @@ def test_a_finished_row_can_drop_the_rest_of_its_batch(engine: Engine) -> None:
     assert sorted(heard) == [0, 1] and rows[0].finish_reason == "length"
 
 
+def test_a_finished_row_can_add_a_row_to_its_batch(engine: Engine) -> None:
+    """A sample that answered in prose only goes on from an opened code block as a new row
+    of the same batch: it decodes as if alone, whether rows are still running or not."""
+    prompt = engine.encode_chat(ask("join us"))
+    later = engine.encode_chat(ask("a longer question that joins later"))
+    joining = Request(later, max_new_tokens=12)
+    alone = engine.generate(joining).tokens
+    heard: list[int] = []
+
+    def on_row(i: int, _result) -> Request | None:
+        heard.append(i)
+        return joining if i == 0 else None
+    for others in (30, 6):  # still running when it joins, or finished on the same step
+        requests = [Request(prompt, max_new_tokens=6), Request(prompt, max_new_tokens=others)]
+        heard.clear()
+        rows = engine.generate_many(requests, on_row=on_row)
+        assert len(rows) == 3 and sorted(heard) == [0, 1, 2]
+        assert rows[2].tokens == alone and rows[2].finish_reason == "length"
+        assert rows[1].tokens == engine.generate(requests[1]).tokens
+
+
 def test_speculation_changes_speed_not_tokens(engine: Engine) -> None:
     code = "def two_sum(nums, target):\n    seen = {}\n    for i, x in enumerate(nums):\n"
     prompt = engine.encode_chat(ask(code * 3))

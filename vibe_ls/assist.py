@@ -161,17 +161,27 @@ class Assistant:
             return answer if checks.find_function(answer.code, function or "") else None
 
         settled: list[bool] = []
+        # Sample rows that answered in prose only or handed the stub back go on from an
+        # opened code block, as a new row of the same batch (after it, one at a time, these
+        # re-asks cost as much as the batch itself): (sample, what it goes on from).
+        joined: list[tuple[int, str]] = []
+        rows = samples + (reference is not None) + (text is not None)
 
-        def on_row(i: int, result: Result) -> bool:
-            if heard is None:
-                return False
-            if i < samples:
-                said = heard("candidate", (_parse(result.text, language), result))
+        def on_row(i: int, result: Result) -> bool | Request | None:
+            if i < samples or i >= rows:
+                start = "" if i < samples else joined[i - rows][1]
+                answer = _parse(start + result.text, language)
+                again = _again(result.text, answer, result, language, attempt.stub) \
+                    if i < samples else None
+                if again is not None and not settled:
+                    joined.append((i, again))
+                    return self._request(attempt.messages, again, sampling=samplings[i])
+                said = heard("candidate", (answer, result)) if heard else False
             elif reference is not None and i == samples:
-                said = heard("reference", reference_of(result))
+                said = heard("reference", reference_of(result)) if heard else False
             else:
                 said = heard("checks", None if result.finish_reason == "cancelled"
-                             else text[1] + result.text)
+                             else text[1] + result.text) if heard else False
             if said:
                 settled.append(True)
             return said
@@ -184,33 +194,25 @@ class Assistant:
             messages, start, tokens = text
             requests.append(self._request(messages, start, max_new_tokens=tokens,
                                           stop=("```",)))
-        results = self.engine().generate_many(requests, on_text, cancel, on_row)
-        answered = None
-        if text is not None:
-            *results, last = results
-            answered = None if last.finish_reason in ("cancelled", "dropped") \
-                else text[1] + last.text
-        for result in results:
+        everything = self.engine().generate_many(requests, on_text, cancel, on_row)
+        results, extra = everything[:rows], everything[rows:]
+        for result in everything:
             log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
                      result.finish_reason, result.tokens_per_s)
-        if len(results) > 1:
-            tokens = sum(len(r.tokens) for r in results)
-            log.info("%d rows: %d tokens at %.1f tok/s in all", len(results), tokens,
-                     tokens / max(results[0].decode_s, 1e-9))
-        self._last_rows = results
-        written = [(_parse(r.text, language), r) for r in results[: len(samplings)]]
-        # Rows that answered in prose only or handed the stub back go on from an opened code
-        # block, together (one at a time, these re-asks cost as much as the batch itself).
-        again = [(i, start) for i, (answer, r) in enumerate(written)
-                 if (start := _again(r.text, answer, r, language, attempt.stub)) is not None]
-        if again and not settled and not (cancel and cancel.is_set()):  # settled: no need
-            retried = self.engine().generate_many(
-                [self._request(attempt.messages, start, sampling=samplings[i])
-                 for i, start in again], on_text if again[0][0] == 0 else None, cancel)
-            for (i, start), r in zip(again, retried, strict=True):
-                log.info("asked again: %d tokens (%s)", len(r.tokens), r.finish_reason)
-                written[i] = (_parse(start + r.text, language), r)
-        ref = reference_of(results[-1]) if reference is not None else None
+        if len(everything) > 1:
+            tokens = sum(len(r.tokens) for r in everything)
+            log.info("%d rows (%d joined): %d tokens at %.1f tok/s in all", len(everything),
+                     len(extra), tokens, tokens / max(everything[0].decode_s, 1e-9))
+        self._last_rows = results  # the speed of the rows asked for (joined ones ride along)
+        answered = None
+        if text is not None:
+            last = results[-1]
+            answered = None if last.finish_reason in ("cancelled", "dropped") \
+                else text[1] + last.text
+        written = [(_parse(r.text, language), r) for r in results[:samples]]
+        for (i, start), r in zip(joined, extra, strict=False):  # unrun joins keep the prose
+            written[i] = (_parse(start + r.text, language), r)
+        ref = reference_of(results[samples]) if reference is not None else None
         return written, ref, answered
 
     def _count(self) -> Callable[[str], int]:

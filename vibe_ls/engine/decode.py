@@ -109,6 +109,24 @@ def left_pad(caches: list[KVCache]) -> tuple[KVCache, np.ndarray]:
     return batched, mask
 
 
+def join_rows(cache: KVCache, mask: np.ndarray, extra: KVCache) -> tuple[KVCache, np.ndarray]:
+    """A batch's cache and mask with one more row (`extra`, a single row's cache) below: the
+    shorter side is padded on the left, and the mask hides the padding."""
+    width, length = mask.shape[1], cache_length(extra)
+    full = max(width, length)
+
+    def pad(kv: np.ndarray, n: int) -> np.ndarray:
+        if n == 0:
+            return kv
+        return np.concatenate([np.zeros((*kv.shape[:2], n, kv.shape[3]), kv.dtype), kv], axis=2)
+    row = np.zeros((1, full), np.int64)
+    row[0, full - length:] = 1
+    mask = np.concatenate([np.pad(mask, ((0, 0), (full - width, 0))), row])
+    return [np.concatenate([pad(kv, full - width), pad(e.astype(kv.dtype, copy=False),
+                                                          full - length)])
+            for kv, e in zip(cache, extra, strict=True)], mask
+
+
 def next_greedy(decoder: Decoder, ids: Sequence[int], cache: KVCache) -> tuple[int, KVCache]:
     """Run `ids` and return the argmax token after them (on the device when it can)."""
     if isinstance(decoder, BoundDecoder) and decoder.has_next_token:

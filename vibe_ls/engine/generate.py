@@ -18,6 +18,7 @@ from vibe_ls.engine.decode import (
     KVCache,
     cache_length,
     forward_rows,
+    join_rows,
     left_pad,
     next_greedy,
     truncate,
@@ -31,9 +32,9 @@ if TYPE_CHECKING:
 PREFILL_CHUNK = 256  # tokens per prefill step: bounds memory and lets cancel act mid-prompt
 
 OnText = Callable[[str, int], None]  # (text delta, tokens generated so far)
-# A row of a batch finished: (its index, its result); True drops the rows still running,
-# which finish as "dropped" with what they wrote so far.
-OnRow = Callable[[int, "Result"], bool]
+# A row of a batch finished: (its index, its result). True drops the rows still running,
+# which finish as "dropped" with what they wrote so far; a Request joins the batch as a row.
+OnRow = Callable[[int, "Result"], "bool | Request | None"]
 
 
 @dataclass
@@ -202,7 +203,8 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
     keeps its own prompt, sampling, stops and reasoning budget, and a finished row leaves the
     batch. Memory-bound decoding makes this cheap on CPU (measured with the 0.5B int4: 3 rows
     cost 1.6x one row per step, 4 rows 1.8x). `on_text` streams the first row; `on_row` hears
-    of each row as it finishes and may drop the rest."""
+    of each row as it finishes and may drop the rest, or hand a request that joins the batch
+    as a new row (numbered after the requests, in the order they joined)."""
     cancel = cancel or threading.Event()
     rows = [Generation(engine, r, on_text if i == 0 else None, cancel)
             for i, r in enumerate(requests)]
@@ -227,7 +229,20 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
         cache, mask = left_pad(caches)
         logits = np.stack(firsts)
         alive = list(range(len(rows)))
-        while alive and not cancel.is_set():
+        joining: list[Request] = []
+        while (alive or joining) and not cancel.is_set():
+            for request in joining:  # its first token is picked with the others' next
+                row = Generation(engine, request, None, cancel)
+                first_logits, row_cache, n = row.prefill()
+                if first_logits is None:
+                    break
+                rows.append(row)
+                finish.append("cancelled")
+                reused.append(n)
+                cache, mask = join_rows(cache, mask, row_cache)
+                logits = np.concatenate([logits, first_logits[-1:]])
+                alive.append(len(rows) - 1)
+            joining = []
             keep, tokens, done = [], [], []
             for j, r in enumerate(alive):
                 row = rows[r]
@@ -240,19 +255,20 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
                 else:
                     keep.append(j)
                     tokens.append(token)
-            if on_row and any([on_row(r, result(r)) for r in done]):  # hear every one
+            said = [on_row(r, result(r)) for r in done] if on_row else []  # hear every one
+            if any(x is True for x in said):
                 for j in keep:
                     finish[alive[j]] = "dropped"
                 break
+            joining = [x for x in said if isinstance(x, Request)]
             if len(keep) < len(alive):  # finished rows leave, and padding nobody needs
                 alive = [alive[j] for j in keep]
-                if not alive:
-                    break
-                mask = mask[keep]
-                first = int(mask.any(axis=0).argmax())
+                mask, logits = mask[keep], logits[keep]
+                first = int(mask.any(axis=0).argmax()) if alive else mask.shape[1]
                 cache = [kv[keep][:, :, first:] for kv in cache]
                 mask = mask[:, first:]
-            mask = np.concatenate([mask, np.ones((len(alive), 1), np.int64)], axis=1)
-            logits, cache = forward_rows(engine.decoder, tokens, mask, cache)
+            if alive:
+                mask = np.concatenate([mask, np.ones((len(alive), 1), np.int64)], axis=1)
+                logits, cache = forward_rows(engine.decoder, tokens, mask, cache)
     decode_s = time.monotonic() - first_token_at
     return [replace(result(i), decode_s=decode_s) for i in range(len(rows))]

@@ -79,19 +79,21 @@ class Engine:
                       cancel: threading.Event | None = None,
                       on_row: OnRow | None = None) -> list[Result]:
         """Run several requests, together when the decoder batches; `on_text` streams the
-        first; `on_row` hears of each as it finishes and may drop the rest. Thread-safe
-        (queued, like `generate`)."""
+        first; `on_row` hears of each as it finishes and may drop the rest or add one (see
+        `OnRow`). Thread-safe (queued, like `generate`)."""
         if any(not r.prompt for r in requests):
             raise VibeError("empty prompt")
         if len(requests) == 1 or not self.batches:
-            results: list[Result] = []
-            for i, request in enumerate(requests):
-                if results and on_row and on_row(len(results) - 1, results[-1]):
+            queue, results = list(requests), []
+            while len(results) < len(queue):
+                i = len(results)
+                results.append(self.generate(queue[i], on_text if i == 0 else None, cancel))
+                said = on_row(i, results[-1]) if on_row else None
+                if said is True:
                     return results + [Result("", [], "dropped", len(r.prompt), 0, 0.0, 0.0)
-                                      for r in requests[i:]]
-                results.append(self.generate(request, on_text if i == 0 else None, cancel))
-            if on_row:
-                on_row(len(results) - 1, results[-1])
+                                      for r in queue[i + 1:]]
+                if isinstance(said, Request):
+                    queue.append(said)
             return results
         with self._lock:
             return run_rows(self, requests, on_text, cancel, on_row)
