@@ -160,6 +160,11 @@ class Assistant:
             answer = _parse("```python\n" + result.text, "python")
             return answer if checks.find_function(answer.code, function or "") else None
 
+        def checks_of(result: Result) -> str | None:
+            return None if result.finish_reason in ("cancelled", "dropped") \
+                else text[1] + result.text
+
+        parsed: dict[int, Answer | None] = {}  # each row's answer, parsed once as it ends
         settled: list[bool] = []
         # Sample rows that answered in prose only or handed the stub back go on from an
         # opened code block, as a new row of the same batch (after it, one at a time, these
@@ -170,7 +175,7 @@ class Assistant:
         def on_row(i: int, result: Result) -> bool | Request | None:
             if i < samples or i >= rows:
                 start = "" if i < samples else joined[i - rows][1]
-                answer = _parse(start + result.text, language)
+                answer = parsed[i] = _parse(start + result.text, language)
                 again = _again(result.text, answer, result, language, attempt.stub) \
                     if i < samples else None
                 if again is not None and not settled:
@@ -178,10 +183,10 @@ class Assistant:
                     return self._request(attempt.messages, again, sampling=samplings[i])
                 said = heard("candidate", (answer, result)) if heard else False
             elif reference is not None and i == samples:
-                said = heard("reference", reference_of(result)) if heard else False
+                parsed[i] = reference_of(result)
+                said = heard("reference", parsed[i]) if heard else False
             else:
-                said = heard("checks", None if result.finish_reason == "cancelled"
-                             else text[1] + result.text) if heard else False
+                said = heard("checks", checks_of(result)) if heard else False
             if said:
                 settled.append(True)
             return said
@@ -204,15 +209,16 @@ class Assistant:
             log.info("%d rows (%d joined): %d tokens at %.1f tok/s in all", len(everything),
                      len(extra), tokens, tokens / max(everything[0].decode_s, 1e-9))
         self._last_rows = results  # the speed of the rows asked for (joined ones ride along)
-        answered = None
-        if text is not None:
-            last = results[-1]
-            answered = None if last.finish_reason in ("cancelled", "dropped") \
-                else text[1] + last.text
-        written = [(_parse(r.text, language), r) for r in results[:samples]]
-        for (i, start), r in zip(joined, extra, strict=False):  # unrun joins keep the prose
-            written[i] = (_parse(start + r.text, language), r)
-        ref = reference_of(results[samples]) if reference is not None else None
+        answered = checks_of(results[-1]) if text is not None else None
+
+        def answer_of(row: int, start: str, result: Result) -> Answer:  # unfinished: parse
+            return parsed[row] if row in parsed else _parse(start + result.text, language)
+        written = [(answer_of(i, "", r), r) for i, r in enumerate(results[:samples])]
+        for k, ((i, start), r) in enumerate(zip(joined, extra, strict=False)):  # unrun: prose
+            written[i] = (answer_of(rows + k, start, r), r)
+        ref = None
+        if reference is not None:
+            ref = parsed[samples] if samples in parsed else reference_of(results[samples])
         return written, ref, answered
 
     def _count(self) -> Callable[[str], int]:
