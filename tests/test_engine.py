@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from vibe_ls.engine import Engine, Request, Sampling, providers
+from vibe_ls.engine.generate import Lines
 from vibe_ls.engine.speculate import propose
 
 SYSTEM = {"role": "system", "content": "You are an algorithm engineer. Show reasoning, then "
@@ -207,6 +208,47 @@ def test_a_finished_row_can_add_a_row_to_its_batch(engine: Engine) -> None:
         assert len(rows) == 3 and sorted(heard) == [0, 1, 2]
         assert rows[2].tokens == alone and rows[2].finish_reason == "length"
         assert rows[1].tokens == engine.generate(requests[1]).tokens
+
+
+def _feed(lines: Lines, text: str, after_code: int | None) -> tuple[str | None, str]:
+    """Stream `text` a few characters per token; (finish reason, what was written)."""
+    for i in range(0, len(text), 3):
+        reason = lines.push(text[i : i + 3], i // 3 + 1, after_code)
+        if reason:
+            return reason, text[: i + 3]
+    return None, text
+
+
+def test_an_answer_ends_after_its_code_and_complexity_line() -> None:
+    answer = ("Use a set.\n```python\ndef f(xs):\n    return len(set(xs))\n```\n"
+              "Complexity: Time O(n), Space O(n). Approach: a set.\n\nThis function works by "
+              "putting every element into a set, which drops the duplicates, and then ...")
+    reason, written = _feed(Lines(code_open=False), answer, after_code=48)
+    assert reason == "stop" and "Approach: a set." in written and "works" not in written
+    # the complexity line first: the answer ends where its code block does
+    first = "Complexity: Time O(n), Space O(1).\n```python\nx = 1\n```\nThis sets x to one."
+    reason, written = _feed(Lines(code_open=False), first, after_code=48)
+    assert reason == "stop" and "```" in written and "sets x" not in written
+    # without a complexity line, a few tokens after the block, then the end
+    reason, written = _feed(Lines(code_open=False), "```python\nx = 1\n```\n" + "word " * 200,
+                            after_code=10)
+    assert reason == "stop" and len(written) < 80
+    # an answer that starts inside an opened block (a re-ask) closes it with its first fence
+    reason, _ = _feed(Lines(code_open=True), "    return 1\n```\nTime: O(1), Space O(1)\n",
+                      after_code=48)
+    assert reason == "stop"
+    # without `after_code` nothing ends early
+    assert _feed(Lines(code_open=False), answer, after_code=None)[0] is None
+
+
+def test_a_line_written_over_and_over_ends_the_answer() -> None:
+    loop = "".join(f"# {i}. If there are no people who are the town judge, return -1\n"
+                   for i in range(1, 40))
+    reason, written = _feed(Lines(code_open=False), "```python\ndef f():\n" + loop, None)
+    assert reason == "repetition" and written.count("town judge") == Lines.REPEATS
+    # short lines repeat in real code; they do not count
+    code = "```python\n" + "left += 1\nright -= 1\n" * 20 + "```\n"
+    assert _feed(Lines(code_open=False), code, None)[0] is None
 
 
 def test_speculation_changes_speed_not_tokens(engine: Engine) -> None:

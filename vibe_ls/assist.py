@@ -32,6 +32,9 @@ OnText = Callable[[str, int], None]
 # a short row of the model's asserts). Measured on CPU with the 0.5B int4 at a ~1000-token
 # prompt (a LeetCode docstring), 3 rows cost 2.1x one row per token.
 BATCH = 3
+# Tokens an answer may go on after its code block without reaching its complexity line (the
+# system prompt asks for that line right after the block; a short sentence may come first).
+AFTER_CODE = 48
 
 
 @dataclass(frozen=True)
@@ -97,11 +100,12 @@ class Assistant:
     def _ask(self, messages: list[dict[str, str]], on_text: OnText | None,
              cancel: threading.Event | None, max_new_tokens: int | None = None,
              speculate: bool = False, answer_start: str = "",
-             sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> tuple[str, Result]:
+             sampling: Sampling | None = None, stop: tuple[str, ...] = (),
+             code: bool = False) -> tuple[str, Result]:
         """The model's answer to `messages`; `answer_start` is written for it first (the
         answer continues from there and includes it)."""
         request = self._request(messages, answer_start, max_new_tokens, speculate, sampling,
-                                stop)
+                                stop, code)
         result = self.engine().generate(request, on_text, cancel)
         log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
                  result.finish_reason, result.tokens_per_s)
@@ -109,19 +113,24 @@ class Assistant:
 
     def _request(self, messages: list[dict[str, str]], answer_start: str = "",
                  max_new_tokens: int | None = None, speculate: bool = False,
-                 sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> Request:
+                 sampling: Sampling | None = None, stop: tuple[str, ...] = (),
+                 code: bool = False) -> Request:
+        """A request; for a `code` answer (code, then its complexity line), one that ends
+        soon after its code block."""
         engine = self.engine()
         prompt = engine.chat.encode(engine.chat.render(messages) + answer_start)
         return Request(prompt, max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
                        reasoning_budget=self.settings.reasoning_budget or None,
-                       speculate=speculate, sampling=sampling or Sampling(), stop=stop)
+                       speculate=speculate, sampling=sampling or Sampling(), stop=stop,
+                       after_code=AFTER_CODE if code else None,
+                       code_open=answer_start.count("```") % 2 == 1)
 
     def _ask_for_code(self, messages: list[dict[str, str]], language: str,
                       on_text: OnText | None, cancel: threading.Event | None,
                       speculate: bool = False, stub: triggers.Scope | None = None,
                       sampling: Sampling | None = None) -> tuple[Answer, Result]:
         text, result = self._ask(messages, on_text, cancel, speculate=speculate,
-                                 sampling=sampling)
+                                 sampling=sampling, code=True)
         return self._code_from(text, result, messages, language, on_text, cancel, speculate,
                                stub, sampling)
 
@@ -137,7 +146,7 @@ class Assistant:
         if start is None:
             return answer, result
         text, result = self._ask(messages, on_text, cancel, speculate=speculate,
-                                 answer_start=start, sampling=sampling)
+                                 answer_start=start, sampling=sampling, code=True)
         return _parse(text, language), result
 
     def _write(self, attempt: Attempt, samplings: list[Sampling], reference: str | None,
@@ -180,7 +189,8 @@ class Assistant:
                     if i < samples else None
                 if again is not None and not settled:
                     joined.append((i, again))
-                    return self._request(attempt.messages, again, sampling=samplings[i])
+                    return self._request(attempt.messages, again, sampling=samplings[i],
+                                         code=True)
                 said = heard("candidate", (answer, result)) if heard else False
             elif reference is not None and i == samples:
                 parsed[i] = reference_of(result)
@@ -190,7 +200,7 @@ class Assistant:
             if said:
                 settled.append(True)
             return said
-        requests = [self._request(attempt.messages, sampling=s) for s in samplings]
+        requests = [self._request(attempt.messages, sampling=s, code=True) for s in samplings]
         if reference is not None:
             messages = prompts.reference(attempt.task, reference, self.settings.system_prompt)
             requests.append(self._request(messages, "```python\n", max_new_tokens=400,

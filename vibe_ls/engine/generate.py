@@ -4,6 +4,7 @@ prompt-lookup speculation. One generation at a time per engine; callers queue on
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -50,13 +51,20 @@ class Request:
     reasoning_open: str = "<think>"
     speculate: bool = False  # prompt-lookup drafts; pays off when the output copies the input
     ignore_eos: bool = False  # benchmarks: always generate max_new_tokens
+    # An answer with code: once its first code block closes, end it after the complexity
+    # line (at once if it came before the code), or after this many tokens without one. What
+    # small models write after their code is mostly a retelling of it (measured: up to 580
+    # tokens). None: no such limit.
+    after_code: int | None = None
+    code_open: bool = False  # the answer starts inside a code block (an opened fence)
 
 
 @dataclass
 class Result:
     text: str
     tokens: list[int]
-    finish_reason: str  # "eos" | "stop" | "length" | "cancelled" | "dropped" (see OnRow)
+    # "eos" | "stop" | "length" | "repetition" | "cancelled" | "dropped" (see OnRow)
+    finish_reason: str
     prompt_tokens: int
     cached_tokens: int  # prompt tokens whose KV came from the prefix cache
     ttft_s: float  # request start to the first generated token
@@ -67,6 +75,51 @@ class Result:
     @property
     def tokens_per_s(self) -> float:
         return (len(self.tokens) - 1) / self.decode_s if self.decode_s > 0 else 0.0
+
+
+class Lines:
+    """The answer's lines as they complete: where its first code block closes (for
+    `Request.after_code`), and a small model stuck in a loop. The 0.5B sometimes writes the
+    same line over and over (`# 9. If there are no people who are the town judge, …`) until
+    the token limit: hundreds of tokens, tens of seconds in a batch, for nothing."""
+
+    REPEATS = 5  # the same line (numbers aside) this often: a loop
+    MIN_CHARS = 20  # shorter lines repeat in real code (`left += 1`, `return False`)
+
+    def __init__(self, code_open: bool) -> None:
+        self.partial = ""
+        self.code_open = code_open
+        self.closed_at: int | None = None  # tokens generated when the first block closed
+        self.complexity = False  # a complexity line was written
+        self.seen: dict[str, int] = {}
+
+    def push(self, delta: str, tokens: int, after_code: int | None) -> str | None:
+        """Take generated text; a finish reason when the answer should end here."""
+        *done, self.partial = (self.partial + delta).split("\n")
+        for line in done:
+            reason = self.line(line.strip(), tokens, after_code)
+            if reason:
+                return reason
+        if after_code is not None and self.closed_at is not None and \
+                tokens - self.closed_at >= after_code:
+            return "stop"
+        return None
+
+    def line(self, line: str, tokens: int, after_code: int | None) -> str | None:
+        key = re.sub(r"\d+", "#", line)
+        if len(key) >= self.MIN_CHARS:
+            self.seen[key] = self.seen.get(key, 0) + 1
+            if self.seen[key] >= self.REPEATS:
+                return "repetition"
+        if "O(" in line and ("time" in line.lower() or "complexity" in line.lower()):
+            self.complexity = True
+        if line.startswith("```") and self.closed_at is None:
+            if self.code_open:
+                self.closed_at = tokens
+            self.code_open = not self.code_open
+        if after_code is not None and self.closed_at is not None and self.complexity:
+            return "stop"
+        return None
 
 
 class Generation:
@@ -86,6 +139,7 @@ class Generation:
         self.forced: list[int] = []
         self.drafted = self.accepted = 0
         self.draft_len, self.pause = 4, 0  # adaptive prompt-lookup draft length
+        self.lines = Lines(request.code_open)
 
     def cancelled(self) -> bool:
         return self.cancel.is_set()
@@ -118,6 +172,10 @@ class Generation:
         if delta and self.on_text:
             self.on_text(delta, len(self.tokens))
         self.track_reasoning()
+        if not self.in_reasoning:
+            ended = self.lines.push(delta, len(self.tokens), self.req.after_code)
+            if ended:
+                return ended
         return "length" if len(self.tokens) >= self.req.max_new_tokens else None
 
     def track_reasoning(self) -> None:
