@@ -246,6 +246,9 @@ def test_a_line_written_over_and_over_ends_the_answer() -> None:
                    for i in range(1, 40))
     reason, written = _feed(Lines(code_open=False), "```python\ndef f():\n" + loop, None)
     assert reason == "repetition" and written.count("town judge") == Lines.REPEATS
+    sentence = "If the pointer that is pointing to the character is at the end, return True. "
+    reason, written = _feed(Lines(code_open=False), "Complexity: O(n). " + sentence * 40, None)
+    assert reason == "repetition" and written.count("pointing") <= Lines.REPEATS + 1
     # short lines repeat in real code; they do not count
     code = "```python\n" + "left += 1\nright -= 1\n" * 20 + "```\n"
     assert _feed(Lines(code_open=False), code, None)[0] is None

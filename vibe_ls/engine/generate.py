@@ -85,6 +85,7 @@ class Lines:
 
     REPEATS = 5  # the same line (numbers aside) this often: a loop
     MIN_CHARS = 20  # shorter lines repeat in real code (`left += 1`, `return False`)
+    WINDOW = 64  # in a line that goes on and on, its last characters written this often
 
     def __init__(self, code_open: bool) -> None:
         self.partial = ""
@@ -100,6 +101,10 @@ class Lines:
             reason = self.line(line.strip(), tokens, after_code)
             if reason:
                 return reason
+        if "\n" in delta or len(self.partial) < 4 * self.WINDOW:
+            pass
+        elif self.partial.count(self.partial[-self.WINDOW:]) >= self.REPEATS:
+            return "repetition"  # one endless line: the same sentence over and over
         if after_code is not None and self.closed_at is not None and \
                 tokens - self.closed_at >= after_code:
             return "stop"
