@@ -543,6 +543,8 @@ class Assistant:
         return self._with_measurement(markdown, code, target.language)
 
 
+DOCSTRING_AFTER_SIGNATURE = re.compile(
+    r'(:[ \t]*(?:#[^\n]*)?\n)[ \t]*[rRuU]?("""|\'\'\')(.*?)\2[ \t]*\n', re.DOTALL)
 LEADING_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.DOTALL)
 
 
@@ -597,8 +599,21 @@ def implement_messages(target: Target, todo: triggers.Todo, scope: triggers.Scop
     """What the model is asked for an Implement: the scope (its placeholder left out) or the
     lines around a free-standing TODO, and the task."""
     code = _without_placeholders(scope.text) if scope else _around(target.text, todo.line)
-    return prompts.implement(code_context(target, code), todo.description,
-                             scope.name if scope else None, count, system_prompt)
+    context, docstring = code_context(target, code), None
+    if scope and scope.docstring and target.language == "python":
+        # The docstring goes with the task, not in the code: shown in the code, the 0.5B
+        # copied it back into its answer (hundreds of tokens on a LeetCode problem).
+        docstring = scope.docstring
+        without = _without_docstring(code)
+        context = replace(context, code=without,
+                          surrounding=target.text.replace(scope.text, without, 1))
+    return prompts.implement(context, todo.description, scope.name if scope else None, count,
+                             system_prompt, docstring=docstring)
+
+
+def _without_docstring(code: str) -> str:
+    """A Python definition with its docstring statement left out."""
+    return DOCSTRING_AFTER_SIGNATURE.sub(r"\1", code, count=1)
 
 
 def question_messages(instruction: str, target: Target, code: str,

@@ -62,10 +62,14 @@ def messages(system_prompt: str, user: str) -> list[dict[str, str]]:
 
 
 def implement(ctx: CodeContext, todo: str, function: str | None, count: CountTokens,
-              system_prompt: str = "", budget: int = CONTEXT_BUDGET) -> list[dict[str, str]]:
+              system_prompt: str = "", budget: int = CONTEXT_BUDGET,
+              docstring: str | None = None) -> list[dict[str, str]]:
+    """The Implement question; a `docstring` left out of the code comes with the task."""
     target = (f"Implement the function `{function}` as its TODO comment asks: {todo}\n"
               "Keep its name and signature, and write the complete function."
               if function else f"Write the code this TODO comment asks for: {todo}")
+    if docstring:
+        target += f"\nIts docstring (left out of the code above) says:\n{docstring.strip()}"
     user = (f"{_context_block(ctx, count, budget)}\n\n{target}\n"
             f"Answer in {LANGUAGE_NAMES[ctx.language]}.")
     return messages(system_prompt, user)

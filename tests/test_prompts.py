@@ -1,0 +1,32 @@
+"""What the model is asked for an Implement."""
+
+from __future__ import annotations
+
+from vibe_ls import triggers
+from vibe_ls.assist import Target, implement_messages
+
+STUB = '''class Solution:
+    def check(self, nums: list[int]) -> bool:
+        """Return true if the array was sorted, then rotated some number of positions.
+
+        Input: nums = [3,4,5,1,2]
+        Output: true
+        """
+        # TODO: Implement check
+        return False
+'''
+
+
+def test_a_docstring_comes_with_the_task_once_not_in_the_code() -> None:
+    line = STUB.split("\n").index("        # TODO: Implement check")
+    scope = triggers.enclosing_scope(STUB, "python", line)
+    todo = triggers.todo_at(STUB, "python", line, "TODO")
+    user = implement_messages(Target(STUB, "python", "s.py"), todo, scope, len)[1]["content"]
+    # the code the model sees keeps the signature and the TODO, without the docstring (the
+    # 0.5B copied a long one back into its answer) ...
+    code = user.split("```python\n")[1].split("```")[0]
+    assert "def check(self, nums: list[int]) -> bool:" in code and "# TODO" in code
+    assert '"""' not in user
+    # ... which is given once, after the code, with the task
+    assert user.count("Input: nums = [3,4,5,1,2]") == 1
+    assert user.index("Input: nums") > user.index("Implement the function `check`")
