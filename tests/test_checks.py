@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vibe_ls import triggers
+from vibe_ls import triggers, verify
 from vibe_ls.assist import UNKNOWN, Implementation
 from vibe_ls.checks import Example, examples
 from vibe_ls.edits import apply
@@ -265,6 +265,23 @@ def test_a_first_answer_the_reference_confirms_stops_the_batch() -> None:
     outcome = wrong.run([_candidate(WRONG)], "def three_sum_closest(nums, target):",
                         lambda c: c.complexity)
     assert wrong.dropped == 0 and outcome.chosen is right and outcome.tries == 3
+
+
+def test_a_sample_passing_the_users_examples_stops_its_batch_once_the_reference_is_in() -> None:
+    """With the user's examples, a later batch stops when a sample passes them all and the
+    reference has ended (it may still disagree: then the insert is not called verified)."""
+    right = _candidate(RIGHT)
+    verifier = _verifier([right, _candidate(WRONG)], "", _candidate(WRONG),
+                         reference=_candidate(BRUTE), batch=3, max_candidates=3)
+    outcome = verifier.run([_candidate(WRONG)], "def three_sum_closest(nums, target):",
+                           lambda c: c.complexity)
+    assert verifier.rounds == [(2, True)] and verifier.dropped == 1
+    assert outcome.chosen is right and outcome.tries == 2
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with")
+    # Passing the examples, it still waits for the reference, which here ends last.
+    heard = verify._ExamplesBatch(verifier, with_reference=True)
+    assert not heard.heard("candidate", right) and heard.heard("reference", None)
+    assert not verify._ExamplesBatch(verifier, False).heard("candidate", _candidate(WRONG))
 
 
 def test_later_rounds_write_samples_and_the_reference_together_when_batched() -> None:

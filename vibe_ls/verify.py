@@ -423,7 +423,9 @@ class Verifier:
                 f"writing candidate {which}" if more else ""])))
             samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
             written, written_reference, _ = self.write(
-                samplings, signature if with_reference else None, None)
+                samplings, signature if with_reference else None, None,
+                _ExamplesBatch(self, with_reference).heard if len(self.doc_cases) >= 2
+                else None)
             reference_asked = reference_asked or with_reference
             if self._cancelled():
                 break
@@ -556,6 +558,29 @@ class _FirstBatch:
         if settled:
             v._phase("settled: the samples still being written are dropped")
         return settled
+
+
+class _ExamplesBatch:
+    """Hears a later batch when the user gave two or more examples: it is settled once a
+    sample passes every one of them and the batch's reference, if it has one, is in (a
+    candidate that passes the examples but not the reference is not called verified, so the
+    reference is waited for). The samples still being written could only add a timing
+    tie-break; a batch lasts as long as its longest row."""
+
+    def __init__(self, verifier: Verifier, with_reference: bool) -> None:
+        self.verifier, self.waiting, self.passing = verifier, with_reference, False
+
+    def heard(self, kind: str, value: object) -> bool:
+        if kind == "reference":
+            self.waiting = False
+        elif kind == "candidate" and value is not None and not self.passing:
+            candidate = Candidate(value)
+            self.verifier.score(candidate)  # cached: not run again when the batch is checked
+            self.passing = candidate.ran and all(candidate.doc)
+        if self.passing and not self.waiting and not self.verifier._cancelled():
+            self.verifier._phase("settled: a candidate passes every example")
+            return True
+        return False
 
 
 def _which(first: int, last: int, total: int) -> str:
