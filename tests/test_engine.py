@@ -197,6 +197,7 @@ def test_a_finished_row_can_add_a_row_to_its_batch(engine: Engine) -> None:
     joining = Request(later, max_new_tokens=12)
     alone = engine.generate(joining).tokens
     heard: list[int] = []
+    streamed: list[tuple[str, int]] = []
 
     def on_row(i: int, _result) -> Request | None:
         heard.append(i)
@@ -204,10 +205,22 @@ def test_a_finished_row_can_add_a_row_to_its_batch(engine: Engine) -> None:
     for others in (30, 6):  # still running when it joins, or finished on the same step
         requests = [Request(prompt, max_new_tokens=6), Request(prompt, max_new_tokens=others)]
         heard.clear()
-        rows = engine.generate_many(requests, on_row=on_row)
+        streamed.clear()
+        rows = engine.generate_many(requests, lambda d, n: streamed.append((d, n)),
+                                    on_row=on_row)
         assert len(rows) == 3 and sorted(heard) == [0, 1, 2]
         assert rows[2].tokens == alone and rows[2].finish_reason == "length"
         assert rows[1].tokens == engine.generate(requests[1]).tokens
+        # the row going on for the streamed one streams after it, its count going on too
+        assert "".join(d for d, _ in streamed) == rows[0].text + rows[2].text
+        assert streamed[-1][1] == len(rows[0].tokens) + len(rows[2].tokens)
+    # One request alone runs (and joins) one row after the other, streaming the same way.
+    streamed.clear()
+    rows = engine.generate_many([Request(prompt, max_new_tokens=6)],
+                                lambda d, n: streamed.append((d, n)), on_row=on_row)
+    assert len(rows) == 2 and rows[1].tokens == alone
+    assert "".join(d for d, _ in streamed) == rows[0].text + rows[1].text
+    assert streamed[-1][1] == len(rows[0].tokens) + len(rows[1].tokens)
 
 
 def _feed(lines: Lines, text: str, after_code: int | None) -> tuple[str | None, str]:

@@ -131,9 +131,10 @@ class Generation:
     """The state of one running request; `Engine.generate` drives it."""
 
     def __init__(self, engine: Engine, request: Request, on_text: OnText | None,
-                 cancel: threading.Event | None) -> None:
+                 cancel: threading.Event | None, counted: int = 0) -> None:
         self.engine, self.req = engine, request
         self.on_text, self.cancel = on_text, cancel or threading.Event()
+        self.counted = counted  # tokens streamed before this one began (a row it goes on for)
         self.rng = np.random.default_rng(request.sampling.seed)
         self.stream = TextStream(engine.chat)
         self.tokens: list[int] = []
@@ -175,7 +176,7 @@ class Generation:
                 self.text = self.text[: self.text.index(stop)]
                 return "stop"
         if delta and self.on_text:
-            self.on_text(delta, len(self.tokens))
+            self.on_text(delta, self.counted + len(self.tokens))
         self.track_reasoning()
         if not self.in_reasoning:
             ended = self.lines.push(delta, len(self.tokens), self.req.after_code)
@@ -292,10 +293,13 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
         cache, mask = left_pad(caches)
         logits = np.stack(firsts)
         alive = list(range(len(rows)))
-        joining: list[Request] = []
+        joining: list[tuple[Request, int]] = []  # and the row it goes on for
         while (alive or joining) and not cancel.is_set():
-            for request in joining:  # its first token is picked with the others' next
-                row = Generation(engine, request, None, cancel)
+            for request, parent in joining:  # its first token is picked with the others' next
+                # A row going on for the streamed one streams in its place.
+                streamed = rows[parent].on_text is not None
+                row = Generation(engine, request, on_text if streamed else None, cancel,
+                                 rows[parent].counted + len(rows[parent].tokens))
                 first_logits, row_cache, n = row.prefill()
                 if first_logits is None:
                     break
@@ -323,7 +327,8 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
                 for j in keep:
                     finish[alive[j]] = "dropped"
                 break
-            joining = [x for x in said if isinstance(x, Request)]
+            joining = [(x, r) for x, r in zip(said, done, strict=False)
+                       if isinstance(x, Request)]
             if len(keep) < len(alive):  # finished rows leave, and padding nobody needs
                 alive = [alive[j] for j in keep]
                 mask, logits = mask[keep], logits[keep]

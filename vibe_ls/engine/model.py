@@ -85,15 +85,22 @@ class Engine:
             raise VibeError("empty prompt")
         if len(requests) == 1 or not self.batches:
             queue, results = list(requests), []
+            streamed = {0: 0}  # rows that stream: the first, and rows going on for it
             while len(results) < len(queue):
                 i = len(results)
-                results.append(self.generate(queue[i], on_text if i == 0 else None, cancel))
+                stream = None
+                if on_text is not None and i in streamed:
+                    def stream(delta: str, n: int, before: int = streamed[i]) -> None:
+                        on_text(delta, before + n)
+                results.append(self.generate(queue[i], stream, cancel))
                 said = on_row(i, results[-1]) if on_row else None
                 if said is True:
                     return results + [Result("", [], "dropped", len(r.prompt), 0, 0.0, 0.0)
                                       for r in queue[i + 1:]]
                 if isinstance(said, Request):
                     queue.append(said)
+                    if i in streamed:
+                        streamed[len(queue) - 1] = streamed[i] + len(results[-1].tokens)
             return results
         with self._lock:
             return run_rows(self, requests, on_text, cancel, on_row)
