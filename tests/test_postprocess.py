@@ -7,6 +7,7 @@ from __future__ import annotations
 from vibe_ls.postprocess import (
     Answer,
     Complexity,
+    checked_approach,
     complexity_note,
     extract_code,
     indent_block,
@@ -411,3 +412,25 @@ def test_a_long_approach_is_cut_at_a_word_and_marked():
     assert len(c.approach) <= 81
     short = parse_complexity("Complexity: Time O(n), Space O(1). Approach: one pass.")
     assert short is not None and short.approach == "one pass"
+
+
+def test_approach_words_the_code_does_not_show_are_left_out() -> None:
+    two = ("def f(nums, target):\n    left, right = 0, len(nums) - 1\n    while left < right:\n"
+           "        if nums[left] + nums[right] < target:\n            left += 1\n"
+           "        else:\n            right -= 1\n    return left\n")
+    assert checked_approach("Two-pointer technique", two) == "Two-pointer technique"
+    assert checked_approach("Binary search on the answer", two) == ""
+    assert checked_approach("Sort the scores by ID", "return sorted(xs)") == "Sort the scores by ID"
+    assert checked_approach("Sort first", "return max(xs)") == ""
+    # the 0.5B's words for `goal in s + s`, and for a counting loop
+    assert checked_approach("Brute Force", "return len(s) == len(goal) and goal in s + s") == ""
+    assert checked_approach("DFS", "def judge(n, trust):\n    for a, b in trust:\n"
+                                   "        count[b] += 1\n") == ""
+    assert checked_approach("DFS", "def dfs(v):\n    for w in g[v]:\n        dfs(w)\n") == "DFS"
+    assert checked_approach("Brute force", "for i in r:\n    for j in r:\n        t += 1") \
+        == "Brute force"
+    # words that only restate the complexity say nothing
+    assert checked_approach("Linear time complexity", two) == ""
+    assert checked_approach("We can solve this problem using a simple approach", two) == ""
+    assert checked_approach("Hash map of seen values", "seen = {}\nfor x in xs: seen[x] = 1") \
+        == "Hash map of seen values"

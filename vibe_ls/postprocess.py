@@ -342,6 +342,53 @@ def complexity_note(c: Complexity, comment_prefix: str) -> str:
     return note
 
 
+# Approach words that say nothing the note does not already say.
+_EMPTY_APPROACH = re.compile(
+    r"(?i)\b(?:time|space)\s+complexity\b|\bcomplexity\s+is\b|^\W*(?:linear|constant|"
+    r"logarithmic|quadratic|cubic)\s+(?:time|space)\b|\bsimple approach\b|"
+    r"\bsolve this problem\b")
+# What code that follows an approach shows of it: (words in the approach, a pattern its code
+# matches). Only clear signatures: an approach whose code lacks its own is the model's guess.
+_APPROACH_SIGNS = [
+    (r"binary search|bisect", r"bisect|//\s*2|>>\s*1|/\s*2|\bmid"),
+    (r"\bsort", r"(?i)sort"),
+    (r"\bheap|priority queue", r"(?i)heap|priority"),
+    (r"\bhash|dictionary|\bhash ?map|\bcounter\b", r"(?i)\{|dict|map|counter|hash|set"),
+    (r"dynamic programming|\bdp\b|memoi", r"(?i)\bdp|memo|cache|table"),
+    (r"brute[- ]force", None),  # nested loops or itertools, see below
+    (r"two[- ]pointer", None),  # two indexes stepping, see below
+    (r"\bdfs\b|depth[- ]first|recursi|backtrack", None),  # calls itself, or a stack
+]
+_LOOP = re.compile(r"\b(?:for|while)\b")
+_STEP = re.compile(r"\b(\w+)\s*(?:\+=|-=)\s*1\b|\b(\w+)(?:\+\+|--)|(?:\+\+|--)(\w+)")
+
+
+def checked_approach(approach: str, code: str) -> str:
+    """The approach words of a note, or "" where they say nothing (\"linear time
+    complexity\") or name an approach the code does not show (the 0.5B called `goal in s + s`
+    brute force, and a counting loop DFS)."""
+    text = approach.lower()
+    if not text.strip() or _EMPTY_APPROACH.search(text):
+        return ""
+    for words, sign in _APPROACH_SIGNS:
+        if not re.search(words, text):
+            continue
+        if words.startswith("brute"):
+            shown = len(_LOOP.findall(code)) >= 2 or bool(re.search(
+                r"itertools|combinations|permutations|product\(", code))
+        elif words.startswith("two"):
+            shown = len({next(filter(None, m)) for m in _STEP.findall(code)}) >= 2
+        elif sign is None:  # where no definition can be told apart, it cannot be checked
+            names = re.findall(r"\b(?:def|fn|func|function)\s+(\w+)", code)
+            shown = not names or "stack" in code.lower() or any(
+                len(re.findall(rf"\b{n}\s*\(", code)) >= 2 for n in names)
+        else:
+            shown = bool(re.search(sign, code))
+        if not shown:
+            return ""
+    return approach
+
+
 _COMPLEXITY_TEXT = re.compile(
     r"(?i)complexity|复杂度|^\W*approach\s*:|^\W*(?:time|space|runtime|memory)\b[^\n]*\bO\s*\(|"
     r"\bO\s*\([^\n]*\b(?:time|space|memory)\b")
