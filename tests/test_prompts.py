@@ -9,6 +9,10 @@ STUB = '''class Solution:
     def check(self, nums: list[int]) -> bool:
         """Return true if the array was sorted, then rotated some number of positions.
 
+        An array A rotated by x positions results in an array B of the same length such that
+        B[i] == A[(i+x) % A.length] for every valid index i. There may be duplicates in the
+        original array.
+
         Input: nums = [3,4,5,1,2]
         Output: true
         """
@@ -30,3 +34,17 @@ def test_a_docstring_comes_with_the_task_once_not_in_the_code() -> None:
     # ... which is given once, after the code, with the task
     assert user.count("Input: nums = [3,4,5,1,2]") == 1
     assert user.index("Input: nums") > user.index("Implement the function `check`")
+
+
+SHORT = '''def f(xs: list[int]) -> int:
+    """The largest element."""
+    # TODO: implement
+    pass
+'''
+
+
+def test_a_short_docstring_stays_in_the_code() -> None:
+    scope = triggers.enclosing_scope(SHORT, "python", 2)
+    todo = triggers.todo_at(SHORT, "python", 2, "TODO")
+    user = implement_messages(Target(SHORT, "python", "s.py"), todo, scope, len)[1]["content"]
+    assert '"""The largest element."""' in user.split("```python\n")[1]

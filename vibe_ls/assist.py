@@ -547,6 +547,7 @@ class Assistant:
         return self._with_measurement(markdown, code, target.language)
 
 
+LONG_DOCSTRING = 300  # characters: a problem statement, not a one-line summary
 DOCSTRING_AFTER_SIGNATURE = re.compile(
     r'(:[ \t]*(?:#[^\n]*)?\n)[ \t]*[rRuU]?("""|\'\'\')(.*?)\2[ \t]*\n', re.DOTALL)
 LEADING_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.DOTALL)
@@ -604,8 +605,9 @@ def implement_messages(target: Target, todo: triggers.Todo, scope: triggers.Scop
     lines around a free-standing TODO, and the task."""
     code = _without_placeholders(scope.text) if scope else _around(target.text, todo.line)
     context, docstring = code_context(target, code), None
-    if scope and scope.docstring and target.language == "python":
-        # The docstring goes with the task, not in the code: shown in the code, the 0.5B
+    if scope and scope.docstring and len(scope.docstring) > LONG_DOCSTRING and \
+            target.language == "python":
+        # A long docstring goes with the task, not in the code: shown in the code, the 0.5B
         # copied it back into its answer (hundreds of tokens on a LeetCode problem).
         docstring = scope.docstring
         without = _without_docstring(code)
