@@ -547,7 +547,7 @@ class Assistant:
         return self._with_measurement(markdown, code, target.language)
 
 
-LONG_DOCSTRING = 300  # characters: a problem statement, not a one-line summary
+LONG_DOCSTRING = 200  # characters (about 50 tokens to copy): more than a summary line
 DOCSTRING_AFTER_SIGNATURE = re.compile(
     r'(:[ \t]*(?:#[^\n]*)?\n)[ \t]*[rRuU]?("""|\'\'\')(.*?)\2[ \t]*\n', re.DOTALL)
 LEADING_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.DOTALL)
