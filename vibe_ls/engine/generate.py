@@ -83,7 +83,7 @@ class Lines:
     same line over and over (`# 9. If there are no people who are the town judge, …`) until
     the token limit: hundreds of tokens, tens of seconds in a batch, for nothing."""
 
-    REPEATS = 5  # the same line (numbers aside) this often: a loop
+    REPEATS = 5  # the same line (a list item's number aside) this often: a loop
     MIN_CHARS = 20  # shorter lines repeat in real code (`left += 1`, `return False`)
     WINDOW = 64  # in a line that goes on and on, its last characters written this often
 
@@ -111,7 +111,7 @@ class Lines:
         return None
 
     def line(self, line: str, tokens: int, after_code: int | None) -> str | None:
-        key = re.sub(r"\d+", "#", line)
+        key = re.sub(r"^(\W*)\d+", r"\1#", line)  # a numbered list item: its number aside
         if len(key) >= self.MIN_CHARS:
             self.seen[key] = self.seen.get(key, 0) + 1
             if self.seen[key] >= self.REPEATS:
