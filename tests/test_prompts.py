@@ -1,9 +1,10 @@
-"""What the model is asked for an Implement."""
+"""What the model is asked for an Implement, and what the result message says of it."""
 
 from __future__ import annotations
 
 from vibe_ls import triggers
-from vibe_ls.assist import Target, implement_messages
+from vibe_ls.assist import Target, _merged, _speed, implement_messages
+from vibe_ls.engine import Result
 
 STUB = '''class Solution:
     def check(self, nums: list[int]) -> bool:
@@ -48,3 +49,15 @@ def test_a_short_docstring_stays_in_the_code() -> None:
     todo = triggers.todo_at(SHORT, "python", 2, "TODO")
     user = implement_messages(Target(SHORT, "python", "s.py"), todo, scope, len)[1]["content"]
     assert '"""The largest element."""' in user.split("```python\n")[1]
+
+
+def test_the_speed_counts_what_a_row_asked_again_wrote() -> None:
+    """A first answer in prose only (32 tokens) goes on as a joined row (400 tokens): the
+    message counts both, not the 32."""
+    prose = Result("Use a set.", list(range(32)), "eos", 500, 0, 0.1, 2.0)
+    code = Result("```python\n…", list(range(400)), "stop", 530, 500, 0.1, 10.0)
+    assert _speed(_merged([prose], [0], [code])) == "432 tokens at 36 tok/s"
+    # decoded together, rows share one decode time
+    together = Result("```python\n…", list(range(400)), "stop", 530, 500, 0.1, 2.0)
+    assert _merged([prose], [0], [together])[0].decode_s == 2.0
+    assert _speed([prose]) == "32 tokens at 16 tok/s"

@@ -218,7 +218,7 @@ class Assistant:
             tokens = sum(len(r.tokens) for r in everything)
             log.info("%d rows (%d joined): %d tokens at %.1f tok/s in all", len(everything),
                      len(extra), tokens, tokens / max(everything[0].decode_s, 1e-9))
-        self._last_rows = results  # the speed of the rows asked for (joined ones ride along)
+        self._last_rows = _merged(results, [i for i, _ in joined], extra)
         answered = checks_of(results[-1]) if text is not None else None
 
         def answer_of(row: int, start: str, result: Result) -> Answer:  # unfinished: parse
@@ -573,6 +573,18 @@ class Attempt:
         if self.scope and self.scope.docstring:
             task += "\n" + dedent(self.scope.docstring).strip()
         return task
+
+
+def _merged(rows: list[Result], parents: list[int], joined: list[Result]) -> list[Result]:
+    """The rows asked for, each with the tokens of the rows that went on for it (a sample
+    asked again from an opened code block), for the speed the result message shows."""
+    merged = list(rows)
+    for parent, row in zip(parents, joined, strict=False):
+        was = merged[parent]
+        # decoded together, rows share one decode time; one after the other, they add up
+        seconds = was.decode_s if row.decode_s == was.decode_s else was.decode_s + row.decode_s
+        merged[parent] = replace(was, tokens=was.tokens + row.tokens, decode_s=seconds)
+    return merged
 
 
 def _speed(rows: list[Result]) -> str:
