@@ -108,6 +108,19 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("placeholder", ["return False", "return ''", "return []", "return -1"])
+def test_a_leetcode_stubs_return_value_is_replaced_not_left_below(placeholder: str) -> None:
+    """LeetCode stubs return a typed placeholder; the body takes its place."""
+    source = ("class Solution:\n    def is_power_of_four(self, n: int) -> bool:\n"
+              f"        # TODO: Implement is_power_of_four\n        {placeholder}\n")
+    answer = ("```python\nclass Solution:\n    def is_power_of_four(self, n: int) -> bool:\n"
+              "        return n > 0 and n & (n - 1) == 0 and n % 3 == 1\n```\n"
+              "Complexity: Time O(1), Space O(1). Approach: bit tricks.")
+    out = implement(source, "python", answer, 2)
+    assert placeholder not in out and "n % 3 == 1" in out
+    assert out.rstrip().endswith("n % 3 == 1")
+
+
 @pytest.mark.parametrize("language", sorted(CASES))
 def test_brace_languages_get_a_well_indented_body(language: str) -> None:
     source, line, answer = CASES[language]

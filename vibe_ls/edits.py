@@ -16,8 +16,10 @@ from vibe_ls.postprocess import indent_block
 Pos = tuple[int, int]
 
 # A body that only holds one of these (and comments) is a placeholder we replace.
-_VALUE = r"(0|-1|null|nil|None|false|\"\"|0\.0|nullptr|\[\]|\{\}|new \w+\[0\]|vec!\[\]|" \
-         r"String::new\(\)|Default::default\(\))"
+# The same values tree-sitter finds stubs by (`return False` and `return ''` were missing here:
+# the body was written above them, and the stub's `return False` stayed below it).
+_VALUE = "(" + "|".join(re.escape(v) for v in sorted(triggers.PLACEHOLDER_VALUES, key=len,
+                                                     reverse=True)) + r"|new \w+\[0\])"
 PLACEHOLDER = re.compile(
     rf"^\s*(pass|\.\.\.|raise NotImplementedError\b.*|return\s*{_VALUE}?\s*;?|{_VALUE}|"
     r"todo!\(.*\);?|unimplemented!\(.*\);?|panic\(.*\)|throw new \w+\(.*\);)\s*$")

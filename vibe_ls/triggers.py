@@ -495,7 +495,8 @@ def _indent_unit(document: _Document) -> str:
 
 _NOT_IMPLEMENTED = re.compile(
     r"NotImplemented|UnsupportedOperation|Unimplemented|(?i:not\s+(?:yet\s+)?implemented|\btodo\b)")
-_PLACEHOLDER_VALUES = frozenset({
+# Values a stub returns (or is) in place of an implementation; `edits.PLACEHOLDER` too.
+PLACEHOLDER_VALUES = frozenset({
     "0", "-1", "0.0", "0L", "0.0f", "null", "NULL", "nullptr", "nil", "None", "false", "False",
     "undefined", '""', "''", "[]", "{}", "()", "Default::default()", "String::new()",
     "Vec::new()", "vec![]",
@@ -555,7 +556,7 @@ def _return_values(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 
 
 def _is_placeholder_value(document: _Document, node: tree_sitter.Node) -> bool:
-    return "".join(document.text(node).split()) in _PLACEHOLDER_VALUES
+    return "".join(document.text(node).split()) in PLACEHOLDER_VALUES
 
 
 def _docstring(document: _Document, definition: _Definition) -> str | None:
