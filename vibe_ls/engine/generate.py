@@ -96,15 +96,17 @@ class Lines:
 
     def push(self, delta: str, tokens: int, after_code: int | None) -> str | None:
         """Take generated text; a finish reason when the answer should end here."""
-        *done, self.partial = (self.partial + delta).split("\n")
-        for line in done:
-            reason = self.line(line.strip(), tokens, after_code)
-            if reason:
-                return reason
-        if "\n" in delta or len(self.partial) < 4 * self.WINDOW:
-            pass
-        elif self.partial.count(self.partial[-self.WINDOW:]) >= self.REPEATS:
-            return "repetition"  # one endless line: the same sentence over and over
+        if "\n" in delta:
+            *done, self.partial = (self.partial + delta).split("\n")
+            for line in done:
+                reason = self.line(line.strip(), tokens, after_code)
+                if reason:
+                    return reason
+        else:
+            self.partial += delta
+            if len(self.partial) >= 4 * self.WINDOW and \
+                    self.partial.count(self.partial[-self.WINDOW:]) >= self.REPEATS:
+                return "repetition"  # one endless line: the same sentence over and over
         if after_code is not None and self.closed_at is not None and \
                 tokens - self.closed_at >= after_code:
             return "stop"

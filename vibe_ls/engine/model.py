@@ -62,12 +62,13 @@ class Engine:
         return self.chat.encode(self.chat.render(messages))
 
     def generate(self, request: Request, on_text: OnText | None = None,
-                 cancel: threading.Event | None = None) -> Result:
-        """Run `request` to completion, cancellation or a stop; thread-safe (queued)."""
+                 cancel: threading.Event | None = None, counted: int = 0) -> Result:
+        """Run `request` to completion, cancellation or a stop; thread-safe (queued).
+        `counted`: tokens streamed before it (it goes on for another answer)."""
         if not request.prompt:
             raise VibeError("empty prompt")
         with self._lock:
-            return Generation(self, request, on_text, cancel).run()
+            return Generation(self, request, on_text, cancel, counted).run()
 
     @property
     def batches(self) -> bool:
@@ -88,11 +89,8 @@ class Engine:
             streamed = {0: 0}  # rows that stream: the first, and rows going on for it
             while len(results) < len(queue):
                 i = len(results)
-                stream = None
-                if on_text is not None and i in streamed:
-                    def stream(delta: str, n: int, before: int = streamed[i]) -> None:
-                        on_text(delta, before + n)
-                results.append(self.generate(queue[i], stream, cancel))
+                results.append(self.generate(queue[i], on_text if i in streamed else None,
+                                             cancel, streamed.get(i, 0)))
                 said = on_row(i, results[-1]) if on_row else None
                 if said is True:
                     return results + [Result("", [], "dropped", len(r.prompt), 0, 0.0, 0.0)
