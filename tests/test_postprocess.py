@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from vibe_ls.postprocess import (
     Answer,
     Complexity,
@@ -429,6 +431,9 @@ def test_approach_words_the_code_does_not_show_are_left_out() -> None:
     assert checked_approach("DFS", "def dfs(v):\n    for w in g[v]:\n        dfs(w)\n") == "DFS"
     assert checked_approach("Brute force", "for i in r:\n    for j in r:\n        t += 1") \
         == "Brute force"
+    sweep = "nums.sort()\nfor i in range(len(nums)):\n" + textwrap.indent(two, "    ")
+    assert checked_approach("Brute force", sweep) == ""  # the zh seed's answer
+    assert checked_approach("Sort, then two pointers", sweep) == "Sort, then two pointers"
     # words that only restate the complexity say nothing
     assert checked_approach("Linear time complexity", two) == ""
     assert checked_approach("We can solve this problem using a simple approach", two) == ""

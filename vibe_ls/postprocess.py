@@ -363,6 +363,20 @@ _LOOP = re.compile(r"\b(?:for|while)\b")
 _STEP = re.compile(r"\b(\w+)\s*(?:\+=|-=)\s*1\b|\b(\w+)(?:\+\+|--)|(?:\+\+|--)(\w+)")
 
 
+def _two_indexes_step(code: str) -> bool:
+    return len({next(filter(None, m)) for m in _STEP.findall(code)}) >= 2
+
+
+def _tries_every_choice(code: str) -> bool:
+    """Brute force shows as itertools, or as nested loops that are not a sweep: a `for`
+    around a `while` that steps two indexes is sort-and-two-pointers (the zh seed's answer,
+    which the 0.5B called brute force)."""
+    if re.search(r"itertools|combinations|permutations|product\(", code):
+        return True
+    loops = _LOOP.findall(code)
+    return len(loops) >= 2 and not ("while" in loops and _two_indexes_step(code))
+
+
 def checked_approach(approach: str, code: str) -> str:
     """The approach words of a note, or "" where they say nothing (\"linear time
     complexity\") or name an approach the code does not show (the 0.5B called `goal in s + s`
@@ -374,10 +388,9 @@ def checked_approach(approach: str, code: str) -> str:
         if not re.search(words, text):
             continue
         if words.startswith("brute"):
-            shown = len(_LOOP.findall(code)) >= 2 or bool(re.search(
-                r"itertools|combinations|permutations|product\(", code))
+            shown = _tries_every_choice(code)
         elif words.startswith("two"):
-            shown = len({next(filter(None, m)) for m in _STEP.findall(code)}) >= 2
+            shown = _two_indexes_step(code)
         elif sign is None:  # where no definition can be told apart, it cannot be checked
             names = re.findall(r"\b(?:def|fn|func|function)\s+(\w+)", code)
             shown = not names or "stack" in code.lower() or any(
