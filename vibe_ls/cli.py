@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -119,7 +120,18 @@ def _assistant(args: argparse.Namespace):
     from vibe_ls.assist import Assistant
     from vibe_ls.settings import Settings
 
-    return Assistant(Settings(model=args.model, device=args.device))
+    options = {"model": args.model, "device": args.device}
+    if getattr(args, "no_verify", False):
+        options["verify"] = False
+    if getattr(args, "candidates", None):
+        options["candidates"] = args.candidates
+    return Assistant(Settings(**options))
+
+
+def _candidates(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 16:
+        raise argparse.ArgumentTypeError("an integer from 1 to 16")
+    return int(value)
 
 
 def _stream(delta: str, _generated: int) -> None:
@@ -147,12 +159,31 @@ def cmd_implement(args: argparse.Namespace) -> int:
     new_text = edits.apply(target.text, proposal.edits)
     progress(proposal.summary)
     if args.write:
-        path.write_text(new_text, encoding="utf-8")
+        _write_over(path, target.text, proposal)
         return 0
     sys.stdout.writelines(difflib.unified_diff(
         target.text.splitlines(keepends=True), new_text.splitlines(keepends=True),
         f"a/{path.name}", f"b/{path.name}"))
     return 0
+
+
+def _write_over(path: Path, was: str, proposal) -> None:
+    """Write the insert into FILE as it is now: edited meanwhile (in an editor, say), the
+    insert is re-anchored to its TODO, or nothing is written if the TODO is gone. The new
+    text replaces the file in one step, so an interrupted write leaves the old one."""
+    from vibe_ls import edits
+
+    now = path.read_text(encoding="utf-8")
+    placed = proposal.edits if now == was else proposal.reanchor(now)
+    if placed is None:
+        raise VibeError(f"{path} changed while the model was writing and "
+                        f"{proposal.anchor} is gone; nothing was written")
+    if now != was:
+        progress(f"vibe-ls: {path} changed meanwhile; the insert follows its TODO")
+    temporary = path.with_name(f".{path.name}.vibe-ls")
+    temporary.write_text(edits.apply(now, placed), encoding="utf-8")
+    shutil.copymode(path, temporary)  # an executable script stays executable
+    os.replace(temporary, path)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -190,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "implement":
             cmd.add_argument("--line", type=int, help="1-based line of the TODO (default: first)")
             cmd.add_argument("--write", action="store_true", help="rewrite FILE in place")
+            cmd.add_argument("--no-verify", action="store_true",
+                             help="insert the first answer without running or timing it")
+            cmd.add_argument("--candidates", type=_candidates, metavar="N",
+                             help="most candidates to try when one fails its checks "
+                                  "(1-16; default: by device)")
         else:
             cmd.add_argument("--lines", required=True, help="1-based range, e.g. 12-30")
 

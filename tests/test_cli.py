@@ -1,0 +1,92 @@
+"""`vibe-ls implement` and `vibe-ls explain` without an editor, with the real default model:
+the same code path as the code actions, a unified diff or the file rewritten in place, and
+the user's text never lost, also when the file is edited while the model writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.real_model
+
+SOURCE = ("def largest(nums: list[int]) -> int:\n"
+          "    # TODO: return the largest number in nums\n"
+          "    pass\n")
+
+
+def _largest(text: str) -> int:
+    namespace: dict = {}
+    exec(compile(text, "largest.py", "exec"), namespace)
+    return namespace["largest"]([3, 9, 2, -4])
+
+
+def test_implement_prints_a_diff_and_leaves_the_file_alone(real_model: Path,
+                                                           tmp_path: Path) -> None:
+    path = tmp_path / "largest.py"
+    path.write_text(SOURCE)
+    proc = run_cli("implement", str(path), "--no-verify")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("--- a/largest.py\n+++ b/largest.py\n")
+    assert "-    # TODO: return the largest number in nums" in proc.stdout
+    assert "+    # Time: O(" in proc.stdout
+    assert "vibe-ls: implemented `largest`" in proc.stderr
+    assert path.read_text() == SOURCE
+
+
+def test_explain_prints_markdown(real_model: Path, tmp_path: Path) -> None:
+    path = tmp_path / "largest.py"
+    path.write_text("def largest(nums: list[int]) -> int:\n    best = nums[0]\n"
+                    "    for x in nums:\n        best = max(best, x)\n    return best\n")
+    proc = run_cli("explain", str(path), "--lines", "1-5")
+    assert proc.returncode == 0, proc.stderr
+    assert "O(" in proc.stdout and "**" in proc.stdout
+
+
+def _write_while_editing(path: Path, edit) -> subprocess.CompletedProcess:
+    """`implement --write`, with `edit(path)` done once the model has started writing."""
+    proc = subprocess.Popen([sys.executable, "-m", "vibe_ls", "implement", str(path), "--write",
+                             "--no-verify"], stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "vibe-ls: writing" in line:
+            edit(path)
+            break
+    seen.extend(proc.stderr)
+    proc.wait(timeout=600)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "", "".join(seen))
+
+
+def test_write_follows_the_todo_when_the_file_was_edited_meanwhile(
+        real_model: Path, tmp_path: Path) -> None:
+    path = tmp_path / "largest.py"
+    path.write_text(SOURCE)
+    mine = "# my notes, written while the model was busy\n\n"
+
+    def edit(p: Path) -> None:
+        p.write_text(mine + p.read_text() + "\n\ndef smallest(nums):\n    return min(nums)\n")
+
+    proc = _write_while_editing(path, edit)
+    assert proc.returncode == 0, proc.stderr
+    assert "changed meanwhile; the insert follows its TODO" in proc.stderr
+    text = path.read_text()
+    assert text.startswith(mine) and text.endswith("    return min(nums)\n")
+    assert "TODO" not in text and "    # Time: O(" in text
+    assert _largest(text) == 9
+
+
+def test_write_drops_the_insert_when_the_todo_is_gone(real_model: Path,
+                                                        tmp_path: Path) -> None:
+    path = tmp_path / "largest.py"
+    path.write_text(SOURCE)
+    rewritten = "def largest(nums: list[int]) -> int:\n    return max(nums)\n"
+    proc = _write_while_editing(path, lambda p: p.write_text(rewritten))
+    assert proc.returncode != 0
+    assert "is gone; nothing was written" in proc.stderr
+    assert path.read_text() == rewritten
+    assert [p.name for p in tmp_path.iterdir()] == ["largest.py"]  # no temporary left
