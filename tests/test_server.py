@@ -224,6 +224,18 @@ async def test_hover_explains_a_function(editor: Editor) -> None:
     assert nothing is None
 
 
+async def test_hover_inside_the_last_selection_until_the_text_changes(editor: Editor) -> None:
+    uri = editor.open("solution.py", SOURCE)
+    inside = types.HoverParams(types.TextDocumentIdentifier(uri=uri), types.Position(6, 6))
+    assert await editor.client.text_document_hover_async(inside) is None  # not on a name
+    await editor.actions(uri, 3, 6, len("    pass"))  # the editor sends the selection
+    hover = await editor.client.text_document_hover_async(inside)
+    assert hover is not None and "two pointers" in hover.contents.value
+    # An edit above moves the code: the remembered selection no longer covers it.
+    editor.change(uri, "# a header the user typed meanwhile\n\n" + SOURCE)
+    assert await editor.client.text_document_hover_async(inside) is None
+
+
 async def test_settings_change_at_run_time(editor: Editor) -> None:
     uri = editor.open("solution.py", SOURCE.replace("# TODO:", "# FIXME:"))
     assert await editor.actions(uri, TODO_LINE) == []

@@ -50,7 +50,9 @@ class VibeServer(LanguageServer):
         self.assistant = Assistant()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vibe-ls-model")
         self.cancels: dict[object, threading.Event] = {}  # by progress token and request id
-        self.selections: dict[str, types.Range] = {}  # last non-empty selection per document
+        # Last non-empty selection per document, with the version it was made in: once
+        # the text changes, the code under it may have moved, so it is forgotten.
+        self.selections: dict[str, tuple[int | None, types.Range]] = {}
         self.pending_warnings: list[str] = []
 
     def cancel_request(self, key: object) -> None:
@@ -158,7 +160,7 @@ def code_action(ls: VibeServer, params: types.CodeActionParams) -> list[types.Co
                                         command=_command(title, IMPLEMENT, uri, todo.line,
                                                          version)))
     if start != end:
-        ls.selections[uri] = params.range
+        ls.selections[uri] = (version, params.range)
         sel = [uri, [start, end], version]
         actions += [
             types.CodeAction(title="Rewrite with a better algorithm",
@@ -369,8 +371,8 @@ def hover_range(ls: VibeServer, doc: TextDocument, target: Target,
                 position: types.Position) -> tuple[tuple[int, int], tuple[int, int]] | None:
     pos = doc.position_codec.position_from_client_units(doc.lines, position)
     here = (pos.line, pos.character)
-    remembered = ls.selections.get(doc.uri)
-    if remembered is not None:
+    version, remembered = ls.selections.get(doc.uri, (None, None))
+    if remembered is not None and version == doc.version:
         start, end = from_lsp(doc, remembered)
         if start <= here <= end and start != end:
             return start, end
