@@ -12,8 +12,6 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.real_model
-
 SOURCE = ("def largest(nums: list[int]) -> int:\n"
           "    # TODO: return the largest number in nums\n"
           "    pass\n")
@@ -25,6 +23,7 @@ def _largest(text: str) -> int:
     return namespace["largest"]([3, 9, 2, -4])
 
 
+@pytest.mark.real_model
 def test_implement_prints_a_diff_and_leaves_the_file_alone(real_model: Path,
                                                            tmp_path: Path) -> None:
     path = tmp_path / "largest.py"
@@ -38,6 +37,7 @@ def test_implement_prints_a_diff_and_leaves_the_file_alone(real_model: Path,
     assert path.read_text() == SOURCE
 
 
+@pytest.mark.real_model
 def test_explain_prints_markdown(real_model: Path, tmp_path: Path) -> None:
     path = tmp_path / "largest.py"
     path.write_text("def largest(nums: list[int]) -> int:\n    best = nums[0]\n"
@@ -62,6 +62,7 @@ def _write_while_editing(path: Path, edit) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(proc.args, proc.returncode, "", "".join(seen))
 
 
+@pytest.mark.real_model
 def test_write_follows_the_todo_when_the_file_was_edited_meanwhile(
         real_model: Path, tmp_path: Path) -> None:
     path = tmp_path / "largest.py"
@@ -80,6 +81,7 @@ def test_write_follows_the_todo_when_the_file_was_edited_meanwhile(
     assert _largest(text) == 9
 
 
+@pytest.mark.real_model
 def test_write_drops_the_insert_when_the_todo_is_gone(real_model: Path,
                                                         tmp_path: Path) -> None:
     path = tmp_path / "largest.py"
@@ -90,3 +92,21 @@ def test_write_drops_the_insert_when_the_todo_is_gone(real_model: Path,
     assert "is gone; nothing was written" in proc.stderr
     assert path.read_text() == rewritten
     assert [p.name for p in tmp_path.iterdir()] == ["largest.py"]  # no temporary left
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["implement", "{dir}/missing.py"], "missing.py does not exist"),
+    (["implement", "{dir}/latin1.py"], "latin1.py is not UTF-8 text"),
+    (["implement", "{dir}/largest.py", "--line", "1"], "no TODO comment on line 1"),
+    (["explain", "{dir}/largest.py", "--lines", "2-9"], "not within"),
+    (["explain", "{dir}/largest.py", "--lines", "3-2"], "not within"),
+    (["implement", "{dir}/largest.py", "--candidates", "0"], "an integer from 1 to 16"),
+])
+def test_bad_input_is_a_clear_error(tmp_path: Path, args: list[str], says: str) -> None:
+    (tmp_path / "largest.py").write_text(SOURCE)
+    (tmp_path / "latin1.py").write_bytes("# caf\xe9\n".encode("latin-1"))
+    proc = run_cli(*[a.format(dir=tmp_path) for a in args],
+                   env={"VIBE_LS_HOME": str(tmp_path / "home")})
+    assert proc.returncode != 0
+    assert says in proc.stderr and "Traceback" not in proc.stderr
+    assert (tmp_path / "largest.py").read_text() == SOURCE

@@ -61,8 +61,11 @@ class Proposal:
 
 
 def _span_text(text: str, span: Span) -> str:
+    """The text of `span`; a span reaching past the end (a selection remembered from before
+    the document shrank) is cut at the end."""
     lines = text.split("\n")
-    (sl, sc), (el, ec) = span
+    (sl, sc), (el, ec) = ((min(line, len(lines) - 1), column if line < len(lines) else 1 << 30)
+                          for line, column in span)
     if sl == el:
         return lines[sl][sc:ec]
     return "\n".join([lines[sl][sc:], *lines[sl + 1 : el], lines[el][:ec]])

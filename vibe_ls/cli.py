@@ -113,7 +113,12 @@ def _target(path: Path):
     if language is None:
         raise VibeError(f"{path}: unsupported language",
                         "supported: Python, C, C++, Java, JavaScript, TypeScript, Go, Rust")
-    return Target(text=path.read_text(encoding="utf-8"), language=language, file_name=path.name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise VibeError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            from None
+    return Target(text=text, language=language, file_name=path.name)
 
 
 def _assistant(args: argparse.Namespace):
@@ -193,6 +198,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         start, end = int(first), int(last or first)
     except ValueError:
         raise VibeError(f"--lines {args.lines!r} is not a range like 12-30") from None
+    count = len(target.text.splitlines())
+    if not 1 <= start <= end <= count:
+        raise VibeError(f"--lines {args.lines} is not within {args.file}, which has lines "
+                        f"1-{count}")
     markdown = _assistant(args).explain(target, ((start - 1, 0), (end, 0)),
                                         _stream if args.verbose else None)
     print(markdown or "")
