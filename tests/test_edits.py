@@ -152,6 +152,26 @@ def test_a_todo_outside_any_function_gets_the_code_below_it() -> None:
                    "for i in range(10):\n    print(i * i)\n")
 
 
+def test_a_copy_of_the_todo_in_the_answer_does_not_bring_the_todo_back() -> None:
+    """Asked again from an opened code block, the 0.5B began its body with the TODO line."""
+    source = ("def largest(nums: list[int]) -> int:\n"
+              "    # TODO: return the largest number in nums\n    pass\n")
+    answer = ("```python\ndef largest(nums: list[int]) -> int:\n"
+              "    # TODO: return the largest number in nums\n    return max(nums)\n```\n"
+              "Complexity: Time O(n), Space O(1).")
+    assert implement(source, "python", answer, 1) == (
+        "def largest(nums: list[int]) -> int:\n    # return the largest number in nums\n"
+        "    # Time: O(n), Space: O(1)\n    return max(nums)\n")
+    loose = "// TODO: print the first ten squares\n"
+    out = implement(loose, "javascript", "```js\n// TODO: print the first ten squares\n"
+                    "for (let i = 0; i < 10; i++) console.log(i * i);\n```\nTime: O(1), Space: "
+                    "O(1)", 0)
+    assert "TODO" not in out and out.count("print the first ten squares") == 1
+    # a TODO of the model's own about something else stays: it is not the user's
+    kept = answer.replace("    return max", "    # TODO: handle an empty list\n    return max")
+    assert "# TODO: handle an empty list" in implement(source, "python", kept, 1)
+
+
 def test_edits_follow_the_todo_when_lines_were_added_above() -> None:
     parsed = parse_answer(PY_ANSWER, "python")
     placed = Implementation("python", parsed, parsed.complexity,

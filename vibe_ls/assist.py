@@ -673,7 +673,8 @@ class Implementation:
             body, helpers = split_function(code, self.language, scope.name)
             if scope.docstring and self.language == "python":
                 body = LEADING_DOCSTRING.sub("", body, count=1)  # the stub keeps its own
-            body = _drop_echoes(body, prefix, [self.description, self.complexity.approach])
+            body = _drop_echoes(body, prefix, marker,
+                                [self.description, self.complexity.approach])
             inserted = body + "\n" + helpers
             placed += edits.body_edits(text, scope, todo, body, note)
             if helpers:
@@ -682,6 +683,7 @@ class Implementation:
                 placed.append(TextEdit((line, 0), (line, 0), edits.block(helpers, "", indent)
                                        + ("\n" if self.language == "python" else "")))
         else:
+            code = _drop_echoes(code, prefix, marker, [self.description])
             placed += edits.below_edits(todo, code, note)
         placed = [e for e in placed if not _covered(e, placed)]
         return placed + edits.import_edits(text, self.language, self.answer.imports, inserted)
@@ -713,14 +715,23 @@ def _echoes_stub(code: str, language: str, stub: triggers.Scope | None) -> bool:
     return all(edits.PLACEHOLDER.match(x) for x in statements)
 
 
-def _drop_echoes(body: str, prefix: str, said: list[str]) -> str:
-    """Leading comment lines that only repeat the TODO (or the approach in the note)."""
-    lines = body.split("\n")
+def _drop_echoes(body: str, prefix: str, marker: str, said: list[str]) -> str:
+    """Leading comment lines that only repeat the TODO (or the approach in the note), and
+    the TODO comment itself wherever the model copied it: left in, it would bring back the
+    TODO the insert resolves (the 0.5B, asked again from an opened code block, often
+    begins with it)."""
     known = {x.strip().lower().rstrip(".") for x in said if x}
-    while lines and lines[0].strip().startswith(prefix) and \
-            lines[0].strip()[len(prefix):].strip().lower().rstrip(".") in known:
+    todo = re.compile(rf"\s*{re.escape(prefix)}\s*{re.escape(marker)}\b[\s:\uff1a-]*(.*)")
+
+    def said_before(line: str, leading: bool) -> bool:
+        if (found := todo.fullmatch(line)) is not None:
+            return found[1].strip().lower().rstrip(".") in known
+        return leading and line.strip().startswith(prefix) and \
+            line.strip()[len(prefix):].strip().lower().rstrip(".") in known
+    lines = body.split("\n")
+    while lines and said_before(lines[0], leading=True):
         lines.pop(0)
-    return "\n".join(lines)
+    return "\n".join(x for x in lines if not said_before(x, leading=False))
 
 
 def _covered(edit: TextEdit, others: list[TextEdit]) -> bool:
