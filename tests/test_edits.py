@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from vibe_ls import triggers
+from vibe_ls import edits, triggers
 from vibe_ls.assist import Implementation
 from vibe_ls.edits import apply
 from vibe_ls.postprocess import parse_answer
@@ -170,6 +170,24 @@ def test_a_copy_of_the_todo_in_the_answer_does_not_bring_the_todo_back() -> None
     # a TODO of the model's own about something else stays: it is not the user's
     kept = answer.replace("    return max", "    # TODO: handle an empty list\n    return max")
     assert "# TODO: handle an empty list" in implement(source, "python", kept, 1)
+
+
+def test_windows_line_endings_and_form_feeds_are_kept_in_place() -> None:
+    source = ("def largest(nums: list[int]) -> int:\n"
+              "    # TODO: return the largest number in nums\n    pass\n")
+    answer = "```python\ndef largest(nums):\n    return max(nums)\n```\nTime: O(n), Space: O(1)"
+    expected = implement(source, "python", answer, 1)
+    windows = source.replace("\n", "\r\n")
+    assert edits.line_ending(windows) == "\r\n" and edits.line_ending(source) == "\n"
+    todo = triggers.todo_at(edits.unix_lines(windows), "python", 1)
+    parsed = parse_answer(answer, "python")
+    placed = Implementation("python", parsed, parsed.complexity, todo.description, "largest")
+    out = apply(windows, edits.with_line_ending(
+        placed.edits_for(edits.unix_lines(windows), 1, "TODO"), "\r\n"))
+    assert out == expected.replace("\n", "\r\n")
+    # A form feed (a page break in older sources) is not a line break to an editor.
+    paged = "# page one\x0c\n\x0c\n" + source
+    assert implement(paged, "python", answer, 3) == "# page one\x0c\n\x0c\n" + expected
 
 
 def test_edits_follow_the_todo_when_lines_were_added_above() -> None:

@@ -127,6 +127,18 @@ async def test_implement_inserts_working_code_with_a_complexity_note(editor: Edi
     assert "time measured" in result["summary"], result["summary"]
 
 
+async def test_a_windows_file_keeps_its_line_endings(editor: Editor) -> None:
+    uri = editor.open("solution.py", SOURCE.replace("\n", "\r\n"))
+    result = await editor.run(implement_action(await editor.actions(uri, TODO_LINE)))
+    assert result["applied"] is True
+    text = editor.texts[uri]
+    assert text.count("\n") == text.count("\r\n") and "\r\r" not in text
+    assert "    # find three numbers whose sum is closest to target\r\n" in text
+    namespace: dict = {}
+    exec(compile(text.replace("\r\n", "\n"), "solution.py", "exec"), namespace)
+    assert namespace["three_sum_closest"]([-1, 2, 1, -4], 1) == 2
+
+
 async def test_edit_during_generation_is_reanchored(editor: Editor) -> None:
     uri = editor.open("solution.py", SOURCE)
     action = implement_action(await editor.actions(uri, TODO_LINE))

@@ -178,6 +178,8 @@ def _write_over(path: Path, was: str, proposal) -> None:
     text replaces the file in one step, so an interrupted write leaves the old one."""
     from vibe_ls import edits
 
+    with path.open(encoding="utf-8", newline="") as file:
+        ending = edits.line_ending(file.read())  # kept: Windows files stay Windows files
     now = path.read_text(encoding="utf-8")
     placed = proposal.edits if now == was else proposal.reanchor(now)
     if placed is None:
@@ -186,7 +188,7 @@ def _write_over(path: Path, was: str, proposal) -> None:
     if now != was:
         progress(f"vibe-ls: {path} changed meanwhile; the insert follows its TODO")
     temporary = path.with_name(f".{path.name}.vibe-ls")
-    temporary.write_text(edits.apply(now, placed), encoding="utf-8")
+    temporary.write_text(edits.apply(now, placed), encoding="utf-8", newline=ending)
     shutil.copymode(path, temporary)  # an executable script stays executable
     os.replace(temporary, path)
 

@@ -32,18 +32,38 @@ class TextEdit:
     new_text: str
 
 
+def line_ending(text: str) -> str:
+    """The document's line ending: "\r\n" where its first line ends so (Windows files)."""
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+
+
+def unix_lines(text: str) -> str:
+    """The text with "\n" line endings, as everything between reading a document and
+    writing an edit works on it. Positions do not move: a "\r" only ever ends a line."""
+    return text.replace("\r\n", "\n")
+
+
+def with_line_ending(edits: list[TextEdit], ending: str) -> list[TextEdit]:
+    """`edits` whose inserted text ends its lines as the document does."""
+    if ending == "\n":
+        return edits
+    return [TextEdit(e.start, e.end, e.new_text.replace("\n", ending)) for e in edits]
+
+
 def _offset(lines: list[str], pos: Pos) -> int:
     line, col = pos
-    return sum(len(x) for x in lines[:line]) + col
+    return sum(len(x) + 1 for x in lines[:line]) + col  # + 1: the "\n"
 
 
 def apply(text: str, edits: list[TextEdit]) -> str:
     """The text after `edits` (used by the CLI and tests; editors apply them themselves)."""
-    lines = text.splitlines(keepends=True)
     for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        # Lines as positions count them, split at "\n" only: str.splitlines also splits at
+        # form feeds and other separators, and moved every edit below one.
+        lines = text.split("\n")
         a, b = _offset(lines, edit.start), _offset(lines, edit.end)
         text = text[:a] + edit.new_text + text[b:]
-        lines = text.splitlines(keepends=True)
     return text
 
 

@@ -22,7 +22,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument
 
-from vibe_ls import __version__, triggers
+from vibe_ls import __version__, edits, triggers
 from vibe_ls.assist import Assistant, Proposal, Target
 from vibe_ls.edits import TextEdit
 from vibe_ls.errors import VibeError
@@ -89,7 +89,8 @@ def target_of(ls: VibeServer, uri: str) -> tuple[TextDocument, Target] | None:
     language = triggers.language_for(uri, doc.language_id)
     if language is None or language not in ls.assistant.settings.languages:
         return None
-    return doc, Target(text=doc.source, language=language, file_name=uri.rsplit("/", 1)[-1])
+    return doc, Target(text=edits.unix_lines(doc.source), language=language,
+                       file_name=uri.rsplit("/", 1)[-1])
 
 
 @server.feature(types.INITIALIZE)
@@ -242,15 +243,15 @@ async def apply_proposal(ls: VibeServer, uri: str, version: int, proposal: Propo
     """Apply the edit to the document as it is now: re-anchored if it changed meanwhile,
     dropped (with a message) if its anchor is gone. Never applied to the wrong place."""
     doc = ls.workspace.get_text_document(uri)
-    edits: list[TextEdit] | None = proposal.edits
+    placed: list[TextEdit] | None = proposal.edits
     if doc.version != version:
-        edits = proposal.reanchor(doc.source)
-        if edits is None:
+        placed = proposal.reanchor(edits.unix_lines(doc.source))
+        if placed is None:
             ls.warn(f"vibe-ls: the document changed while the model was writing and "
                     f"{proposal.anchor} is gone; nothing was inserted")
             return False
     lsp_edits = [types.TextEdit(range=to_lsp(doc, e.start, e.end), new_text=e.new_text)
-                 for e in edits]
+                 for e in edits.with_line_ending(placed, edits.line_ending(doc.source))]
     change = types.TextDocumentEdit(
         text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri,
                                                                    version=doc.version),
