@@ -190,6 +190,13 @@ def test_windows_line_endings_and_form_feeds_are_kept_in_place() -> None:
     assert implement(paged, "python", answer, 3) == "# page one\x0c\n\x0c\n" + expected
 
 
+def test_a_todo_on_the_last_line_without_a_line_break_gets_its_code_below() -> None:
+    answer = "```python\nfor i in range(10):\n    print(i * i)\n```\nTime: O(1), Space: O(1)"
+    assert implement("x = 1\n# TODO: print the first ten squares", "python", answer, 1) == (
+        "x = 1\n# print the first ten squares\n# Time: O(1), Space: O(1)\n"
+        "for i in range(10):\n    print(i * i)\n")
+
+
 def test_edits_follow_the_todo_when_lines_were_added_above() -> None:
     parsed = parse_answer(PY_ANSWER, "python")
     placed = Implementation("python", parsed, parsed.complexity,

@@ -684,7 +684,7 @@ class Implementation:
                                        + ("\n" if self.language == "python" else "")))
         else:
             code = _drop_echoes(code, prefix, marker, [self.description])
-            placed += edits.below_edits(todo, code, note)
+            placed += edits.below_edits(text, todo, code, note)
         placed = [e for e in placed if not _covered(e, placed)]
         return placed + edits.import_edits(text, self.language, self.answer.imports, inserted)
 

@@ -147,7 +147,13 @@ def _is_brace_only(line: str) -> bool:
     return line.strip() in ("{", "}", "};")
 
 
-def below_edits(todo: triggers.Todo, code: str, note: str) -> list[TextEdit]:
+def below_edits(text: str, todo: triggers.Todo, code: str, note: str) -> list[TextEdit]:
     """No stub to fill: the code goes right below the TODO comment, at its indentation."""
-    line = todo.comment_range[1][0] + 1
-    return [TextEdit((line, 0), (line, 0), block(code, note, todo.indent))]
+    lines = _lines(text)
+    line = todo.comment_range[1][0]
+    if line + 1 < len(lines):
+        return [TextEdit((line + 1, 0), (line + 1, 0), block(code, note, todo.indent))]
+    # The comment ends the file, with no line break after it: break the line first (the
+    # editor would put the note at the end of the comment itself).
+    end = (line, len(lines[line]))
+    return [TextEdit(end, end, "\n" + block(code, note, todo.indent))]
