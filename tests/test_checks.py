@@ -132,6 +132,16 @@ def test_a_known_wrong_candidate_is_rejected_and_a_right_one_chosen() -> None:
     assert alone.chosen is wrong and "WARNING: passes only" in alone.summary
 
 
+def test_candidates_that_never_run_are_a_warning_that_says_why() -> None:
+    broken = [_candidate("```python\ndef three_sum_closest(nums, target):\n"
+                         f"    return nums.missing_{n}()\n```") for n in range(3)]
+    outcome = _verifier(broken[1:], "", broken[0]).run(
+        [broken[0]], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.tries == 3 and "verified" not in outcome.summary
+    assert outcome.summary.startswith(
+        "; WARNING: no check could run any of 3 candidates (raised AttributeError")
+
+
 def test_passing_the_examples_while_the_reference_disagrees_is_not_verified() -> None:
     """A candidate that only looks at the first four numbers passes all three docstring
     examples (none is longer) but not the longer probes, where a reference (itself off on one

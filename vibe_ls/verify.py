@@ -485,16 +485,19 @@ class Verifier:
             parts.append(f"{sum(best.checked)}/{len(self.counted)} model-written checks"
                          + (f" ({left_out} more left out: the reference raised on them)"
                             if left_out else ""))
-        if not parts:
+        if not best.ran and best.outputs:  # every call raised, or it did not build
+            tried = f"any of {outcome.tries} candidates" if outcome.tries > 1 else "it"
+            text = f"; WARNING: no check could run {tried} ({best.outputs[0]})"
+        elif not parts:
             text = "; not verified (nothing to check it against)"
-        elif (self.doc_cases and not all(best.doc)) or not best.ran:
+        elif self.doc_cases and not all(best.doc):
             text = f"; WARNING: passes only {', '.join(parts)}"
         elif outcome.reference != "disagrees" and (len(self.doc_cases) >= 2 or (
                 best.matches_reference and self._most(best.checked))):
             text = f"; verified: {', '.join(parts)}"
         else:
             text = f"; unconfirmed: {', '.join(parts)}"
-        text += f" (best of {outcome.tries})" if outcome.tries > 1 else ""
+        text += f" (best of {outcome.tries})" if outcome.tries > 1 and best.ran else ""
         judgement = outcome.judgement
         if judgement and judgement.measured:
             text += f"; time {judgement.measured}, {verdict_words(judgement)}"
