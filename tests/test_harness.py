@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from vibe_ls import growth, harness
+from vibe_ls import growth, harness, verify
 from vibe_ls.harness import signatures
+from vibe_ls.postprocess import Complexity
 
 # count_positive(a) -> how many elements are > 0; the wrong one counts zeros too.
 RIGHT = {
@@ -105,8 +106,32 @@ def test_a_crash_loses_only_its_own_call() -> None:
 def test_a_candidate_that_does_not_compile_fails_every_call() -> None:
     _need("cpp")
     source = "int f(int x) { return x +; }\n"
-    assert harness.run_calls("cpp", source, "f", ["f(1)"], ["1"]) == [
-        (False, "did not compile")]
+    (result,) = harness.run_calls("cpp", source, "f", ["f(1)"], ["1"])
+    assert result[0] is False and result[1].startswith("did not compile: ")
+    assert "error" in result[1] and "return x +;" in result[1]  # what the compiler said
+
+
+def test_a_candidate_that_does_not_compile_is_fixed_from_the_compilers_error() -> None:
+    _need("cpp")
+    broken = RIGHT["cpp"].replace("c++;", "c++")
+    heard: list[str] = []
+
+    def repair(code: str, error: str) -> str:
+        heard.append(error)
+        return RIGHT["cpp"] if len(heard) == 2 else code  # right the second time
+    verifier = verify.Verifier(
+        task="count the positive elements", function="count_positive",
+        source_for=lambda code: code, write=lambda *_args, **_kw: ([], None, None),
+        ask_text=lambda *_: "assert count_positive([1, -2, 3]) == 2\n"
+                            "assert count_positive([0, 5]) == 1\n",
+        doc_cases=[], system_prompt="", max_candidates=1, budget_s=60, on_phase=None,
+        cancel=None, runs=verify.runs_for("cpp"), repair=repair)
+    outcome = verifier.run([broken], "def count_positive(a: list[int]) -> int:",
+                           lambda _: Complexity("O(n)", "O(1)", ""))
+    assert outcome.chosen == RIGHT["cpp"] and outcome.tries == 3
+    assert len(heard) == 2 and all("error" in e and "return c;" in e for e in heard)
+    assert "2/2 model-written checks" in outcome.summary
+    assert "fixed after the compiler's error" in outcome.summary
 
 
 QUADRATIC = {

@@ -394,6 +394,13 @@ class Assistant:
                                 answer_start=start, stop=("```",))
             return text
 
+        def repair(broken: Implementation, error: str) -> Implementation | None:
+            messages = prompts.fix_build(attempt.messages, target.language,
+                                         broken.answer.code, error)
+            answer, result = self._ask_for_code(messages, target.language, None, cancel,
+                                                stub=attempt.stub)
+            return candidate(answer, result)
+
         def claim_for(candidate: Implementation) -> Complexity:
             return self._complexity(target, candidate.answer.code, candidate.answer, cancel)
 
@@ -404,7 +411,8 @@ class Assistant:
             system_prompt=self.settings.system_prompt, max_candidates=self._candidates(),
             budget_s=self.settings.verify_budget or max(20.0, 2 * first_s),
             on_phase=on_phase, cancel=cancel,
-            batch=BATCH if self.engine().batches else 1, runs=runs)
+            batch=BATCH if self.engine().batches else 1, runs=runs,
+            repair=repair if runs.language != "python" else None)
         return verifier.run([first], signature, claim_for)
 
     def rewrite(self, target: Target, span: Span, on_text: OnText | None = None,

@@ -104,6 +104,15 @@ def checks(task: str, signature: str, name: str, count: int = 5,
     return messages(system_prompt, user)
 
 
+def fix_build(messages: list[dict[str, str]], language: str, code: str,
+              error: str) -> list[dict[str, str]]:
+    """The Implement question, the model's answer to it (`code`), and what its compiler said."""
+    return [*messages, {"role": "assistant", "content": _fence(language, code)},
+            {"role": "user", "content": (
+                f"This code does not compile:\n```\n{error.strip()}\n```\nFix it: give the "
+                "complete corrected function, with the same name and signature.")}]
+
+
 def reference(task: str, signature: str, system_prompt: str = "") -> list[dict[str, str]]:
     """Ask for a slow, obviously correct version of a function, to test fast ones against."""
     user = (f"Task: {task.strip()}\n```python\n{signature.strip()}\n```\n"

@@ -42,7 +42,7 @@ TextRequest = tuple[list[dict[str, str]], str, int]  # messages, answer start, n
 # rows still running are dropped.
 Settle = Callable[[str, object], bool]
 NO_ANSWER = ("raised ", "did not ", "crashed")  # what a run shows where it returned nothing
-MAX_REPAIRS = 2  # see assist._verify's write
+MAX_REPAIRS = 2  # rounds of fixing what the compiler reported (see Verifier._repair)
 
 
 @dataclass
@@ -209,7 +209,8 @@ class Verifier:
     batch once the question is settled, the candidates still being written left out;
     `ask_text(messages, start, tokens)` any other answer;
     `source_for(candidate)` is the whole file with it inserted (what runs in the sandbox),
-    run by `runs`. The reference is always Python (a small model writes its best code
+    run by `runs`; `repair(candidate, error)`, where given, the model's fix of a candidate
+    that did not compile. The reference is always Python (a small model writes its best code
     there): for another language it runs on its own, and it is never inserted."""
 
     def __init__(self, *, task: str, function: str, source_for: Callable[[object], str],
@@ -218,8 +219,11 @@ class Verifier:
                  doc_cases: list[checks.Example], system_prompt: str, max_candidates: int,
                  budget_s: float, on_phase: OnPhase | None,
                  cancel: threading.Event | None, batch: int = 1,
-                 runs: Runs | None = None) -> None:
+                 runs: Runs | None = None,
+                 repair: Callable[[object, str], object | None] | None = None) -> None:
         self.task, self.function = task, function
+        self.repair = repair
+        self.repaired: Candidate | None = None
         self.source_for = source_for
         self.write, self.ask_text = write, ask_text
         self.doc_cases, self.system_prompt = doc_cases, system_prompt
@@ -438,6 +442,7 @@ class Verifier:
             self._match(pool, ref)
             self._agreement(pool)
             self._count(pool, ref)
+        self._repair(pool, ref)
         written = [c for c in pool if c.implementation is not None]
         ranked = sorted(written, key=Candidate.key)
         for c in [*ranked, *([ref] if ref else [])]:
@@ -469,6 +474,29 @@ class Verifier:
         outcome.summary = self._summary(best, outcome)
         return outcome
 
+    def _repair(self, pool: list[Candidate], reference: Candidate | None) -> None:
+        """No candidate ran and one did not compile: the model fixes it once, shown the
+        compiler's error. (Asked to fix a wrong result, the 0.5B fixed 0 of 3; a compiler
+        says exactly what is wrong, and a small model's Rust trips over borrows and types.)"""
+        from vibe_ls.harness import COMPILE_ERROR
+
+        broken = next((c for c in pool if c.implementation is not None and c.outputs
+                       and c.outputs[0].startswith(COMPILE_ERROR)), None)
+        for _ in range(MAX_REPAIRS):
+            if self.repair is None or broken is None or any(c.ran for c in pool) or \
+                    self._cancelled():
+                return
+            self._phase("fixing what the compiler reported")
+            self._add(pool, [self.repair(broken.implementation,
+                                         broken.outputs[0].removeprefix(COMPILE_ERROR + ": "))])
+            self.repaired = pool[-1]
+            self._match(pool, reference)
+            self._agreement(pool)
+            self._count(pool, reference)
+            fixed = self.repaired
+            broken = fixed if fixed.implementation is not None and fixed.outputs and \
+                fixed.outputs[0].startswith(COMPILE_ERROR) else None
+
     def _summary(self, best: Candidate, outcome: Outcome) -> str:
         parts = []
         if self.doc_cases:
@@ -487,7 +515,7 @@ class Verifier:
                             if left_out else ""))
         if not best.ran and best.outputs:  # every call raised, or it did not build
             tried = f"any of {outcome.tries} candidates" if outcome.tries > 1 else "it"
-            text = f"; WARNING: no check could run {tried} ({best.outputs[0]})"
+            text = f"; WARNING: no check could run {tried} ({best.outputs[0].splitlines()[0]})"
         elif not parts:
             text = "; not verified (nothing to check it against)"
         elif self.doc_cases and not all(best.doc):
@@ -498,6 +526,7 @@ class Verifier:
         else:
             text = f"; unconfirmed: {', '.join(parts)}"
         text += f" (best of {outcome.tries})" if outcome.tries > 1 and best.ran else ""
+        text += ", fixed after the compiler's error" if best is self.repaired else ""
         judgement = outcome.judgement
         if judgement and judgement.measured:
             text += f"; time {judgement.measured}, {verdict_words(judgement)}"

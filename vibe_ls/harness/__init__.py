@@ -36,6 +36,7 @@ TOLERANCE = {"java": 0.6, "javascript": 0.6}
 # are slow for other reasons (interpreted first calls), so there it counts only slow sizes.
 STOP_FLOORS = {"java": 5e-5, "javascript": 5e-5}
 LANGUAGES = ("c", "cpp", "rust", "java", "javascript")
+COMPILE_ERROR = "did not compile"  # what a call shows when its candidate did not build
 _MB = 1 << 20
 
 
@@ -180,11 +181,16 @@ def _build(space, language: str, source: str, found: Signature) -> _Built:
 
 
 def _compile_error(outcome) -> str:
+    """The compiler's errors from the first on (40 lines at most): the first line alone is
+    fit for a message; the rest (where, what was expected, the next errors) is what a model
+    needs to fix them all at once."""
     if outcome.returncode == 0:
         return ""
-    lines = [line for line in outcome.stderr.splitlines() if "error" in line.lower()]
-    return (outcome.reason or "") + ("; " if outcome.reason else "") + (
-        lines[0][:300] if lines else f"the compiler exited with {outcome.returncode}")
+    lines = outcome.stderr.splitlines()
+    first = next((i for i, line in enumerate(lines) if "error" in line.lower()), None)
+    said = "\n".join(x[:300] for x in lines[first: first + 40]) if first is not None else \
+        f"the compiler exited with {outcome.returncode}"
+    return (outcome.reason or "") + ("; " if outcome.reason else "") + said
 
 
 def _run_limits(language: str, cpu_s: float, wall_s: float, memory_mb: int = 1024):
@@ -263,7 +269,7 @@ def run_calls(language: str, source: str, function: str, calls: list[str],
         built = _build(space, language, source, found)
         if built.error:
             log.info("%s candidate did not build: %s", language, built.error)
-            return [(False, "did not compile")] * len(calls)
+            return [(False, f"{COMPILE_ERROR}: {built.error}")] * len(calls)
         pending = [i for i, e in enumerate(encoded) if e is not None]
         while pending:  # a crash ends a run: the calls after it run again without it
             outcome = space.run(built.run, _request(found, [encoded[i] for i in pending]),
