@@ -442,7 +442,8 @@ class Verifier:
             self._match(pool, ref)
             self._agreement(pool)
             self._count(pool, ref)
-        self._repair(pool, ref)
+        if time.monotonic() - start < self.budget_s:
+            self._repair(pool, ref)
         written = [c for c in pool if c.implementation is not None]
         ranked = sorted(written, key=Candidate.key)
         for c in [*ranked, *([ref] if ref else [])]:
