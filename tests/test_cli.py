@@ -38,6 +38,19 @@ def test_implement_prints_a_diff_and_leaves_the_file_alone(real_model: Path,
 
 
 @pytest.mark.real_model
+def test_write_keeps_a_windows_files_line_endings(real_model: Path, tmp_path: Path) -> None:
+    path = tmp_path / "largest.py"
+    tail = 'SEPARATOR = "a\rb"  # a lone carriage return, kept as it is\n'
+    path.write_bytes((SOURCE + "\n" + tail).replace("\n", "\r\n").encode())
+    proc = run_cli("implement", str(path), "--write", "--no-verify")
+    assert proc.returncode == 0, proc.stderr
+    raw = path.read_bytes().decode()
+    assert raw.count("\n") == raw.count("\r\n") and raw.count("\r") == raw.count("\n") + 1
+    assert raw.endswith(tail.replace("\n", "\r\n")) and "# Time: O(" in raw
+    assert _largest(raw.replace("\r\n", "\n").split("SEPARATOR")[0]) == 9
+
+
+@pytest.mark.real_model
 def test_explain_prints_markdown(real_model: Path, tmp_path: Path) -> None:
     path = tmp_path / "largest.py"
     path.write_text("def largest(nums: list[int]) -> int:\n    best = nums[0]\n"

@@ -113,12 +113,22 @@ def _target(path: Path):
     if language is None:
         raise VibeError(f"{path}: unsupported language",
                         "supported: Python, C, C++, Java, JavaScript, TypeScript, Go, Rust")
+    text, _ = _read(path)
+    return Target(text=text, language=language, file_name=path.name)
+
+
+def _read(path: Path) -> tuple[str, str]:
+    """FILE's text with "\n" line endings, and the line ending it uses on disk. Nothing else
+    is translated (a lone "\r" stays one), so writing it back changes only the insert."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8", newline="") as file:
+            raw = file.read()
     except UnicodeDecodeError as exc:
         raise VibeError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") \
             from None
-    return Target(text=text, language=language, file_name=path.name)
+    from vibe_ls import edits
+
+    return edits.unix_lines(raw), edits.line_ending(raw)
 
 
 def _assistant(args: argparse.Namespace):
@@ -178,9 +188,7 @@ def _write_over(path: Path, was: str, proposal) -> None:
     text replaces the file in one step, so an interrupted write leaves the old one."""
     from vibe_ls import edits
 
-    with path.open(encoding="utf-8", newline="") as file:
-        ending = edits.line_ending(file.read())  # kept: Windows files stay Windows files
-    now = path.read_text(encoding="utf-8")
+    now, ending = _read(path)  # the ending is kept: Windows files stay Windows files
     placed = proposal.edits if now == was else proposal.reanchor(now)
     if placed is None:
         raise VibeError(f"{path} changed while the model was writing and "
@@ -188,7 +196,8 @@ def _write_over(path: Path, was: str, proposal) -> None:
     if now != was:
         progress(f"vibe-ls: {path} changed meanwhile; the insert follows its TODO")
     temporary = path.with_name(f".{path.name}.vibe-ls")
-    temporary.write_text(edits.apply(now, placed), encoding="utf-8", newline=ending)
+    temporary.write_text(edits.apply(now, placed).replace("\n", ending), encoding="utf-8",
+                         newline="")
     shutil.copymode(path, temporary)  # an executable script stays executable
     os.replace(temporary, path)
 
@@ -200,7 +209,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         start, end = int(first), int(last or first)
     except ValueError:
         raise VibeError(f"--lines {args.lines!r} is not a range like 12-30") from None
-    count = len(target.text.splitlines())
+    lines = target.text.split("\n")
+    count = len(lines) - (lines[-1] == "")
     if not 1 <= start <= end <= count:
         raise VibeError(f"--lines {args.lines} is not within {args.file}, which has lines "
                         f"1-{count}")
