@@ -89,6 +89,21 @@ def test_a_correction_names_a_plain_power_unless_none_fits(exponent: float, log:
     assert (judgement.verdict, judgement.time) == ("corrected", corrected), judgement
 
 
+def test_a_sort_explains_growth_no_class_fits() -> None:
+    """Sorting random integers in Python measured n^1.43 (memory, not comparisons)."""
+    sorted_growth = _timed(1.45)
+    assert growth.judge("O(n)", sorted_growth).verdict == "doubtful"
+    judgement = growth.judge("O(n)", sorted_growth, sorting=True)
+    assert (judgement.verdict, judgement.time) == ("corrected", "O(n log n)")
+    assert growth.judge("O(n log n)", sorted_growth, sorting=True).verdict == "agrees"
+    # A sort does not excuse growth beyond it.
+    assert growth.judge("O(n)", _timed(1.8), sorting=True).time == "O(n^2)"
+    assert growth.sorts("nums.sort()\nreturn nums == nums")
+    assert growth.sorts("std::sort(a.begin(), a.end());") and growth.sorts("sort.Ints(a)")
+    assert growth.sorts("return sorted(xs)[k]") and growth.sorts("Arrays.sort(a);")
+    assert not growth.sorts("is_sorted = all(a <= b for a, b in zip(xs, xs[1:]))")
+
+
 @pytest.mark.parametrize(("claim", "low", "high"), [
     ("O(1)", 0, 0), ("O(log n)", 0.05, 0.3), ("O(n)", 1, 1), ("O(n log n)", 1.05, 1.3),
     ("O(n^2)", 2, 2), ("O(n * m)", 2, 2), ("O(n + m)", 1, 1), ("O(sqrt n)", 0.5, 0.5)])

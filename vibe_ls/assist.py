@@ -496,7 +496,7 @@ class Assistant:
         if sample is None:
             return None
         measured = runs.measure(target.text, scope.name, sample)
-        judgement = growth.judge(claim.time, measured)
+        judgement = growth.judge(claim.time, measured, growth.sorts(scope.text))
         if judgement.measured:
             self._remember(scope.text, judgement, target.language)
         return judgement

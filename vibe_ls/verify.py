@@ -468,7 +468,8 @@ class Verifier:
         if not self._cancelled():
             claim = claim_for(best.implementation)
             measured = best.timing or self.measure(best.implementation)  # timed once
-            judgement = growth.judge(claim.time, measured)
+            judgement = growth.judge(claim.time, measured,
+                                     growth.sorts(self._code_of(best.implementation)))
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
                           len(pool), status, calls)
@@ -532,6 +533,13 @@ class Verifier:
         if judgement and judgement.measured:
             text += f"; time {judgement.measured}, {verdict_words(judgement)}"
         return text
+
+    def _code_of(self, implementation: object) -> str:
+        """The function's own code where it can be told apart (Python), else the file."""
+        source = self.source_for(implementation)
+        found = checks.find_function(source, self.function) \
+            if self.runs.language == "python" else None
+        return (ast.get_source_segment(source, found) or source) if found else source
 
     def _sample(self, source: str) -> str | None:
         """A sample call to grow inputs from: the user's largest example, else one made up
