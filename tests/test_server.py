@@ -139,6 +139,16 @@ async def test_a_windows_file_keeps_its_line_endings(editor: Editor) -> None:
     assert namespace["three_sum_closest"]([-1, 2, 1, -4], 1) == 2
 
 
+def test_a_stray_carriage_return_is_a_line_break_as_the_editor_counts() -> None:
+    from vibe_ls import triggers
+    from vibe_ls.server import lsp_lines
+
+    source = "x = 1  # a\r# b\r\ndef f():\n    # TODO: do it\n    pass\n"
+    # The editor's line 3 is the TODO; split at "\n" alone it would be `pass`.
+    assert triggers.todo_at(lsp_lines(source), "python", 3) is not None
+    assert triggers.todo_at(source.replace("\r\n", "\n"), "python", 3) is None
+
+
 async def test_edit_during_generation_is_reanchored(editor: Editor) -> None:
     uri = editor.open("solution.py", SOURCE)
     action = implement_action(await editor.actions(uri, TODO_LINE))

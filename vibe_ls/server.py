@@ -89,8 +89,15 @@ def target_of(ls: VibeServer, uri: str) -> tuple[TextDocument, Target] | None:
     language = triggers.language_for(uri, doc.language_id)
     if language is None or language not in ls.assistant.settings.languages:
         return None
-    return doc, Target(text=edits.unix_lines(doc.source), language=language,
+    return doc, Target(text=lsp_lines(doc.source), language=language,
                        file_name=uri.rsplit("/", 1)[-1])
+
+
+def lsp_lines(source: str) -> str:
+    """The document with its lines as LSP counts them (at "\r\n", "\r" or "\n"), each
+    ending in "\n": positions computed on it are the editor's (a stray "\r" is a line
+    break to the editor, and would move every edit below it if it were not one here)."""
+    return edits.unix_lines(source).replace("\r", "\n")
 
 
 @server.feature(types.INITIALIZE)
@@ -245,7 +252,7 @@ async def apply_proposal(ls: VibeServer, uri: str, version: int, proposal: Propo
     doc = ls.workspace.get_text_document(uri)
     placed: list[TextEdit] | None = proposal.edits
     if doc.version != version:
-        placed = proposal.reanchor(edits.unix_lines(doc.source))
+        placed = proposal.reanchor(lsp_lines(doc.source))
         if placed is None:
             ls.warn(f"vibe-ls: the document changed while the model was writing and "
                     f"{proposal.anchor} is gone; nothing was inserted")
