@@ -477,27 +477,23 @@ class Verifier:
         return outcome
 
     def _repair(self, pool: list[Candidate], reference: Candidate | None) -> None:
-        """No candidate ran and one did not compile: the model fixes it once, shown the
-        compiler's error. (Asked to fix a wrong result, the 0.5B fixed 0 of 3; a compiler
-        says exactly what is wrong, and a small model's Rust trips over borrows and types.)"""
-        from vibe_ls.harness import COMPILE_ERROR
-
-        broken = next((c for c in pool if c.implementation is not None and c.outputs
-                       and c.outputs[0].startswith(COMPILE_ERROR)), None)
+        """No candidate ran and one did not build: the model is shown the compiler's errors
+        and fixes its code, for up to MAX_REPAIRS rounds. (Asked to fix a wrong result, the
+        0.5B fixed 0 of 3; a compiler says exactly what is wrong, and a small model's Rust
+        trips over borrows and types.)"""
+        broken = next((c for c in pool if _did_not_build(c)), None)
         for _ in range(MAX_REPAIRS):
             if self.repair is None or broken is None or any(c.ran for c in pool) or \
                     self._cancelled():
                 return
             self._phase("fixing what the compiler reported")
-            self._add(pool, [self.repair(broken.implementation,
-                                         broken.outputs[0].removeprefix(COMPILE_ERROR + ": "))])
+            error = broken.outputs[0].split(": ", 1)[-1]
+            self._add(pool, [self.repair(broken.implementation, error)])
             self.repaired = pool[-1]
             self._match(pool, reference)
             self._agreement(pool)
             self._count(pool, reference)
-            fixed = self.repaired
-            broken = fixed if fixed.implementation is not None and fixed.outputs and \
-                fixed.outputs[0].startswith(COMPILE_ERROR) else None
+            broken = self.repaired if _did_not_build(self.repaired) else None
 
     def _summary(self, best: Candidate, outcome: Outcome) -> str:
         parts = []
@@ -622,6 +618,13 @@ class _ExamplesBatch:
             self.verifier._phase("settled: a candidate passes every example")
             return True
         return False
+
+
+def _did_not_build(candidate: Candidate) -> bool:
+    from vibe_ls.harness import COMPILE_ERROR
+
+    return candidate.implementation is not None and bool(candidate.outputs) and \
+        candidate.outputs[0].startswith(COMPILE_ERROR)
 
 
 def _which(first: int, last: int, total: int) -> str:
