@@ -262,6 +262,10 @@ def test_a_line_written_over_and_over_ends_the_answer() -> None:
     sentence = "If the pointer that is pointing to the character is at the end, return True. "
     reason, written = _feed(Lines(code_open=False), "Complexity: O(n). " + sentence * 40, None)
     assert reason == "repetition" and written.count("pointing") <= Lines.REPEATS + 1
+    # a complexity line is written once: written again, it starts a loop (often no code)
+    said = "Complexity: Time O(n), Space O(1). Approach: Two-pointer technique.\n"
+    reason, written = _feed(Lines(code_open=False), said * 5 + "```python\n", None)
+    assert reason == "repetition" and written.count("Complexity") == 2
     # lines of code that differ only in their numbers are no loop (a 3x3 window written out)
     window = "".join(f"    best = max(best, grid[i + {a}][j + {b}])\n"
                      for a in range(3) for b in range(3))
