@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from vibe_ls.errors import VibeError
+
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 
 
@@ -26,3 +28,15 @@ def model_dir(name: str) -> Path:
 def weights_dir() -> Path:
     """Assembled GGUF files (kept so a model can be re-exported or benchmarked against)."""
     return home() / "weights"
+
+
+def resolve_model(model: str | Path) -> Path:
+    """A model name under $VIBE_LS_HOME/models, or a path to a model directory."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    installed = model_dir(str(model))
+    if installed.is_dir():
+        return installed
+    raise VibeError(f"model {model!r} is not installed",
+                    "run `vibe-ls setup` (or `vibe-ls setup --model NAME`)")

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from vibe_ls import checks, growth, prompts
-from vibe_ls.engine import Sampling
+from vibe_ls.engine.sampling import Sampling
 from vibe_ls.postprocess import Complexity
 
 log = logging.getLogger(__name__)

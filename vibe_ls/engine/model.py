@@ -8,28 +8,16 @@ import threading
 import time
 from pathlib import Path
 
-from vibe_ls import home
 from vibe_ls.engine.chat import ChatFormat
 from vibe_ls.engine.decode import BoundDecoder, Decoder
 from vibe_ls.engine.generate import Generation, OnRow, OnText, Request, Result, run_rows
 from vibe_ls.engine.prefix import PrefixCache
 from vibe_ls.engine.providers import open_session
 from vibe_ls.errors import VibeError
+from vibe_ls.home import resolve_model
 from vibe_ls.manifest import read_manifest, verify
 
 log = logging.getLogger(__name__)
-
-
-def resolve_model(model: str | Path) -> Path:
-    """A model name under $VIBE_LS_HOME/models, or a path to a model directory."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return path
-    installed = home.model_dir(str(model))
-    if installed.is_dir():
-        return installed
-    raise VibeError(f"model {model!r} is not installed",
-                    "run `vibe-ls setup` (or `vibe-ls setup --model NAME`)")
 
 
 class Engine:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class Sampling:
 
 def pick(logits: np.ndarray, sampling: Sampling, rng: np.random.Generator) -> int:
     """The next token id for one position's logits [vocab]."""
+    import numpy as np  # here, so that `Sampling` alone does not load numpy (server start)
+
     if sampling.greedy:
         return int(np.argmax(logits))
     scaled = logits.astype(np.float64) / sampling.temperature
