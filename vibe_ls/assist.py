@@ -438,9 +438,8 @@ class Assistant:
         if not answer.code.strip():
             raise VibeError("the model wrote no code for this rewrite; try again")
         complexity = self._complexity(target, answer.code, answer, cancel)
-        complexity = replace(complexity, approach=postprocess.checked_approach(
-            complexity.approach, answer.code))
-        note = postprocess.complexity_note(complexity, triggers.comment_prefix(target.language))
+        note = postprocess.complexity_note(complexity, triggers.comment_prefix(target.language),
+                                           answer.code)
         code = postprocess.strip_complexity_comments(answer.code,
                                                      triggers.comment_prefix(target.language))
 
@@ -475,10 +474,8 @@ class Assistant:
         if scope is not None and runs is not None:
             judgement = self._measure_scope(target, scope, complexity, runs, on_phase)
             complexity = verify.apply_judgement(complexity, judgement)
-        complexity = replace(complexity, approach=postprocess.checked_approach(
-            complexity.approach, code))
         prefix = triggers.comment_prefix(target.language)
-        note = postprocess.complexity_note(complexity, prefix)
+        note = postprocess.complexity_note(complexity, prefix, code)
         first_line = _span_text(target.text, span).split("\n")[0]
 
         def edits_for(text: str) -> list[TextEdit] | None:
@@ -681,9 +678,7 @@ class Implementation:
         complexity = self.complexity
         if complexity.approach.strip().lower().rstrip(".") == self.description.lower():
             complexity = replace(complexity, approach="")  # repeating the TODO says nothing
-        complexity = replace(complexity, approach=postprocess.checked_approach(
-            complexity.approach, self.answer.code))
-        note = postprocess.complexity_note(complexity, prefix)
+        note = postprocess.complexity_note(complexity, prefix, self.answer.code)
         code = postprocess.strip_complexity_comments(self.answer.code, prefix)
         placed: list[TextEdit] = [edits.resolve_marker(todo)]
         inserted = code

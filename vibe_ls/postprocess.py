@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -331,7 +331,11 @@ def parse_complexity(text: str) -> Complexity | None:
                       approach=_approach(text))
 
 
-def complexity_note(c: Complexity, comment_prefix: str) -> str:
+def complexity_note(c: Complexity, comment_prefix: str, code: str | None = None) -> str:
+    """The note comment; with the `code` it describes, approach words the code does not
+    show are left out (`checked_approach`)."""
+    if code is not None:
+        c = replace(c, approach=checked_approach(c.approach, code))
     note = f"{comment_prefix} Time: {c.time}"
     if c.measured:
         note += f" ({c.measured})"
