@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vibe_ls.engine import Engine, Request, Sampling, providers
@@ -112,6 +113,25 @@ def test_sampling_is_reproducible_with_a_seed(engine: Engine) -> None:
     assert run(1) != run(2)
     greedy = engine.generate(Request(prompt, max_new_tokens=24)).tokens
     assert run(3, top_p=1e-9) == greedy  # a nucleus of one token is greedy
+
+
+def test_a_sample_follows_the_nucleus_of_the_whole_vocabulary() -> None:
+    """Sampling looks only at tokens with mass worth counting; the draws still follow the
+    top-p nucleus of the full distribution, and a flat tail that holds mass is drawn from."""
+    from vibe_ls.engine.sampling import pick
+
+    peaked = np.full(151_936, -40.0, np.float32)
+    peaked[:5] = [5.0, 4.5, 4.0, 3.0, 1.0]
+    rng = np.random.default_rng(1)
+    draws = np.bincount([pick(peaked, Sampling(1.0, 0.9), rng) for _ in range(4000)],
+                        minlength=peaked.size)
+    exact = np.exp(peaked[:3] - 5.0) / np.exp(peaked[:3] - 5.0).sum()  # 0.93 of the mass
+    assert draws[3:].sum() == 0
+    assert np.abs(draws[:3] / 4000 - exact).max() < 0.03
+    flat = np.zeros(151_936, np.float32)
+    flat[0] = 5.0  # e^5 against 151,935 tokens of e^0: the tail holds 99.9% of the mass
+    tail = [pick(flat, Sampling(1.0), rng) for _ in range(200)]
+    assert sum(t != 0 for t in tail) > 190
 
 
 def test_stop_string_ends_generation_and_is_cut(engine: Engine) -> None:

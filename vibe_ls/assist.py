@@ -118,8 +118,7 @@ class Assistant:
         request = self._request(messages, answer_start, max_new_tokens, speculate, sampling,
                                 stop, code)
         result = self.engine().generate(request, on_text, cancel)
-        log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
-                 result.finish_reason, result.tokens_per_s)
+        _log_result(result)
         return answer_start + result.text, result
 
     def _request(self, messages: list[dict[str, str]], answer_start: str = "",
@@ -225,8 +224,7 @@ class Assistant:
         everything = self.engine().generate_many(requests, on_text, cancel, on_row)
         results, extra = everything[:rows], everything[rows:]
         for result in everything:
-            log.info("generated %d tokens (%s) at %.1f tok/s", len(result.tokens),
-                     result.finish_reason, result.tokens_per_s)
+            _log_result(result)
         if len(everything) > 1:
             tokens = sum(len(r.tokens) for r in everything)
             log.info("%d rows (%d joined): %d tokens at %.1f tok/s in all", len(everything),
@@ -603,6 +601,12 @@ def _merged(rows: list[Result], parents: list[int], joined: list[Result]) -> lis
         seconds = was.decode_s if row.decode_s == was.decode_s else was.decode_s + row.decode_s
         merged[parent] = replace(was, tokens=was.tokens + row.tokens, decode_s=seconds)
     return merged
+
+
+def _log_result(result: Result) -> None:
+    log.info("generated %d tokens (%s) at %.1f tok/s; prompt %d tokens (%d cached), first "
+             "token after %.2f s", len(result.tokens), result.finish_reason,
+             result.tokens_per_s, result.prompt_tokens, result.cached_tokens, result.ttft_s)
 
 
 def _speed(rows: list[Result]) -> str:
