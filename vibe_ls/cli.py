@@ -79,7 +79,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"the message called {on['called_verified']:.0%} of the inserts verified; "
               f"{on['verified_passing']:.0%} of those pass the hidden tests")
         print(f"time with verification: median {report['time_ratio_median']:.2f}x, "
-              f"mean {report['time_ratio_mean']:.2f}x of the time without")
+              f"mean {report['time_ratio_mean']:.2f}x of the time without; median "
+              f"{report['time_ratio_first_kept']:.2f}x where only the first answer was "
+              f"written ({report['first_kept']} problems), "
+              f"{report['time_ratio_more_written']:.2f}x where more candidates were written")
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         return 0

@@ -93,18 +93,30 @@ def grade(solution: str, p: dict) -> tuple[int, int]:
     return passed, total
 
 
-async def _run(problems: list[dict], options: dict, log) -> list[dict]:
-    driver = Driver()
-    await driver.start(options)
-    results = []
+async def _run(problems: list[dict], model: str, device: str,
+               modes: tuple[bool, ...], log) -> dict[bool, list[dict]]:
+    """Every problem through one server per mode, the modes taking turns problem by problem
+    (and going first in turn): a machine whose speed drifts over the run (a shared VM's
+    does) then slows both alike, and the time ratio compares like with like."""
+    drivers = {verify: Driver() for verify in modes}
+    results: dict[bool, list[dict]] = {verify: [] for verify in modes}
     try:
+        for verify, driver in drivers.items():
+            await driver.start({"model": model, "device": device, "verify": verify})
         with tempfile.TemporaryDirectory() as tmp:
-            for p in problems:
-                results.append(await _one(driver, Path(tmp), p))
-                log(f"{p['problem_name']}: {results[-1]['cases_passed']}/"
-                    f"{results[-1]['cases']} {'PASS' if results[-1]['passed'] else 'fail'}")
+            for i, p in enumerate(problems):
+                order = modes if i % 2 == 0 else modes[::-1]
+                for verify in order:
+                    folder = Path(tmp) / ("on" if verify else "off")
+                    folder.mkdir(exist_ok=True)
+                    results[verify].append(await _one(drivers[verify], folder, p))
+                log(f"{p['problem_name']}: " + ", ".join(
+                    f"{'on' if verify else 'off'} {r['cases_passed']}/{r['cases']} "
+                    f"{'PASS' if r['passed'] else 'fail'} {r['seconds']:.1f} s"
+                    for verify in modes for r in [results[verify][-1]]))
     finally:
-        await driver.stop()
+        for driver in drivers.values():
+            await driver.stop()
     return results
 
 
@@ -152,20 +164,31 @@ def _summary(results: list[dict]) -> dict:
             "results": results}
 
 
+def _median_ratio(pairs: list[tuple[dict, dict]]) -> float:
+    ratios = sorted(a["seconds"] / max(b["seconds"], 1e-6) for a, b in pairs)
+    return ratios[len(ratios) // 2] if ratios else 0.0
+
+
 def quality(model: str, device: str, count: int, difficulty: str = "Easy", log=print,
             modes: tuple[bool, ...] = (False, True)) -> dict:
-    """Each problem with verification off, then on (the same server code, two sessions)."""
+    """Each problem with verification off and on (the same server code, one session each,
+    taking turns problem by problem)."""
     problems = select(count, difficulty)
     report: dict = {"model": model, "difficulty": difficulty, "problems": len(problems)}
+    log("each problem with verification " + " and ".join("on" if v else "off" for v in modes)
+        + ":")
+    results = asyncio.run(_run(problems, model, device, modes, log))
     for verify in modes:
-        log(f"verification {'on' if verify else 'off'}:")
-        results = asyncio.run(_run(problems, {"model": model, "device": device,
-                                               "verify": verify}, log))
-        report["on" if verify else "off"] = _summary(results)
+        report["on" if verify else "off"] = _summary(results[verify])
     if "on" in report and "off" in report:
-        ratios = sorted(a["seconds"] / max(b["seconds"], 1e-6) for a, b in
-                        zip(report["on"]["results"], report["off"]["results"], strict=True))
-        report["time_ratio_median"] = ratios[len(ratios) // 2] if ratios else 0.0
+        pairs = list(zip(report["on"]["results"], report["off"]["results"], strict=True))
+        report["time_ratio_median"] = _median_ratio(pairs)
+        # where only the first answer was written (it passed), against where more were
+        first = [(a, b) for a, b in pairs if "(best of " not in a["summary"]]
+        report["time_ratio_first_kept"] = _median_ratio(first)
+        report["first_kept"] = len(first)
+        report["time_ratio_more_written"] = _median_ratio(
+            [(a, b) for a, b in pairs if "(best of " in a["summary"]])
         report["time_ratio_mean"] = (report["on"]["seconds_per_problem"]
                                      / max(report["off"]["seconds_per_problem"], 1e-6))
     return report
