@@ -56,6 +56,18 @@ class Editor:
             types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
             [types.TextDocumentContentChangeWholeDocument(text=text)]))
 
+    def type_at(self, uri: str, line: int, character: int, text: str) -> None:
+        """Type `text` at a position, sent as an incremental change (as editors send them)."""
+        from vibe_ls.edits import TextEdit, apply
+
+        self.versions[uri] += 1
+        self.texts[uri] = apply(self.texts[uri], [TextEdit((line, character),
+                                                           (line, character), text)])
+        at = types.Position(line, character)
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
+            [types.TextDocumentContentChangePartial(range=types.Range(at, at), text=text)]))
+
     async def actions(self, uri: str, line: int, end_line: int | None = None,
                       end_col: int = 0) -> list[types.CodeAction]:
         end = types.Position(end_line, end_col) if end_line is not None else \

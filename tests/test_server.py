@@ -149,6 +149,28 @@ def test_a_stray_carriage_return_is_a_line_break_as_the_editor_counts() -> None:
     assert triggers.todo_at(source.replace("\r\n", "\n"), "python", 3) is None
 
 
+async def test_lines_are_counted_as_the_editor_counts_them_after_typing(
+        editor: Editor) -> None:
+    """A page break (form feed) and a LINE SEPARATOR in a string are not line breaks to the
+    editor: typing below them must change the server's copy where the editor changed its
+    own, or the TODO's code action (and every edit) moves a line off."""
+    source = 'import math\n\x0c\nS = "a\u2028b"\n\n' + SOURCE.split("\n", 1)[1]
+    todo = TODO_LINE + 3
+    uri = editor.open("paged.py", source)
+    assert implement_action(await editor.actions(uri, todo))
+    editor.type_at(uri, todo + 1, 0, "\n")  # a blank line typed under the TODO
+    editor.type_at(uri, 3, 0, "# ")  # and a comment typed on the blank line above it
+    assert editor.texts[uri].split("\n")[todo].endswith("# TODO: find three numbers whose "
+                                                         "sum is closest to target")
+    assert implement_action(await editor.actions(uri, todo))
+    assert not [a for a in await editor.actions(uri, todo + 1) if "TODO" in a.title]
+    result = await editor.run(implement_action(await editor.actions(uri, todo)))
+    assert result["applied"] is True
+    text = editor.texts[uri]
+    assert text.startswith('import math\n\x0c\nS = "a\u2028b"\n# \n'), text[:60]
+    assert "TODO: find" not in text and "    pass\n" not in text
+
+
 async def test_edit_during_generation_is_reanchored(editor: Editor) -> None:
     uri = editor.open("solution.py", SOURCE)
     action = implement_action(await editor.actions(uri, TODO_LINE))

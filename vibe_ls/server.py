@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 import uuid
@@ -20,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
-from pygls.workspace import TextDocument
+from pygls.workspace import TextDocument, Workspace
 
 from vibe_ls import __version__, edits, triggers
 from vibe_ls.assist import Assistant, Proposal, Target
@@ -35,13 +36,44 @@ IMPLEMENT, REWRITE, NOTE, EXPLAIN = ("vibe-ls.implement", "vibe-ls.rewrite",
 PROGRESS_EVERY_S = 0.25
 
 
+_LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+class LspDocument(TextDocument):
+    """A document split into lines where the editor splits them: at "\r\n", "\r" and "\n"
+    only. pygls splits with `str.splitlines`, which also breaks at a form feed (a page break
+    in a source file), "\x1c"-"\x1e", "\x85", "\u2028" and "\u2029" (in a string literal).
+    Below such a character, every incremental change the editor sent landed a line off in
+    the server's copy of the document, and every position sent back pointed a line off."""
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(_LSP_LINE.findall(self.source))
+
+
+class LspWorkspace(Workspace):
+    """pygls's workspace, keeping its documents as `LspDocument`s."""
+
+    def _create_text_document(self, *args, **kwargs) -> TextDocument:
+        document = super()._create_text_document(*args, **kwargs)
+        document.__class__ = LspDocument  # a subclass that only splits lines differently
+        return document
+
+
 class VibeProtocol(LanguageServerProtocol):
     """pygls cancels a request's future only before it starts; tell the server too, so a
-    running generation stops."""
+    running generation stops. Documents are split into lines as the editor does."""
 
     def _handle_cancel_notification(self, msg_id):
         self._server.cancel_request(msg_id)
         super()._handle_cancel_notification(msg_id)
+
+    @property
+    def workspace(self) -> Workspace:
+        workspace = super().workspace
+        if type(workspace) is Workspace:  # pygls makes it in `initialize`, before any document
+            workspace.__class__ = LspWorkspace
+        return workspace
 
 
 class VibeServer(LanguageServer):
