@@ -25,6 +25,13 @@ RIGHT = {
              "        for (int x : a) if (x > 0) c++;\n        return c;\n    }\n}\n"),
     "javascript": ("function count_positive(a) {\n  return a.filter((x) => x > 0).length;\n}\n"
                    "module.exports = { count_positive };\n"),
+    # TypeScript runs in node with its types stripped: generics, a cast, a non-null `!`.
+    "typescript": ("interface Counted { n: number }\n\nclass Counter {\n"
+                   "    count_positive(a: readonly number[]): number {\n"
+                   "        const seen = new Map<string, Counted>();\n"
+                   "        seen.set(\"c\", { n: 0 });\n"
+                   "        for (const x of a) if ((x as number) > 0) seen.get(\"c\")!.n++;\n"
+                   "        return seen.get(\"c\")!.n;\n    }\n}\n"),
 }
 WRONG = {language: text.replace("> 0", ">= 0") for language, text in RIGHT.items()}
 CALLS = ["f([1, 2, 3])", "f(a=[-1, 5])", "f([0, 0, 7])", "f([])"]
@@ -149,6 +156,10 @@ QUADRATIC = {
     "javascript": ("function pairs(a) {\n  let c = 0;\n  for (let i = 0; i < a.length; i++)\n"
                    "    for (let j = i + 1; j < a.length; j++) if (a[i] < a[j]) c++;\n"
                    "  return c;\n}\n"),
+    "typescript": ("function pairs(a: number[]): number {\n  let c: number = 0;\n"
+                   "  for (let i = 0; i < a.length; i++)\n"
+                   "    for (let j = i + 1; j < a.length; j++) if (a[i] < a[j]) c++;\n"
+                   "  return c;\n}\n"),
 }
 
 
@@ -171,3 +182,30 @@ def test_linear_code_measures_linear(language: str) -> None:
     assert measured is not None and measured.exponent is not None, measured
     assert 0.4 < measured.exponent < 1.8, measured
     assert growth.judge("O(n)", measured).verdict in ("agrees", "loose"), measured
+
+
+def test_typescript_types_are_stripped_and_what_is_more_than_types_is_refused() -> None:
+    from vibe_ls.harness.typescript import NotStrippable, to_javascript
+
+    source = ("type Pair = [number, number];\n"
+              "function f<T>(a: T[], k?: number): Pair {\n"
+              "  let best!: number;\n  const m = new Map<T, number>();\n"
+              "  return [a.length as number, (k ?? 0)!] satisfies Pair;\n}\n"
+              "class C { private readonly n: number = 1; static g(): void {} }\n")
+    assert to_javascript(source) == (
+        "\nfunction f(a, k) {\n  let best;\n  const m = new Map();\n"
+        "  return [a.length, (k ?? 0)];\n}\nclass C {   n = 1; static g() {} }\n")
+    for source, why in [("enum E { A }\n", "enum"),
+                        ("class C { constructor(private x: number) {} }\n", "field"),
+                        ("namespace N { export const a = 1; }\n", "module"),
+                        ("function f(a: number {\n", "does not parse")]:
+        with pytest.raises(NotStrippable, match=why):
+            to_javascript(source)
+
+
+def test_typescript_that_cannot_be_stripped_is_reported_as_not_built() -> None:
+    _need("typescript")
+    source = "enum Sign { Plus }\n" + RIGHT["typescript"]
+    results = harness.run_calls("typescript", source, "count_positive", CALLS, EXPECTED)
+    assert all(not ok and shown.startswith(harness.COMPILE_ERROR) for ok, shown in results)
+    assert "enum" in results[0][1]

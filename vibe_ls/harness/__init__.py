@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vibe_ls import growth
-from vibe_ls.harness import cpp, others, wire
+from vibe_ls.harness import cpp, others, typescript, wire
 from vibe_ls.harness.signatures import Signature, Type, python_signature, read
 
 __all__ = ["Signature", "available", "measure", "python_signature", "run_calls", "sample",
@@ -28,14 +28,17 @@ log = logging.getLogger(__name__)
 
 # Seconds per call below which call overhead hides the growth: compiled code, and the JIT
 # runtimes (boxing, warm-up).
-FLOORS = {"c": 1e-6, "cpp": 1e-6, "rust": 1e-6, "java": 1e-6, "javascript": 2e-6}
+FLOORS = {"c": 1e-6, "cpp": 1e-6, "rust": 1e-6, "java": 1e-6, "javascript": 2e-6,
+          "typescript": 2e-6}
 # A JIT's warm-up and tiering bend the curve (a linear scan in Java measured n^0.5 to n^1.7
 # here): a claim must be off by more before it is called wrong.
-TOLERANCE = {"java": 0.6, "javascript": 0.6}
+TOLERANCE = {"java": 0.6, "javascript": 0.6, "typescript": 0.6}
 # A harness stops after five sizes in a row timed above its stop floor; a JIT's small sizes
 # are slow for other reasons (interpreted first calls), so there it counts only slow sizes.
-STOP_FLOORS = {"java": 5e-5, "javascript": 5e-5}
-LANGUAGES = ("c", "cpp", "rust", "java", "javascript")
+STOP_FLOORS = {"java": 5e-5, "javascript": 5e-5, "typescript": 5e-5}
+LANGUAGES = ("c", "cpp", "rust", "java", "javascript", "typescript")
+# Run by node: JavaScript, and TypeScript with its types stripped.
+NODE = ("javascript", "typescript")
 COMPILE_ERROR = "did not compile"  # what a call shows when its candidate did not build
 _MB = 1 << 20
 
@@ -82,7 +85,7 @@ def _tools(language: str) -> tuple[str, ...] | None:
         found = (_rustc(),)
     elif language == "java":
         found = (_which("javac"), _which("java"))
-    elif language == "javascript":
+    elif language in NODE:
         found = (_which("node"),)
     else:
         return None
@@ -95,7 +98,7 @@ def available(language: str) -> bool:
 
 
 _NEEDS = {"c": "gcc", "cpp": "g++", "rust": "rustc", "java": "javac and java",
-          "javascript": "node"}
+          "javascript": "node", "typescript": "node"}
 
 
 def missing(language: str) -> str:
@@ -173,6 +176,11 @@ def _build(space, language: str, source: str, found: Signature) -> _Built:
                              "-encoding", "UTF-8", "-d", ".", *files], limits=limits)
         return _Built([tools[1], *_JVM, "-cp", str(space.work), "VibeLsHarness"],
                       _compile_error(outcome))
+    if language == "typescript":
+        try:
+            source = typescript.to_javascript(source)
+        except typescript.NotStrippable as exc:
+            return _Built([], f"its types could not be stripped for node: {exc}")
     name, program = others.js_program(source, found)
     (space.work / name).write_text(program, encoding="utf-8")
     return _Built([tools[0], "--max-old-space-size=512", "--stack-size=8000",
@@ -196,7 +204,7 @@ def _compile_error(outcome) -> str:
 def _run_limits(language: str, cpu_s: float, wall_s: float, memory_mb: int = 1024):
     from vibe_ls import sandbox
 
-    if language in ("java", "javascript"):  # runtimes that reserve address space and spawn
+    if language in ("java", *NODE):  # runtimes that reserve address space and spawn
         return sandbox.Limits(cpu_s=cpu_s + 2, wall_s=wall_s + 3, memory_mb=memory_mb,
                               memory_kind="data", processes=64, open_files=256)
     return sandbox.Limits(cpu_s=cpu_s, wall_s=wall_s, memory_mb=memory_mb)
@@ -213,7 +221,7 @@ def _calls(found: Signature, calls: list[str]) -> list[str | None]:
             args, kwargs = ast.literal_eval(literal) if literal else (None, None)
             if args is None:
                 raise wire.Unfit("not a call with literal arguments")
-            if found.language == "javascript":
+            if found.language in NODE:
                 encoded.append(json.dumps(wire.arguments(found, args, kwargs)))
             else:
                 encoded.append(wire.encode_call(found, args, kwargs))
@@ -231,13 +239,13 @@ def fits(language: str, source: str, function: str, calls: list[str]) -> list[bo
 
 
 def _request(found: Signature, inputs: list[str]) -> str:
-    if found.language == "javascript":
+    if found.language in NODE:
         return json.dumps({"mode": "C", "calls": [json.loads(i) for i in inputs]})
     return f"C {len(inputs)}\n" + "\n".join(inputs) + "\n"
 
 
 def _answers(found: Signature, stdout: str) -> list[tuple[str, object]]:
-    if found.language != "javascript":
+    if found.language not in NODE:
         return wire.results(stdout.encode("utf-8", "surrogateescape"), found.returns)
     answers = []
     for line in stdout.splitlines():
@@ -311,7 +319,7 @@ def _sizes(found: Signature, literal: str) -> list[tuple[int, str]]:
         n = 2 ** power
         grown_args, grown_kwargs = scope["__vibe_ls_grown"](value, n, power)
         try:
-            if found.language == "javascript":
+            if found.language in NODE:
                 text = json.dumps(wire.arguments(found, grown_args, grown_kwargs))
             else:
                 text = wire.encode_call(found, grown_args, grown_kwargs)
@@ -337,7 +345,7 @@ def measure(language: str, source: str, function: str, literal: str,
     from vibe_ls import sandbox
 
     floor, stop = FLOORS[language], STOP_FLOORS.get(language, FLOORS[language])
-    if language == "javascript":
+    if language in NODE:
         request = json.dumps({"mode": "T", "sizes": sizes, "budget": budget_s, "cap": cap_s,
                               "floor": stop})
     else:
@@ -349,7 +357,7 @@ def measure(language: str, source: str, function: str, literal: str,
             return None
         outcome = space.run(built.run, request, _run_limits(
             language, budget_s + 3, budget_s + 6, memory_mb=2048))
-    if language == "javascript":
+    if language in NODE:
         points = []
         for line in outcome.stdout.splitlines():
             try:

@@ -138,7 +138,9 @@ def _definition(source: str, language: str, function: str):
 def _owner(node, language: str, source: bytes) -> str | None:
     """The class (Rust: the impl's type) a function is defined in."""
     classes = {"cpp": ("class_specifier", "struct_specifier"), "java": ("class_declaration",),
-               "rust": ("impl_item",), "javascript": ("class_declaration", "class")}[language]
+               "rust": ("impl_item",), "javascript": ("class_declaration", "class"),
+               "typescript": ("class_declaration", "class", "abstract_class_declaration"),
+               }[language]
     parent = node.parent
     while parent is not None:
         if parent.type in classes:
@@ -155,7 +157,7 @@ def read(language: str, source: str, function: str) -> Signature | None:
     if definition is None:
         return None
     reader = {"cpp": _read_c, "c": _read_c, "rust": _read_rust, "java": _read_java,
-              "javascript": _read_js}.get(language)
+              "javascript": _read_js, "typescript": _read_ts}.get(language)
     return reader(language, source.encode("utf-8"), definition.node, function) if reader \
         else None
 
@@ -291,6 +293,51 @@ def _read_js(language: str, source: bytes, node, function: str) -> Signature | N
     static = owner is None or any(c.type == "static" for c in node.children)
     return Signature(language, function, tuple(Param(n, ANY, "") for n in names), ANY, owner,
                      static)
+
+
+# A JavaScript number holds integers exactly up to 2^53.
+NUMBER = Type("int", low=-(2**53 - 1), high=2**53 - 1)
+
+
+def _ts_type(source: bytes, node) -> Type:
+    """A TypeScript type (the node inside a `: T` annotation) as a harness type: numbers,
+    booleans, strings and arrays of them; anything else is taken as it comes (as
+    JavaScript's values are)."""
+    if node is None:
+        return ANY
+    if node.type in ("type_annotation", "readonly_type", "parenthesized_type"):
+        return _ts_type(source, node.named_children[-1] if node.named_children else None)
+    if node.type == "predefined_type":
+        return {"number": NUMBER, "boolean": BOOL, "string": STR}.get(_text(source, node), ANY)
+    item = None
+    if node.type == "array_type":
+        item = node.named_children[0]
+    elif node.type == "generic_type" and _text(source, node.named_children[0]) in (
+            "Array", "ReadonlyArray") and len(node.named_children[1].named_children) == 1:
+        item = node.named_children[1].named_children[0]
+    inner = _ts_type(source, item) if item is not None else ANY
+    return Type("list", inner) if inner is not ANY else ANY
+
+
+def _read_ts(language: str, source: bytes, node, function: str) -> Signature | None:
+    parameters = node.child_by_field_name("parameters")
+    if parameters is None:
+        return None
+    params = []
+    for child in parameters.named_children:
+        if child.type not in ("required_parameter", "optional_parameter"):
+            return None
+        pattern = child.child_by_field_name("pattern")
+        if pattern is None or pattern.type != "identifier" or \
+                child.child_by_field_name("value") is not None:
+            return None  # destructuring, rest parameters, defaults
+        annotation = next((c for c in child.named_children if c.type == "type_annotation"),
+                          None)
+        params.append(Param(_text(source, pattern), _ts_type(source, annotation), ""))
+    returns = _ts_type(source, node.child_by_field_name("return_type"))
+    owner = _owner(node, language, source) if node.type == "method_definition" else None
+    static = owner is None or any(c.type == "static" for c in node.children)
+    return Signature(language, function, tuple(params), returns, owner, static)
 
 
 def python_signature(signature: Signature) -> str:
