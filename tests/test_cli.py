@@ -51,6 +51,18 @@ def test_write_keeps_a_windows_files_line_endings(real_model: Path, tmp_path: Pa
 
 
 @pytest.mark.real_model
+def test_write_keeps_a_classic_mac_files_line_endings(real_model: Path,
+                                                      tmp_path: Path) -> None:
+    path = tmp_path / "largest.py"
+    path.write_bytes(SOURCE.replace("\n", "\r").encode())
+    proc = run_cli("implement", str(path), "--write", "--no-verify")
+    assert proc.returncode == 0, proc.stderr
+    raw = path.read_bytes().decode()
+    assert "\n" not in raw and "# Time: O(" in raw and "TODO" not in raw
+    assert _largest(raw.replace("\r", "\n")) == 9
+
+
+@pytest.mark.real_model
 def test_explain_prints_markdown(real_model: Path, tmp_path: Path) -> None:
     path = tmp_path / "largest.py"
     path.write_text("def largest(nums: list[int]) -> int:\n    best = nums[0]\n"

@@ -179,6 +179,9 @@ def test_windows_line_endings_and_form_feeds_are_kept_in_place() -> None:
     expected = implement(source, "python", answer, 1)
     windows = source.replace("\n", "\r\n")
     assert edits.line_ending(windows) == "\r\n" and edits.line_ending(source) == "\n"
+    # classic Mac OS: lone "\r"s only; a stray "\r" among "\n" lines does not count
+    assert edits.line_ending(source.replace("\n", "\r")) == "\r"
+    assert edits.line_ending('x = "a\rb"\ny = 1\n') == "\n" and edits.line_ending("") == "\n"
     todo = triggers.todo_at(edits.unix_lines(windows), "python", 1)
     parsed = parse_answer(answer, "python")
     placed = Implementation("python", parsed, parsed.complexity, todo.description, "largest")

@@ -122,7 +122,8 @@ def _target(path: Path):
 
 def _read(path: Path) -> tuple[str, str]:
     """FILE's text with "\n" line endings, and the line ending it uses on disk. Nothing else
-    is translated (a lone "\r" stays one), so writing it back changes only the insert."""
+    is translated (a lone "\r" in a file with other line endings stays one), so writing it
+    back changes only the insert."""
     try:
         with path.open(encoding="utf-8", newline="") as file:
             raw = file.read()
@@ -131,7 +132,10 @@ def _read(path: Path) -> tuple[str, str]:
             from None
     from vibe_ls import edits
 
-    return edits.unix_lines(raw), edits.line_ending(raw)
+    ending = edits.line_ending(raw)
+    if ending == "\r":  # classic Mac OS: every line ends so (there is no "\n" to confuse)
+        return raw.replace("\r", "\n"), ending
+    return edits.unix_lines(raw), ending
 
 
 def _assistant(args: argparse.Namespace):

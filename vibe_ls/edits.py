@@ -33,8 +33,11 @@ class TextEdit:
 
 
 def line_ending(text: str) -> str:
-    """The document's line ending: "\r\n" where its first line ends so (Windows files)."""
+    """The document's line ending: "\r\n" where its first line ends so (Windows files), "\r"
+    where every line ends in a lone "\r" (classic Mac OS files: no "\n" at all)."""
     first = text.find("\n")
+    if first < 0:
+        return "\r" if "\r" in text else "\n"
     return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
 
 
