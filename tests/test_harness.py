@@ -209,3 +209,7 @@ def test_typescript_that_cannot_be_stripped_is_reported_as_not_built() -> None:
     results = harness.run_calls("typescript", source, "count_positive", CALLS, EXPECTED)
     assert all(not ok and shown.startswith(harness.COMPILE_ERROR) for ok, shown in results)
     assert "enum" in results[0][1]
+    # Where the user's own file holds the enum, no candidate is tried at all.
+    assert "enum" in harness.unrunnable("typescript", source)
+    assert harness.unrunnable("typescript", RIGHT["typescript"]) == ""
+    assert harness.unrunnable("javascript", "enum E { A }\n") == ""  # node says so itself

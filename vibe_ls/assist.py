@@ -305,7 +305,11 @@ class Assistant:
                 placed, verdict, judgement = outcome.chosen, outcome.summary, outcome.judgement
                 details = outcome.details()
             elif runs.language != "python":
-                verdict = "; not verified: the harness cannot feed this function's types"
+                from vibe_ls import harness
+
+                why = harness.unrunnable(target.language, target.text)
+                verdict = "; not verified: " + (
+                    why or "the harness cannot feed this function's types")
         elif self.settings.verify:
             from vibe_ls import harness
 
@@ -361,7 +365,7 @@ class Assistant:
 
             function = scope.name if scope else None
             found = harness.signature(target.language, target.text, function) \
-                if function else None
+                if function and not harness.unrunnable(target.language, target.text) else None
             signature = harness.python_signature(found) if found else None
         if function is None or signature is None:
             return None

@@ -22,7 +22,7 @@ from vibe_ls.harness import cpp, others, typescript, wire
 from vibe_ls.harness.signatures import Signature, Type, python_signature, read
 
 __all__ = ["Signature", "available", "measure", "python_signature", "run_calls", "sample",
-           "signature"]
+           "signature", "unrunnable"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,17 @@ def missing(language: str) -> str:
     if language in _NEEDS:
         return f"{_NEEDS[language]} not found"
     return f"no {language} harness yet"
+
+
+def unrunnable(language: str, source: str) -> str:
+    """Why no candidate in this file can be run, whatever it is ("" when one can): a
+    TypeScript file that is more than JavaScript with types (an `enum` of the user's)."""
+    if language == "typescript":
+        try:
+            typescript.to_javascript(source)
+        except typescript.NotStrippable as exc:
+            return f"the file's TypeScript cannot be run by node without its types ({exc})"
+    return ""
 
 
 def signature(language: str, source: str, function: str) -> Signature | None:
