@@ -46,9 +46,16 @@ class LspDocument(TextDocument):
     Below such a character, every incremental change the editor sent landed a line off in
     the server's copy of the document, and every position sent back pointed a line off."""
 
+    _split: tuple[str, tuple[str, ...]] | None = None  # the source last split, its lines
+
     @property
     def lines(self) -> tuple[str, ...]:
-        return tuple(_LSP_LINE.findall(self.source))
+        # pygls splits again on every use, several times per keystroke (the change, then
+        # each request's position conversions): split once per version of the text.
+        source = self.source
+        if self._split is None or self._split[0] is not source:
+            self._split = (source, tuple(_LSP_LINE.findall(source)))
+        return self._split[1]
 
 
 class LspWorkspace(Workspace):
