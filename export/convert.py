@@ -12,8 +12,15 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.onnx"
 INT4_BLOCK_SIZE = 32
-# accuracy_level 4: int8 activations in the MatMulNBits kernel, the fastest CPU path.
+# accuracy_level 4: int8 activations in the MatMulNBits kernel, the fastest CPU path
+# (level 0, fp32 activations, decodes at 27-31 tok/s against 50-53 and is no closer to fp32).
 INT4_ACCURACY_LEVEL = 4
+# Asymmetric blocks (a zero point per block of 32). The weights come from a Q4_K_M GGUF, whose
+# 4-bit blocks are affine (a scale and a minimum each), so a symmetric grid around zero fits
+# them badly. Measured on the 0.5B against its fp32 export, 600 tokens of this project's code:
+# mean KL 0.096 -> 0.065, top-1 81.5% -> 83.2%; LeetCode Easy pass@1 (40 stubs, greedy, no
+# verification) 12.5% -> 22.5%; decode speed unchanged.
+INT4_SYMMETRIC = False
 
 
 def export_fp32(checkpoint: Path, out: Path) -> Path:
@@ -213,14 +220,15 @@ def _save(model, out: Path) -> Path:
 
 
 def quantize_int4(fp32_model: Path, out: Path) -> Path:
-    """Weight-only int4 (MatMulNBits, symmetric, block 32) of every MatMul with constant
-    weights, lm_head included."""
+    """Weight-only int4 (MatMulNBits, block 32 with a zero point each) of every MatMul with
+    constant weights, lm_head included."""
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
     quantizer = MatMulNBitsQuantizer(onnx.load(fp32_model), block_size=INT4_BLOCK_SIZE,
-                                     is_symmetric=True, accuracy_level=INT4_ACCURACY_LEVEL)
+                                     is_symmetric=INT4_SYMMETRIC,
+                                     accuracy_level=INT4_ACCURACY_LEVEL)
     quantizer.process()
     return _save(quantizer.model.model, out)
 

@@ -81,6 +81,8 @@ def test_int4_quantizes_every_linear_layer_including_lm_head(tiny_int4: Path) ->
     assert any("lm_head" in n.name for n in nbits)
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in nbits[0].attribute}
     assert attrs["block_size"] == 32 and attrs["bits"] == 4 and attrs["accuracy_level"] == 4
+    # asymmetric: every block has a zero point (the GGUF's 4-bit blocks are affine)
+    assert all(len(n.input) == 4 and n.input[3] for n in nbits)
     parity = read_manifest(tiny_int4).parity
     assert parity["passed"] and parity["max_abs_logit_diff"] > 0
     assert 0.6 <= parity["top1_agreement"] <= 1.0
@@ -209,3 +211,21 @@ def test_setup_upgrades_a_format_2_model_in_place(tiny_fp32: Path, tmp_path: Pat
     assert installed_ok(target, "fp32", said.append)
     assert read_manifest(target).format == FORMAT_VERSION and verify(target) == []
     assert any("upgraded" in line for line in said), said
+
+
+def test_setup_keeps_a_format_3_model_that_is_not_int4(tiny_fp32: Path, tmp_path: Path) -> None:
+    """Format 4 changed only the int4 quantization: an fp32 model is kept as it is."""
+    from vibe_ls.install import installed_ok
+
+    target = tmp_path / "model"
+    target.mkdir()
+    for item in tiny_fp32.iterdir():
+        (target / item.name).write_bytes(item.read_bytes())
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["format"] = 3
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    graph = (target / "model.onnx").read_bytes()
+    said: list[str] = []
+    assert installed_ok(target, "fp32", said.append)
+    assert read_manifest(target).format == FORMAT_VERSION and verify(target) == []
+    assert (target / "model.onnx").read_bytes() == graph and said == []

@@ -110,11 +110,13 @@ def test_setup_rebuilds_a_corrupted_model_without_downloading(
     assert verify(target) == []
 
 
+@pytest.mark.parametrize("older", [1, 3])  # 3: int4 quantized without zero points
 def test_setup_rebuilds_a_model_from_an_older_format(
-        spec: WeightPackages, monkeypatch: pytest.MonkeyPatch) -> None:
+        spec: WeightPackages, monkeypatch: pytest.MonkeyPatch, older: int) -> None:
     target = install.setup(NAME, progress=lambda _: None)
     manifest = read_manifest(target)
-    manifest.format = 1
+    assert manifest.precision == "int4"
+    manifest.format = older
     write_manifest(target, manifest)
     _forbid(monkeypatch, (weights, "download_wheels"))
     messages: list[str] = []

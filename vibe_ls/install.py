@@ -41,20 +41,25 @@ def installed_ok(target: Path, precision: str, progress: Progress) -> bool:
     if problems:
         progress(f"existing model at {target} does not verify ({problems[0]}); rebuilding")
         return False
-    if manifest.format == 2 and _upgrade_from_2(target, manifest, progress):
-        return True
+    if precision != "int4":  # formats 3 and 4 differ only in how int4 is quantized
+        if manifest.format == 2:
+            _upgrade_from_2(target, manifest, progress)
+        if manifest.format == 3:
+            manifest.format = FORMAT_VERSION
+            write_manifest(target, manifest)
     if manifest.format < FORMAT_VERSION:
         progress(f"existing model at {target} was built by an older vibe-ls; rebuilding")
         return False
     return True
 
 
-def _upgrade_from_2(target: Path, manifest, progress: Progress) -> bool:
-    """Format 2 -> 3 in place: rewrite the graph's attention (seconds; weights untouched)."""
+def _upgrade_from_2(target: Path, manifest, progress: Progress) -> None:
+    """Format 2 -> 3 in place: rewrite the graph's attention (seconds; weights untouched).
+    Without the export tools the model stays at 2 and is rebuilt."""
     try:
         from vibe_ls_export.convert import group_attention
     except ImportError:
-        return False
+        return
     heads = json.loads((target / "config.json").read_text())["num_attention_heads"]
     graph = target / manifest.model_file
     partial = graph.with_name(f".{graph.name}.upgrade")
@@ -64,11 +69,10 @@ def _upgrade_from_2(target: Path, manifest, progress: Progress) -> bool:
         partial.replace(graph)
     finally:
         partial.unlink(missing_ok=True)
-    manifest.format = FORMAT_VERSION
+    manifest.format = 3
     manifest.files = hash_files(target)
     write_manifest(target, manifest)
     progress(f"upgraded {target}: attention reads the KV heads directly in {layers} layers")
-    return True
 
 
 def _check_disk(spec: WeightPackages, root: Path) -> None:

@@ -18,7 +18,9 @@ MANIFEST_NAME = "manifest.json"
 # 2: the graph has a `logits_to_keep` input (lm_head only where logits are needed).
 # 3: attention reads the KV heads without repeating them (`group_attention`); a format-2
 #    model is upgraded in place by `vibe-ls setup` (the graph only; the weights are kept).
-FORMAT_VERSION = 3
+# 4: int4 blocks carry a zero point (closer to the GGUF's weights); an older int4 model is
+#    rebuilt, one of another precision only gets the new number.
+FORMAT_VERSION = 4
 _CHUNK = 4 << 20
 
 
