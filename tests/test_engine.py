@@ -274,6 +274,33 @@ def test_an_answer_ends_after_its_code_and_complexity_line() -> None:
     assert _feed(Lines(code_open=False), answer, after_code=None)[0] is None
 
 
+def test_an_answer_begun_in_a_code_block_writes_code_before_it_may_close(
+        engine: Engine) -> None:
+    """Asked again from an opened code block, the 0.5B wrote the TODO comment back and closed
+    the block (an LeetCode stub got no insert at all): until a line of code is written,
+    neither the block's close nor the answer's end can be chosen."""
+    from vibe_ls.engine.generate import Generation
+    from vibe_ls.engine.sampling import pick
+
+    fence, eos = engine.chat.encode("```")[0], min(engine.eos_ids)
+    assert fence in engine.chat.backtick_ids
+    logits = np.zeros(engine.chat.tokenizer.get_vocab_size(), dtype=np.float32)
+    logits[[fence, eos]] = 10.0
+    logits[engine.chat.encode("x")[0]] = 5.0
+    row = Generation(engine, Request([1, 2, 3], code_open=True), None, None)
+    greedy = Sampling()
+    assert engine.chat.decode([pick(row.guard(logits), greedy, row.rng)]) == "x"
+    for token in engine.chat.encode("    # TODO: write it\n"):  # a comment is not code yet
+        row.accept(token)
+    assert pick(row.guard(logits), greedy, row.rng) not in (fence, eos)
+    for token in engine.chat.encode("    return 1\n"):
+        row.accept(token)
+    assert pick(row.guard(logits), greedy, row.rng) in (fence, eos)
+    # an answer that was not begun in a block is never held back
+    free = Generation(engine, Request([1, 2, 3]), None, None)
+    assert pick(free.guard(logits), greedy, free.rng) in (fence, eos)
+
+
 def test_a_line_written_over_and_over_ends_the_answer() -> None:
     loop = "".join(f"# {i}. If there are no people who are the town judge, return -1\n"
                    for i in range(1, 40))

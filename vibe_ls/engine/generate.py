@@ -30,6 +30,8 @@ from vibe_ls.engine.speculate import MAX_DRAFT, propose
 if TYPE_CHECKING:
     from vibe_ls.engine.model import Engine
 
+# lines that are not code yet: comments in our languages (and the block's own fence)
+COMMENT_STARTS = ("#", "//", "/*", "*", "```")
 PREFILL_CHUNK = 256  # tokens per prefill step: bounds memory and lets cancel act mid-prompt
 
 OnText = Callable[[str, int], None]  # (text delta, tokens generated so far)
@@ -56,7 +58,10 @@ class Request:
     # small models write after their code is mostly a retelling of it (measured: up to 580
     # tokens). None: no such limit.
     after_code: int | None = None
-    code_open: bool = False  # the answer starts inside a code block (an opened fence)
+    # The answer starts inside a code block (an opened fence). It may not end, nor close the
+    # block, before it has written a line of code: asked again from an opened block, the 0.5B
+    # often writes the TODO comment back and closes the block at once.
+    code_open: bool = False
 
 
 @dataclass
@@ -92,6 +97,7 @@ class Lines:
         self.code_open = code_open
         self.closed_at: int | None = None  # tokens generated when the first block closed
         self.complexity = False  # a complexity line was written
+        self.code_lines = 0  # lines of code (not comments, not blank) inside code blocks
         self.seen: dict[str, int] = {}
 
     def push(self, delta: str, tokens: int, after_code: int | None) -> str | None:
@@ -123,6 +129,8 @@ class Lines:
                 return "repetition"
         if said:
             self.complexity = True
+        if self.code_open and line and not line.startswith(COMMENT_STARTS):
+            self.code_lines += 1
         if line.startswith("```") and self.closed_at is None:
             if self.code_open:
                 self.closed_at = tokens
@@ -154,6 +162,21 @@ class Generation:
 
     def cancelled(self) -> bool:
         return self.cancel.is_set()
+
+    @property
+    def guarding(self) -> bool:
+        """An answer begun in an opened code block that has no line of code yet."""
+        return self.req.code_open and self.lines.code_lines == 0 and \
+            self.lines.closed_at is None and not self.req.ignore_eos
+
+    def guard(self, logits: np.ndarray) -> np.ndarray:
+        """`logits` with, while guarding, the answer's end and the block's close ruled out."""
+        if not self.guarding:
+            return logits
+        logits = logits.astype(np.float32, copy=True)
+        logits[self.engine.chat.backtick_ids] = -np.inf
+        logits[list(self.engine.eos_ids)] = -np.inf
+        return logits
 
     def prefill(self) -> tuple[np.ndarray | None, KVCache, int]:
         """Logits of the last prompt token and the prompt's KV, reusing a cached prefix."""
@@ -215,10 +238,15 @@ class Generation:
         elif isinstance(logits, int):
             chosen = [logits]
         else:
-            chosen = [pick(logits[-1], self.req.sampling, self.rng)]
-        if self.req.speculate and greedy and engine.decoder.can_truncate and len(chosen) == 1:
+            chosen = [pick(self.guard(logits[-1]), self.req.sampling, self.rng)]
+        # while guarding, the next choice needs the logits (drafts and the device's own
+        # argmax would choose without the guard)
+        guarding = self.guarding
+        if self.req.speculate and greedy and engine.decoder.can_truncate and \
+                len(chosen) == 1 and not guarding:
             return self.speculative_step(chosen[0], cache)
-        if greedy and isinstance(engine.decoder, BoundDecoder) and engine.decoder.has_next_token:
+        if greedy and isinstance(engine.decoder, BoundDecoder) and \
+                engine.decoder.has_next_token and not guarding:
             token, cache = next_greedy(engine.decoder, chosen, cache)  # only the id comes back
             return chosen, token, cache
         logits, cache = engine.decoder.forward(chosen, cache, keep=1)
@@ -318,8 +346,8 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
             keep, tokens, done = [], [], []
             for j, r in enumerate(alive):
                 row = rows[r]
-                token = row.forced.pop(0) if row.forced else pick(logits[j], row.req.sampling,
-                                                                  row.rng)
+                token = row.forced.pop(0) if row.forced else pick(
+                    row.guard(logits[j]), row.req.sampling, row.rng)
                 reason = row.accept(token)
                 if reason:
                     finish[r] = reason
