@@ -144,6 +144,25 @@ def test_cpp_adds_only_the_missing_include() -> None:
     assert out.count("#include <vector>") == 1
 
 
+def test_cpp_gets_the_standard_header_the_model_did_not_write() -> None:
+    """The 0.5B's `std::max_element` without `#include <algorithm>` did not build."""
+    source, line, _ = CASES["cpp"]
+    answer = ("```cpp\nint max_of(const std::vector<int>& a) {\n"
+              "    if (a.empty()) return INT_MIN;\n"
+              "    return *std::max_element(a.begin(), a.end());\n}\n```\n"
+              "Time: O(n), Space: O(1)")
+    out = implement(source, "cpp", answer, line)
+    assert out.startswith("#include <vector>\n#include <algorithm>\n#include <climits>\n"), out
+    assert out.count("#include <vector>") == 1
+    # a file that takes the whole library at once, or spells its include tightly, gets none
+    for head in ("#include <bits/stdc++.h>\n", "#include<vector>\n#include<algorithm>\n"
+                 "#include<climits>\n"):
+        text = head + source.split("\n", 1)[1]
+        whole = implement(text, "cpp", answer, text.split("\n").index(
+            "    // TODO: return the largest element"))
+        assert whole.count("#include") == head.count("#include"), whole
+
+
 def test_a_todo_outside_any_function_gets_the_code_below_it() -> None:
     source = "import math\n\n# TODO: print the first ten squares\n"
     out = implement(source, "python", "```python\nfor i in range(10):\n    print(i * i)\n```\n"

@@ -437,5 +437,8 @@ def test_approach_words_the_code_does_not_show_are_left_out() -> None:
     # words that only restate the complexity say nothing
     assert checked_approach("Linear time complexity", two) == ""
     assert checked_approach("We can solve this problem using a simple approach", two) == ""
+    # words that retell the question would put the TODO back into the file
+    assert checked_approach("The function `max_of` is implemented in C++ as its TODO comment "
+                            "asks: return…", two) == ""
     assert checked_approach("Hash map of seen values", "seen = {}\nfor x in xs: seen[x] = 1") \
         == "Hash map of seen values"

@@ -98,13 +98,47 @@ def imported_names(line: str, language: str) -> list[str]:
     return [] if last in ("*", "") else re.findall(r"\w+", last)
 
 
+# The standard header of `std::` names that models use without writing the #include (the
+# 0.5B's `std::max_element` did not build in a file that included only <vector>).
+_STD_HEADERS = {
+    "algorithm": "sort stable_sort partial_sort nth_element max_element min_element "
+                 "minmax_element reverse find find_if count count_if binary_search lower_bound "
+                 "upper_bound equal_range unique fill max min minmax next_permutation "
+                 "prev_permutation all_of any_of none_of rotate remove remove_if transform "
+                 "copy copy_if replace merge is_sorted clamp",
+    "numeric": "accumulate iota partial_sum adjacent_difference inner_product gcd lcm reduce",
+    "vector": "vector", "string": "string to_string stoi stol stoll", "map": "map multimap",
+    "set": "set multiset", "unordered_map": "unordered_map", "unordered_set": "unordered_set",
+    "queue": "queue priority_queue", "stack": "stack", "deque": "deque", "list": "list",
+    "utility": "pair make_pair swap move", "tuple": "tuple make_tuple tie", "array": "array",
+    "bitset": "bitset", "limits": "numeric_limits", "cmath": "sqrt pow floor ceil log log2",
+    "cstdlib": "abs", "functional": "function greater less hash", "string_view": "string_view",
+    "iostream": "cout cin cerr endl", "sstream": "stringstream istringstream ostringstream",
+}
+_STD_HEADER_OF = {name: header for header, names in _STD_HEADERS.items()
+                  for name in names.split()}
+
+
+def cpp_includes(code: str) -> list[str]:
+    """#include lines for the standard names `code` uses as `std::name`."""
+    headers = {_STD_HEADER_OF[n] for n in re.findall(r"\bstd::(\w+)", code)
+               if n in _STD_HEADER_OF}
+    if re.search(r"\bINT(?:64)?_M(?:AX|IN)\b|\bLLONG_M(?:AX|IN)\b", code):
+        headers.add("climits")
+    return [f"#include <{h}>" for h in sorted(headers)]
+
+
 def import_edits(text: str, language: str, wanted: list[str], code: str = "") -> list[TextEdit]:
-    """Imports the inserted `code` needs that the file lacks (unused ones are left out)."""
+    """Imports the inserted `code` needs that the file lacks (unused ones are left out); in
+    C++ also the standard headers of what it uses, unless the file takes them all at once."""
     existing, line = triggers.imports(text, language)
-    have = {x.strip() for x in existing}
+    have = {re.sub(r"\s+", "", x) for x in existing}  # `#include<vector>` is <vector> too
+    if language == "cpp" and not any("bits/stdc++.h" in x for x in [*have, *wanted]):
+        wanted = [*wanted, *cpp_includes(code)]
     used = [w for w in wanted if not code or not (names := imported_names(w, language))
             or any(re.search(rf"\b{re.escape(n)}\b", code) for n in names)]
-    missing = [w for w in dict.fromkeys(x.strip() for x in used) if w and w not in have]
+    missing = [w for w in dict.fromkeys(x.strip() for x in used)
+               if w and re.sub(r"\s+", "", w) not in have]
     if not missing:
         return []
     return [TextEdit((line, 0), (line, 0), "".join(f"{m}\n" for m in missing))]

@@ -346,11 +346,13 @@ def complexity_note(c: Complexity, comment_prefix: str, code: str | None = None)
     return note
 
 
-# Approach words that say nothing the note does not already say.
+# Approach words that say nothing the note does not already say, or retell the question
+# (the 0.5B once gave "The function `max_of` is implemented in C++ as its TODO comment asks",
+# which would have put the TODO back into the file).
 _EMPTY_APPROACH = re.compile(
     r"(?i)\b(?:time|space)\s+complexity\b|\bcomplexity\s+is\b|^\W*(?:linear|constant|"
     r"logarithmic|quadratic|cubic)\s+(?:time|space)\b|\bsimple approach\b|"
-    r"\bsolve this problem\b")
+    r"\bsolve this problem\b|\btodo\b|\bcomment asks\b")
 # What code that follows an approach shows of it: (words in the approach, a pattern its code
 # matches). Only clear signatures: an approach whose code lacks its own is the model's guess.
 _APPROACH_SIGNS = [
