@@ -1,15 +1,13 @@
 """The seed's example with the real default model: a TODO asking for the three numbers whose
 sum is closest to a target (in Chinese and in English) becomes a function that passes tests
 it never saw, with a complexity note. Verification (checks, best of n, timing) is on, as it
-is for users; the model's greedy first answer alone has a bug here in both languages.
+is for users.
 
 Measured on this machine: the Chinese TODO's insert worked in every run (a sample agreeing
-with the reference, or the reference itself). The English one is not reliable with the 0.5B: its
-samples share the bug (it returns the distance, not the sum), and so, in some runs, does the
-reference, which then agrees with them. With no examples in the docstring the model's own
-asserts are now a second check, and a candidate that fails most of them is not called verified. So
-for English the test holds vibe-ls to what it can promise: the code works, or the message
-does not call it verified."""
+with the reference, or the reference itself). The English one did not while int4 blocks were
+symmetric: the greedy answer returned the distance, not the sum, and so did the samples and,
+in some runs, the reference. With zero points in the int4 blocks (format 4) its first answer
+is the sort-and-two-pointers solution, verified against a brute-force reference."""
 
 from __future__ import annotations
 
@@ -94,9 +92,8 @@ def test_the_chinese_seed_todo_becomes_a_working_function(real_model) -> None:
     _well_formed(text, "zh", phases)
 
 
-def test_the_english_seed_todo_works_or_is_not_called_verified(real_model) -> None:
+def test_the_english_seed_todo_becomes_a_working_function(real_model) -> None:
     text, summary, phases = _implement("en")
-    if not _works(text):
-        assert "; verified" not in summary and ("unconfirmed" in summary
-                                               or "WARNING" in summary), summary
+    assert _works(text), text
+    assert "; verified: " in summary or "; unconfirmed: " in summary, summary
     _well_formed(text, "en", phases)
