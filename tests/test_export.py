@@ -197,16 +197,22 @@ def test_grouped_attention_keeps_every_output(tiny_checkpoint: Path, tmp_path: P
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+def _copy_at_format(model: Path, tmp_path: Path, fmt: int) -> Path:
+    """A copy of `model` whose manifest says an older vibe-ls built it."""
+    target = tmp_path / "model"
+    target.mkdir()
+    for item in model.iterdir():
+        (target / item.name).write_bytes(item.read_bytes())
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["format"] = fmt
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    return target
+
+
 def test_setup_upgrades_a_format_2_model_in_place(tiny_fp32: Path, tmp_path: Path) -> None:
     from vibe_ls.install import installed_ok
 
-    target = tmp_path / "model"
-    target.mkdir()
-    for item in tiny_fp32.iterdir():
-        (target / item.name).write_bytes(item.read_bytes())
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest["format"] = 2
-    (target / "manifest.json").write_text(json.dumps(manifest))
+    target = _copy_at_format(tiny_fp32, tmp_path, 2)
     said: list[str] = []
     assert installed_ok(target, "fp32", said.append)
     assert read_manifest(target).format == FORMAT_VERSION and verify(target) == []
@@ -217,13 +223,7 @@ def test_setup_keeps_a_format_3_model_that_is_not_int4(tiny_fp32: Path, tmp_path
     """Format 4 changed only the int4 quantization: an fp32 model is kept as it is."""
     from vibe_ls.install import installed_ok
 
-    target = tmp_path / "model"
-    target.mkdir()
-    for item in tiny_fp32.iterdir():
-        (target / item.name).write_bytes(item.read_bytes())
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest["format"] = 3
-    (target / "manifest.json").write_text(json.dumps(manifest))
+    target = _copy_at_format(tiny_fp32, tmp_path, 3)
     graph = (target / "model.onnx").read_bytes()
     said: list[str] = []
     assert installed_ok(target, "fp32", said.append)
