@@ -163,6 +163,18 @@ def test_cpp_gets_the_standard_header_the_model_did_not_write() -> None:
         assert whole.count("#include") == head.count("#include"), whole
 
 
+def test_c_gets_the_headers_of_the_calls_and_limits_it_uses() -> None:
+    """`INT_MIN` without <limits.h> does not compile; neither, with gcc 14, does `malloc`."""
+    source, line, _ = CASES["c"]
+    answer = ("```c\nint max_of(const int *a, int n) {\n    int m = INT_MIN;\n"
+              "    int *seen = calloc(n, sizeof *seen);\n"
+              "    for (int i = 0; i < n; i++) if (a[i] > m) m = a[i];\n"
+              "    free(seen);\n    return m;\n}\n```\nTime: O(n), Space: O(n)")
+    out = implement("#include <stdio.h>\n" + source, "c", answer, line + 1)
+    assert out.startswith("#include <stdio.h>\n#include <limits.h>\n#include <stdlib.h>\n"), out
+    assert not has_syntax_errors(out, "c")
+
+
 def test_a_todo_outside_any_function_gets_the_code_below_it() -> None:
     source = "import math\n\n# TODO: print the first ten squares\n"
     out = implement(source, "python", "```python\nfor i in range(10):\n    print(i * i)\n```\n"

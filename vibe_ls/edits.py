@@ -119,22 +119,46 @@ _STD_HEADER_OF = {name: header for header, names in _STD_HEADERS.items()
                   for name in names.split()}
 
 
-def cpp_includes(code: str) -> list[str]:
-    """#include lines for the standard names `code` uses as `std::name`."""
-    headers = {_STD_HEADER_OF[n] for n in re.findall(r"\bstd::(\w+)", code)
-               if n in _STD_HEADER_OF}
-    if re.search(r"\bINT(?:64)?_M(?:AX|IN)\b|\bLLONG_M(?:AX|IN)\b", code):
-        headers.add("climits")
+_LIMITS = re.compile(r"\b(?:U?INT|U?LONG|LLONG|ULLONG|SHRT|CHAR)_M(?:AX|IN)\b")
+# C: the header of library calls and macros (`INT_MIN` undeclared is an error; gcc 14 also
+# refuses an undeclared `malloc`).
+_C_HEADERS = {
+    "stdlib.h": "malloc calloc realloc free qsort abs llabs atoi atol strtol exit bsearch",
+    "string.h": "memset memcpy memmove memcmp strlen strcmp strncmp strcpy strncpy strcat "
+                "strchr strrchr strstr strdup",
+    "math.h": "sqrt pow fabs floor ceil log log2 fmax fmin",
+    "ctype.h": "isdigit isalpha isalnum isspace isupper islower toupper tolower",
+    "stdio.h": "printf scanf sprintf snprintf puts",
+}
+_C_HEADER_OF = {name: header for header, names in _C_HEADERS.items() for name in names.split()}
+
+
+def std_includes(code: str, language: str) -> list[str]:
+    """#include lines for the standard library `code` uses: in C++ the names it writes as
+    `std::name`, in C the functions it calls; both the integer limits."""
+    if language == "cpp":
+        headers = {_STD_HEADER_OF[n] for n in re.findall(r"\bstd::(\w+)", code)
+                   if n in _STD_HEADER_OF}
+        limits = "climits"
+    else:
+        headers = {_C_HEADER_OF[n] for n in re.findall(r"\b(\w+)\s*\(", code)
+                   if n in _C_HEADER_OF}
+        if re.search(r"\bbool\b|\btrue\b|\bfalse\b", code):
+            headers.add("stdbool.h")
+        limits = "limits.h"
+    if _LIMITS.search(code):
+        headers.add(limits)
     return [f"#include <{h}>" for h in sorted(headers)]
 
 
 def import_edits(text: str, language: str, wanted: list[str], code: str = "") -> list[TextEdit]:
     """Imports the inserted `code` needs that the file lacks (unused ones are left out); in
-    C++ also the standard headers of what it uses, unless the file takes them all at once."""
+    C and C++ also the standard headers of what it uses, unless the file takes them all at
+    once."""
     existing, line = triggers.imports(text, language)
     have = {re.sub(r"\s+", "", x) for x in existing}  # `#include<vector>` is <vector> too
-    if language == "cpp" and not any("bits/stdc++.h" in x for x in [*have, *wanted]):
-        wanted = [*wanted, *cpp_includes(code)]
+    if language in ("c", "cpp") and not any("bits/stdc++.h" in x for x in [*have, *wanted]):
+        wanted = [*wanted, *std_includes(code, language)]
     used = [w for w in wanted if not code or not (names := imported_names(w, language))
             or any(re.search(rf"\b{re.escape(n)}\b", code) for n in names)]
     missing = [w for w in dict.fromkeys(x.strip() for x in used)
