@@ -144,35 +144,37 @@ def test_cpp_adds_only_the_missing_include() -> None:
     assert out.count("#include <vector>") == 1
 
 
-def test_cpp_gets_the_standard_header_the_model_did_not_write() -> None:
-    """The 0.5B's `std::max_element` without `#include <algorithm>` did not build."""
-    source, line, _ = CASES["cpp"]
-    answer = ("```cpp\nint max_of(const std::vector<int>& a) {\n"
-              "    if (a.empty()) return INT_MIN;\n"
-              "    return *std::max_element(a.begin(), a.end());\n}\n```\n"
-              "Time: O(n), Space: O(1)")
-    out = implement(source, "cpp", answer, line)
-    assert out.startswith("#include <vector>\n#include <algorithm>\n#include <climits>\n"), out
-    assert out.count("#include <vector>") == 1
-    # a file that takes the whole library at once, or spells its include tightly, gets none
-    for head in ("#include <bits/stdc++.h>\n", "#include<vector>\n#include<algorithm>\n"
-                 "#include<climits>\n"):
-        text = head + source.split("\n", 1)[1]
-        whole = implement(text, "cpp", answer, text.split("\n").index(
-            "    // TODO: return the largest element"))
-        assert whole.count("#include") == head.count("#include"), whole
+# (what goes above the CASES source, the answer's body, how the file must then begin)
+HEADERS = {
+    "cpp": ("", "    if (a.empty()) return INT_MIN;\n"
+                "    return *std::max_element(a.begin(), a.end());\n",
+            "#include <vector>\n#include <algorithm>\n#include <climits>\n"),
+    "c": ("#include <stdio.h>\n",
+          "    int m = INT_MIN;\n    int *seen = calloc(n, sizeof *seen);\n"
+          "    for (int i = 0; i < n; i++) if (a[i] > m) m = a[i];\n    free(seen);\n"
+          "    return m;\n",
+          "#include <stdio.h>\n#include <limits.h>\n#include <stdlib.h>\n"),
+}
 
 
-def test_c_gets_the_headers_of_the_calls_and_limits_it_uses() -> None:
-    """`INT_MIN` without <limits.h> does not compile; neither, with gcc 14, does `malloc`."""
-    source, line, _ = CASES["c"]
-    answer = ("```c\nint max_of(const int *a, int n) {\n    int m = INT_MIN;\n"
-              "    int *seen = calloc(n, sizeof *seen);\n"
-              "    for (int i = 0; i < n; i++) if (a[i] > m) m = a[i];\n"
-              "    free(seen);\n    return m;\n}\n```\nTime: O(n), Space: O(n)")
-    out = implement("#include <stdio.h>\n" + source, "c", answer, line + 1)
-    assert out.startswith("#include <stdio.h>\n#include <limits.h>\n#include <stdlib.h>\n"), out
-    assert not has_syntax_errors(out, "c")
+@pytest.mark.parametrize("language", sorted(HEADERS))
+def test_c_and_cpp_get_the_standard_headers_the_model_did_not_write(language: str) -> None:
+    """The 0.5B's `std::max_element` without `#include <algorithm>` did not build; in C,
+    `INT_MIN` without <limits.h> does not compile, nor (gcc 14) an undeclared `malloc`."""
+    above, body, begins = HEADERS[language]
+    source, line, answer = CASES[language]
+    signature = next(x for x in answer.split("\n") if "max_of(" in x)
+    answer = f"```{language}\n{signature}\n{body}}}\n```\nTime: O(n), Space: O(1)"
+    out = implement(above + source, language, answer, line + above.count("\n"))
+    assert out.startswith(begins) and out.count("#include") == begins.count("#include"), out
+    assert not has_syntax_errors(out, language)
+    if language == "cpp":  # the whole library at once, or its includes spelled tightly: none
+        for head in ("#include <bits/stdc++.h>\n", "#include<vector>\n#include<algorithm>\n"
+                     "#include<climits>\n"):
+            text = head + source.split("\n", 1)[1]
+            whole = implement(text, "cpp", answer, text.split("\n").index(
+                "    // TODO: return the largest element"))
+            assert whole.count("#include") == head.count("#include"), whole
 
 
 def test_a_todo_outside_any_function_gets_the_code_below_it() -> None:
