@@ -177,6 +177,17 @@ def test_c_and_cpp_get_the_standard_headers_the_model_did_not_write(language: st
             assert whole.count("#include") == head.count("#include"), whole
 
 
+def test_a_c_file_with_its_own_bool_gets_no_stdbool() -> None:
+    source = ("typedef enum { false, true } bool;\n\n"
+              "bool has(const int *a, int n, int x) {\n    // TODO: is x in a\n"
+              "    return false;\n}\n")
+    answer = ("```c\nbool has(const int *a, int n, int x) {\n"
+              "    for (int i = 0; i < n; i++) if (a[i] == x) return true;\n"
+              "    return false;\n}\n```\nTime: O(n), Space: O(1)")
+    out = implement(source, "c", answer, 3)
+    assert "#include" not in out and "return true;" in out, out
+
+
 def test_a_todo_outside_any_function_gets_the_code_below_it() -> None:
     source = "import math\n\n# TODO: print the first ten squares\n"
     out = implement(source, "python", "```python\nfor i in range(10):\n    print(i * i)\n```\n"

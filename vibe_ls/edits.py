@@ -158,7 +158,10 @@ def import_edits(text: str, language: str, wanted: list[str], code: str = "") ->
     existing, line = triggers.imports(text, language)
     have = {re.sub(r"\s+", "", x) for x in existing}  # `#include<vector>` is <vector> too
     if language in ("c", "cpp") and not any("bits/stdc++.h" in x for x in [*have, *wanted]):
-        wanted = [*wanted, *std_includes(code, language)]
+        # only for what is new to the file: what it already uses it has already provided
+        # for (its own `typedef enum { false, true } bool;` clashes with <stdbool.h>)
+        provided = std_includes(text, language)
+        wanted = [*wanted, *(h for h in std_includes(code, language) if h not in provided)]
     used = [w for w in wanted if not code or not (names := imported_names(w, language))
             or any(re.search(rf"\b{re.escape(n)}\b", code) for n in names)]
     missing = [w for w in dict.fromkeys(x.strip() for x in used)
