@@ -260,3 +260,21 @@ def test_edits_are_dropped_when_the_todo_is_gone() -> None:
                             "find three numbers whose sum is closest to target", "closest")
     changed = PY_SOURCE.replace("TODO: find", "note: find")
     assert placed.edits_for(changed, 5, "TODO") is None
+
+
+def test_a_method_answered_in_the_problems_own_spelling_replaces_the_stubs_body() -> None:
+    """Knowing the LeetCode problem, a small model writes the whole class back with the
+    method named as LeetCode names it; its body goes into the stub, not a class inside it."""
+    source = ("class Solution:\n    def largest_local(self, grid: list[list[int]]) -> "
+              "list[list[int]]:\n        # TODO: Implement largest_local\n        return []\n")
+    answer = ("```python\nclass Solution:\n    def largestLocal(self, grid: list[list[int]]) "
+              "-> list[list[int]]:\n        n = len(grid)\n        return [[max(grid[a][b] "
+              "for a in range(i, i + 3) for b in range(j, j + 3)) for j in range(n - 2)] "
+              "for i in range(n - 2)]\n```\nComplexity: Time O(n^2), Space O(n^2). Approach: "
+              "scan.")
+    out = implement(source, "python", answer, 2)
+    assert out.count("class Solution") == 1 and "largestLocal" not in out
+    namespace: dict = {}
+    exec(out, namespace)
+    grid = [[9, 9, 8, 1], [5, 6, 2, 6], [8, 2, 6, 4], [6, 2, 2, 2]]
+    assert namespace["Solution"]().largest_local(grid) == [[9, 9], [8, 6]]

@@ -765,9 +765,12 @@ def split_function(code: str, language: str, name: str) -> tuple[str, str]:
     """The body of function `name` in generated code, and the other top-level definitions
     (helpers) it may rely on. Without such a function the whole code is the body."""
     lines = code.split("\n")
-    target = next((s for i in range(len(lines))
-                   if (s := triggers.enclosing_scope(code, language, i)) and s.name == name
-                   and s.body_range), None)
+    found = [s for i in range(len(lines))
+             if (s := triggers.enclosing_scope(code, language, i)) and s.body_range
+             and _same_name(s.name, name)]
+    # the exact name first; else the problem's own spelling of it (a model that knows the
+    # LeetCode problem writes `largestLocal` for the stub's `largest_local`)
+    target = next((s for s in found if s.name == name), found[0] if found else None)
     if target is None:
         return code, ""
     (sl, sc), end = target.body_range
@@ -781,6 +784,11 @@ def split_function(code: str, language: str, name: str) -> tuple[str, str]:
                 scope, target):
             helpers.append(scope.text)
     return body, "\n\n".join(helpers)
+
+
+def _same_name(a: str, b: str) -> bool:
+    """`largest_local`, `largestLocal` and `LargestLocal` name the same function."""
+    return a.replace("_", "").lower() == b.replace("_", "").lower()
 
 
 def _is_helper(scope: triggers.Scope, target: triggers.Scope) -> bool:
