@@ -5,6 +5,7 @@ from __future__ import annotations
 from vibe_ls import triggers
 from vibe_ls.assist import Target, _merged, _speed, implement_messages
 from vibe_ls.engine import Result
+from vibe_ls.prompts import readable
 
 STUB = '''class Solution:
     def check(self, nums: list[int]) -> bool:
@@ -61,3 +62,14 @@ def test_the_speed_counts_what_a_row_asked_again_wrote() -> None:
     together = Result("```python\n…", list(range(400)), "stop", 530, 500, 0.1, 2.0)
     assert _merged([prose], [0], [together])[0].decode_s == 2.0
     assert _speed([prose]) == "32 tokens at 16 tok/s"
+
+
+def test_a_task_pasted_from_a_judge_reads_as_plain_text() -> None:
+    pasted = ("Given <code>nums</code> of length <code>n</code>, return the <strong>sum</strong>.\n"
+              "![picture](https://assets.example/sample.png)\n\n\n\n"
+              "Constraints: 1 &lt;= n &lt;= 10<sup>5</sup>, x<sub>i</sub> &gt; 0")
+    assert readable(pasted) == ("Given nums of length n, return the sum.\n\n"
+                                "Constraints: 1 <= n <= 10^5, x_i > 0")
+    # plain text, and text that merely compares, is left as it is
+    for plain in ("Return the pairs.\n\n\n\nThen stop.", "Return a < b & c for each i."):
+        assert readable(plain) == plain

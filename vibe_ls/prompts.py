@@ -3,6 +3,8 @@ around the code, cut to a token budget measured with the model's own tokenizer."
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,6 +58,25 @@ def _context_block(ctx: CodeContext, count: CountTokens, budget: int) -> str:
     return text
 
 
+# Problem statements pasted from a judge's site carry its HTML and pictures.
+_PICTURE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_SUP = re.compile(r"<sup>\s*([^<]*?)\s*</sup>", re.IGNORECASE)
+_SUB = re.compile(r"<sub>\s*([^<]*?)\s*</sub>", re.IGNORECASE)
+_TAG = re.compile(r"</?(?:code|strong|em|b|i|u|p|pre|span|font|ul|ol|li|div|br)\b[^>]*>",
+                  re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n\s*\n(?:\s*\n)+")
+
+
+def readable(text: str) -> str:
+    """A task as plain text for the model: `nums<sup>2</sup>` as `nums^2`, `id<sub>i</sub>` as
+    `id_i`, other markup and pictures left out. Text without markup comes back unchanged."""
+    if "<" not in text and "](" not in text and "&" not in text:
+        return text
+    text = _SUB.sub(r"_\1", _SUP.sub(r"^\1", _PICTURE.sub("", text)))
+    text = html.unescape(_TAG.sub("", text))
+    return _BLANK_LINES.sub("\n\n", text)
+
+
 def messages(system_prompt: str, user: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": system_prompt or SYSTEM_PROMPT},
             {"role": "user", "content": user}]
@@ -69,7 +90,8 @@ def implement(ctx: CodeContext, todo: str, function: str | None, count: CountTok
               "Keep its name and signature, and write the complete function."
               if function else f"Write the code this TODO comment asks for: {todo}")
     if docstring:
-        target += f"\nIts docstring (left out of the code above) says:\n{docstring.strip()}"
+        target += ("\nIts docstring (left out of the code above) says:\n"
+                   f"{readable(docstring.strip())}")
     user = (f"{_context_block(ctx, count, budget)}\n\n{target}\n"
             f"Answer in {LANGUAGE_NAMES[ctx.language]}.")
     return messages(system_prompt, user)
@@ -95,7 +117,7 @@ def about_code(instruction: str, ctx: CodeContext, count: CountTokens, system_pr
 def checks(task: str, signature: str, name: str, count: int = 5,
            system_prompt: str = "") -> list[dict[str, str]]:
     """Ask for test cases of a Python function, as `assert name(...) == value` lines."""
-    user = (f"A Python function does this: {task.strip()}\n"
+    user = (f"A Python function does this: {readable(task.strip())}\n"
             f"```python\n{signature.strip()}\n```\n"
             f"Write {count} test cases for `{name}` as Python assert statements, one per line, "
             f"in the form `assert {name}(arguments) == expected`. Use small inputs and cover "
@@ -115,7 +137,7 @@ def fix_build(messages: list[dict[str, str]], language: str, code: str,
 
 def reference(task: str, signature: str, system_prompt: str = "") -> list[dict[str, str]]:
     """Ask for a slow, obviously correct version of a function, to test fast ones against."""
-    user = (f"Task: {task.strip()}\n```python\n{signature.strip()}\n```\n"
+    user = (f"Task: {readable(task.strip())}\n```python\n{signature.strip()}\n```\n"
             "Write a slow but obviously correct reference version of this function, to test a "
             "fast one against. Use plain brute force: try every possible choice (nested loops "
             "or itertools), with no clever algorithm. Keep the same name and signature. Only "
