@@ -33,9 +33,13 @@ def test_a_docstring_comes_with_the_task_once_not_in_the_code() -> None:
     code = user.split("```python\n")[1].split("```")[0]
     assert "def check(self, nums: list[int]) -> bool:" in code and "# TODO" in code
     assert '"""' not in user
-    # ... which is given once, after the code, with the task
+    # ... which is given once, as the problem, before the code and the task (measured on 20
+    # LeetCode problems, 8 samples each: 16% of the 0.5B's samples passed so, 13% with the
+    # docstring after the task)
     assert user.count("Input: nums = [3,4,5,1,2]") == 1
-    assert user.index("Input: nums") > user.index("Implement the function `check`")
+    assert user.startswith("Problem:\nReturn true if the array was sorted")
+    assert user.index("Input: nums") < user.index("```python") \
+        < user.index("Implement the function `check`")
 
 
 SHORT = '''def f(xs: list[int]) -> int:

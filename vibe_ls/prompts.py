@@ -89,10 +89,11 @@ def implement(ctx: CodeContext, todo: str, function: str | None, count: CountTok
     target = (f"Implement the function `{function}` as its TODO comment asks: {todo}\n"
               "Keep its name and signature, and write the complete function."
               if function else f"Write the code this TODO comment asks for: {todo}")
+    problem = ""
     if docstring:
-        target += ("\nIts docstring (left out of the code above) says:\n"
-                   f"{readable(docstring.strip())}")
-    user = (f"{_context_block(ctx, count, budget)}\n\n{target}\n"
+        problem = f"Problem:\n{readable(docstring.strip())}\n\n"
+        target += " Its docstring, left out of the code, is the problem above."
+    user = (f"{problem}{_context_block(ctx, count, budget)}\n\n{target}\n"
             f"Answer in {LANGUAGE_NAMES[ctx.language]}.")
     return messages(system_prompt, user)
 
