@@ -376,6 +376,37 @@ def test_cuda_failure_falls_back_to_cpu_with_the_reason(
     assert engine.generate(Request(engine.encode_chat(ask("x")), max_new_tokens=4)).tokens
 
 
+def test_cuda_libraries_are_loaded_from_the_nvidia_packages_when_not_found(
+        tiny_fp32: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `cuda` extra's nvidia-* wheels are not on the loader's path: the first CUDA session
+    fails, onnxruntime loads them (printing, which must not reach an LSP client's stdout),
+    and the second succeeds."""
+    import io
+    import sys
+
+    real_create = providers._create
+    loaded: list[bool] = []
+
+    def create(path, provider_list, threads):
+        if provider_list[0] == "CUDAExecutionProvider":
+            if not loaded:
+                raise RuntimeError("CUDAExecutionProvider could not be loaded")
+            provider_list = ["CPUExecutionProvider"]  # this machine has no GPU
+        return real_create(path, provider_list, threads)
+
+    def preload() -> None:
+        print("loaded libcudart.so.13")
+        loaded.append(True)
+    monkeypatch.setattr(providers, "cuda_status", lambda: (True, "1 CUDA device(s)"))
+    monkeypatch.setattr(providers, "_create", create)
+    monkeypatch.setattr(providers.ort, "preload_dlls", preload, raising=False)
+    stdout = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    opened = providers.open_session(tiny_fp32 / "model.onnx", device="cuda")
+    assert loaded and opened.provider == "cuda" and not opened.fallback_reason
+    assert stdout.getvalue() == ""
+
+
 def test_auto_without_a_gpu_uses_cpu_and_says_why(tiny_fp32: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(providers, "_gpu_count", lambda: (0, "no NVIDIA driver"))

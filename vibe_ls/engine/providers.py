@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -62,6 +64,29 @@ def _create(path: Path, providers: list[str], threads: int | None) -> ort.Infere
     return session
 
 
+def _create_cuda(path: Path, threads: int | None) -> ort.InferenceSession:
+    """A CUDA session. The CUDA and cuDNN libraries of the `cuda` extra (nvidia-* wheels) are
+    not on the loader's path: when the provider cannot find them, onnxruntime loads them from
+    those packages (`preload_dlls`), and the session is created again."""
+    cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    try:
+        return _create(path, cuda, threads)
+    except Exception as first:
+        preload = getattr(ort, "preload_dlls", None)
+        if preload is None:
+            raise
+        said = io.StringIO()  # it prints, and a server's stdout is the LSP channel
+        try:
+            with contextlib.redirect_stdout(said):
+                preload()
+        except Exception as exc:
+            raise RuntimeError(f"{first}; loading the CUDA libraries failed: {exc}") from first
+        if said.getvalue().strip():
+            log.info("onnxruntime.preload_dlls: %s", said.getvalue().strip())
+        log.info("CUDA libraries loaded from the nvidia packages")
+        return _create(path, cuda, threads)
+
+
 def open_session(path: Path, device: str = "auto", threads: int | None = None) -> OpenedSession:
     """An InferenceSession on CUDA when asked (or auto and usable), else on CPU."""
     if device not in DEVICES:
@@ -73,8 +98,7 @@ def open_session(path: Path, device: str = "auto", threads: int | None = None) -
         usable, reason = cuda_status()
         if usable:
             try:
-                cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-                return OpenedSession(_create(path, cuda, threads), "cuda")
+                return OpenedSession(_create_cuda(path, threads), "cuda")
             except Exception as exc:  # missing libraries, out of memory, bad driver
                 reason = f"CUDA session failed: {exc}"
         # auto on a machine without a GPU is the normal case: worth a log line, not a warning.
