@@ -21,13 +21,22 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 3600
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    if PREBUILT:
+        return None
     from vibe_ls_export.tiny import build_checkpoint
 
     return build_checkpoint(tmp_path_factory.mktemp("tiny") / "checkpoint")
 
 
-def _export_tiny(checkpoint: Path, root: Path, precision: str) -> Path:
+# A folder of tiny models made by `python -m tests.conftest FOLDER` on a machine with the export
+# tools, for one without them (a GPU box): tiny-fp32, tiny-int4, tiny-fp16 and lsp-home.
+PREBUILT = os.environ.get("VIBE_LS_TEST_MODELS")
+
+
+def _export_tiny(checkpoint: Path | None, root: Path, precision: str) -> Path:
+    if PREBUILT:
+        return Path(PREBUILT) / f"tiny-{precision}"
     from vibe_ls_export.pipeline import export_model
 
     out = root / f"tiny-{precision}"
@@ -46,6 +55,11 @@ def tiny_int4(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="session")
+def tiny_fp16(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _export_tiny(tiny_checkpoint, tmp_path_factory.mktemp("models"), "fp16")
+
+
+@pytest.fixture(scope="session")
 def real_model() -> Path:
     """The default model as `vibe-ls setup` installs it (uses the user's VIBE_LS_HOME cache)."""
     from vibe_ls.home import DEFAULT_MODEL, model_dir
@@ -53,3 +67,28 @@ def real_model() -> Path:
     proc = run_cli("setup")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return model_dir(DEFAULT_MODEL)
+
+
+def _prebuild(folder: Path) -> None:
+    """The tiny models the tests use, built once into `folder` (see PREBUILT)."""
+    import shutil
+
+    from vibe_ls_export.pipeline import export_model
+    from vibe_ls_export.tiny import build_checkpoint, teach
+
+    from tests.test_server import ANSWER, _example_prompts
+
+    checkpoint = build_checkpoint(folder / "checkpoint")
+    for precision in ("fp32", "int4", "fp16"):
+        export_model(str(checkpoint), folder / f"tiny-{precision}", precision=precision,
+                     progress=lambda _: None)
+    taught = teach(checkpoint, ANSWER, folder / "taught-checkpoint", _example_prompts())
+    export_model(str(taught), folder / "lsp-home" / "models" / "taught", precision="fp32",
+                 progress=lambda _: None)
+    shutil.copytree(folder / "tiny-fp32", folder / "lsp-home" / "models" / "random")
+    for done in ("checkpoint", "taught-checkpoint"):
+        shutil.rmtree(folder / done)
+
+
+if __name__ == "__main__":
+    _prebuild(Path(sys.argv[1]).resolve())

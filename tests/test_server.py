@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from tests.conftest import PREBUILT
 from tests.lsp_client import CLIENTS, Editor, start, stop
 
 ANSWER = (
@@ -44,6 +45,8 @@ TODO_LINE = 5
 @pytest.fixture(scope="session")
 def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
              tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if PREBUILT:
+        return Path(PREBUILT) / "lsp-home"
     from vibe_ls_export.pipeline import export_model
     from vibe_ls_export.tiny import teach
 
