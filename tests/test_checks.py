@@ -247,6 +247,22 @@ def test_the_reference_itself_when_no_candidate_agrees_with_it() -> None:
     assert outcome.judgement is not None and outcome.judgement.measured
 
 
+def test_a_reference_the_models_asserts_contradict_does_not_replace_a_right_answer() -> None:
+    """No docstring examples, and a reference with its own bug (it returns the distance, not
+    the sum) that no candidate agrees with: the model's asserts, which the right first answer
+    passes and the reference fails, keep the first answer."""
+    right, also_right = _candidate(RIGHT), _candidate(RIGHT)
+    distance = _candidate(BRUTE.replace("return min((sum(c)", "return min((abs(sum(c) - target)")
+                          .replace("key=lambda s: abs(s - target))", "key=abs)"))
+    checks_text = ("[-1, 2, 1, -4], 1) == 2\nassert three_sum_closest([0, 0, 0], 1) == 0\n"
+                   "assert three_sum_closest([1, 1, 1, 0], 100) == 3\n")
+    verifier = _verifier([also_right], checks_text, right, reference=distance)
+    verifier.doc_cases = []
+    outcome = verifier.run([right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.chosen is not distance and outcome.reference == "disagrees"
+    assert outcome.passed_model == 3 and "DISAGREES" in outcome.summary
+
+
 def test_a_first_answer_the_reference_confirms_stops_the_batch() -> None:
     """Batched, the asserts and the reference (short rows) end long before the samples: once
     the greedy answer agrees with the reference and passes the asserts, the samples still
@@ -310,3 +326,36 @@ def test_later_rounds_write_samples_and_the_reference_together_when_batched() ->
     assert alone.run([wrong], "def three_sum_closest(nums, target):",
                      lambda c: c.complexity).chosen is right
     assert alone.rounds == [(0, True), (1, False)]
+
+
+def test_a_call_that_never_returns_is_reported_and_the_others_still_are() -> None:
+    from vibe_ls import sandbox
+    from vibe_ls.checks import OUT_OF_TIME, checker, parse_outputs
+
+    source = ("def power_of_four(n):\n    while n % 4 == 0:\n        n //= 4\n"
+              "    return n == 1\n")
+    script = checker(source, "power_of_four", [Example("f(16)", "True")], ["f(0)", "f(5)"])
+    outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=2, wall_s=4))
+    assert parse_outputs(outcome.stdout, 3) == [(True, "True"), (False, OUT_OF_TIME),
+                                                (False, "False")]
+
+
+def test_a_candidate_that_never_returns_on_the_smallest_input_loses() -> None:
+    """The first answer passes every docstring example but loops forever on an empty list
+    (the 0.5B's `is_power_of_four` did on n = 0, and failed every hidden test): it does not
+    settle the choice, and a candidate that returns is chosen."""
+    loops = _candidate(RIGHT.replace("    nums = sorted(nums)\n",
+                                     "    while not nums:\n        pass\n"
+                                     "    nums = sorted(nums)\n"))
+    right = _candidate(RIGHT)
+    verifier = _verifier([right], "", loops)
+    outcome = verifier.run([loops], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.chosen is right and outcome.tries == 2
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples")
+    # alone, it is inserted with a warning that says where it hangs
+    alone = _verifier([], "", loops).run([loops], "def three_sum_closest(nums, target):",
+                                         lambda c: c.complexity)
+    assert alone.chosen is loops
+    assert alone.summary.startswith(
+        "; WARNING: three_sum_closest(nums=[], target=0) never returns; passes 3/3 docstring "
+        "examples"), alone.summary

@@ -130,15 +130,29 @@ def model_checks(text: str, name: str, limit: int = 6) -> list[Example]:
     return cases[:limit]
 
 
+# CPU time one checked call may take: the examples and probes are small, so a call that takes
+# longer loops forever (the 0.5B's `while n % 4 == 0: n //= 4` on n = 0).
+CALL_CPU_S = 0.4
+OUT_OF_TIME = "did not finish"
+
+
 def checker(source: str, name: str, cases: list[Example], probes: list[str] = ()) -> str:
     """A script that runs the edited file, then each example and each probe (a call with no
     expected value) on function `name`, and prints what each returned and whether each
     example passed."""
     target = call_target(source, name)
     calls = json.dumps([[c.call, c.expected] for c in cases] + [[p, None] for p in probes])
+    # Each call has CALL_CPU_S of CPU time (a BaseException, so that the candidate's own
+    # `except Exception` cannot swallow it): a call that loops forever is reported as such,
+    # and the others still report what they returned.
     return (f"{source}\n\n"
             "def __vibe_ls_check():\n"
-            "    import json\n"
+            "    import json, signal\n"
+            "    class OutOfTime(BaseException):\n"
+            "        pass\n"
+            "    def out_of_time(*_):\n"
+            "        raise OutOfTime()\n"
+            "    signal.signal(signal.SIGPROF, out_of_time)\n"
             "    def shown(value):\n"
             "        if isinstance(value, float):\n"
             "            return repr(round(value, 6))\n"
@@ -147,9 +161,15 @@ def checker(source: str, name: str, cases: list[Example], probes: list[str] = ()
             "    results = []\n"
             f"    for call, expected in json.loads({calls!r}):\n"
             "        try:\n"
-            "            value = eval(call)\n"
+            f"            signal.setitimer(signal.ITIMER_PROF, {CALL_CPU_S})\n"
+            "            try:\n"
+            "                value = eval(call)\n"
+            "            finally:\n"
+            "                signal.setitimer(signal.ITIMER_PROF, 0)\n"
             "            ok = expected is not None and value == eval(expected)\n"
             "            results.append([bool(ok), shown(value)])\n"
+            "        except OutOfTime:\n"
+            f"            results.append([False, {OUT_OF_TIME!r}])\n"
             "        except Exception as exc:\n"
             "            results.append([False, 'raised ' + type(exc).__name__])\n"
             "    print('\\n__vibe_ls__' + json.dumps(results))\n\n"

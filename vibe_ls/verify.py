@@ -54,14 +54,15 @@ class Candidate:
     outputs: tuple[str, ...] = ()  # what it returned for every call (examples and probes)
     agree: int = 1  # candidates (itself included) that returned the same for every call
     matches_reference: bool = False  # returned what the reference did wherever it returned
+    hangs: str = ""  # an edge call (smallest inputs) it never returned from, if any
     exponent: float | None = None  # measured only to break ties
     timing: growth.Growth | None = None  # that measurement
     order: int = 0
 
     def key(self) -> tuple:
         grows = self.exponent if self.exponent is not None else 99.0
-        return (-sum(self.doc), not self.matches_reference, -self.agree, -sum(self.checked),
-                grows, self.order)
+        return (-sum(self.doc), bool(self.hangs), not self.matches_reference, -self.agree,
+                -sum(self.checked), grows, self.order)
 
     @property
     def ran(self) -> bool:
@@ -234,6 +235,7 @@ class Verifier:
         self.model_cases: list[checks.Example] = []
         self.counted: list[int] = []  # indexes of the model-written checks that count
         self.probes: list[str] = []
+        self.edges: list[str] = []  # the smallest inputs, where only never returning counts
         self._scores: dict[tuple, tuple[list[bool], list[bool], tuple[str, ...]]] = {}
 
     def _phase(self, text: str) -> None:
@@ -269,13 +271,19 @@ class Verifier:
             source, runs = candidate.implementation.answer.code, PythonRuns()
         else:
             source, runs = self.source_for(candidate.implementation), self.runs
-        key = (source, runs.language, tuple(c.call for c in cases), tuple(self.probes))
+        edges = self.edges if runs.language == "python" else []
+        key = (source, runs.language, tuple(c.call for c in cases), tuple(self.probes),
+               tuple(edges))
         if key not in self._scores:
-            results = runs.outputs(source, self.function, cases, self.probes)
+            results = runs.outputs(source, self.function, cases, [*self.probes, *edges])
+            called = len(cases) + len(self.probes)
+            hangs = next((call for call, (_, shown) in zip(edges, results[called:],
+                                                           strict=True)
+                          if shown == checks.OUT_OF_TIME), "")
             self._scores[key] = ([ok for ok, _ in results[: len(self.doc_cases)]],
                                  [ok for ok, _ in results[len(self.doc_cases):len(cases)]],
-                                 tuple(shown for _, shown in results))
-        candidate.doc, candidate.model, candidate.outputs = self._scores[key]
+                                 tuple(shown for _, shown in results[:called]), hangs)
+        candidate.doc, candidate.model, candidate.outputs, candidate.hangs = self._scores[key]
 
     @staticmethod
     def _agreement(pool: list[Candidate]) -> None:
@@ -301,10 +309,15 @@ class Verifier:
         every docstring example, at least as many as the best candidate, and returned a value
         for every docstring example and probe (the model's own checks may ask what the task
         never defined). On the quality benchmark and the seed task, a reference that nothing
-        agreed with was right more often than the candidates (whose samples share bugs)."""
+        agreed with was right more often than the candidates (whose samples share bugs).
+        It must also pass as many of the model's counted asserts as the best candidate: on
+        `remove_element` (no parsable examples) a reference returning `len(nums)` replaced
+        a right first answer."""
         model = range(len(self.doc_cases), len(self.doc_cases) + len(self.model_cases))
-        return (not best.matches_reference and all(reference.doc)
+        checked = [reference.model[i] for i in self.counted] if reference.model else []
+        return (not best.matches_reference and not reference.hangs and all(reference.doc)
                 and sum(reference.doc) >= sum(best.doc)
+                and sum(checked) >= sum(best.checked)
                 and all(not o.startswith(NO_ANSWER) for i, o in enumerate(reference.outputs)
                         if i not in model))
 
@@ -337,7 +350,7 @@ class Verifier:
         the reference returns what it returns wherever it answered, so it passes the same
         model checks (only those count), and one that disagrees ranks below it: sampling on
         would only buy a timing tie-break."""
-        return any(c.ran and all(c.doc) and (
+        return any(c.ran and not c.hangs and all(c.doc) and (
             len(c.doc) >= 2 or c.matches_reference
             or (no_reference and c.checked and all(c.checked))) for c in pool)
 
@@ -346,8 +359,13 @@ class Verifier:
         choose the probes (grown from the sample call, or from the asserts without one)."""
         self.model_cases = self.runs.fitting(first_source, self.function, self.model_cases)
         sample = sample or self._sample(first_source)
-        self.probes = growth.probes(sample) if sample else []
+        self._probe_from(sample)
         return sample
+
+    def _probe_from(self, sample: str | None) -> None:
+        self.probes = growth.probes(sample) if sample else []
+        self.edges = growth.edge_calls(sample) \
+            if sample and self.runs.language == "python" else []
 
     # -- best of n ------------------------------------------------------------------
     def _add(self, pool: list[Candidate], implementations: list[object | None]) -> None:
@@ -402,7 +420,7 @@ class Verifier:
                 self.write_checks(signature)
                 sample = self._prepare(first_source, sample)
         else:
-            self.probes = growth.probes(sample)
+            self._probe_from(sample)
         calls = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
         pool: list[Candidate] = []
         self._phase(f"checking {_which(1, len(initial) + len(written), self.max_candidates)}"
@@ -447,9 +465,9 @@ class Verifier:
         written = [c for c in pool if c.implementation is not None]
         ranked = sorted(written, key=Candidate.key)
         for c in [*ranked, *([ref] if ref else [])]:
-            log.info("candidate %s: doc %s, model %s, agree %d, reference %s, outputs %s",
-                     "reference" if c is ref else c.order + 1, c.doc, c.checked, c.agree,
-                     c.matches_reference, c.outputs)
+            log.info("candidate %s: doc %s, model %s, agree %d, reference %s, hangs %r, "
+                     "outputs %s", "reference" if c is ref else c.order + 1, c.doc, c.checked,
+                     c.agree, c.matches_reference, c.hangs, c.outputs)
         status = ""
         if ref is not None:
             status = "agrees" if ranked[0].matches_reference else "disagrees"
@@ -518,6 +536,9 @@ class Verifier:
             text = "; not verified (nothing to check it against)"
         elif self.doc_cases and not all(best.doc):
             text = f"; WARNING: passes only {', '.join(parts)}"
+        elif best.hangs:
+            call = self.function + best.hangs[1:]
+            text = f"; WARNING: {call} never returns; passes {', '.join(parts)}"
         elif outcome.reference != "disagrees" and (len(self.doc_cases) >= 2 or (
                 best.matches_reference and self._most(best.checked))):
             text = f"; verified: {', '.join(parts)}"
