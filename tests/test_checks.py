@@ -7,7 +7,7 @@ import pytest
 
 from vibe_ls import triggers, verify
 from vibe_ls.assist import UNKNOWN, Implementation
-from vibe_ls.checks import Example, examples
+from vibe_ls.checks import Example, examples, model_checks
 from vibe_ls.edits import apply
 from vibe_ls.postprocess import parse_answer
 from vibe_ls.verify import Verifier
@@ -60,6 +60,21 @@ def test_examples_from_leetcode_lines_and_doctests() -> None:
     assert examples("Input: n = 16\nOutput: true", "f") == [Example("f(n = 16)", "True")]
     assert examples("No examples here.", "f") == []
     assert examples("Input: root = [1,null,2]\nOutput: <a tree>", "f") == []  # not a literal
+    # an in-place problem: what the call returns, then what the array must hold
+    assert examples("Input: nums = [3,2,2,3], val = 3\nOutput: 2, nums = [2,2,_,_]", "f") == \
+        [Example("f(nums = [3,2,2,3], val = 3)", "2")]
+
+
+def test_asserts_that_copy_the_judges_output_format_still_count() -> None:
+    """The 0.5B's asserts for remove_element, as it wrote them (the last one cut off by the
+    token limit): each still says what the call returns."""
+    text = ("```python\nassert remove_element( [3,2,2,3], 3 ) == 2, nums = [2,2,_,_]\n"
+            "assert remove_element( [1,1,1,1,1], 1 ) == 0, nums = [1,1,1,1,1]\n"
+            "assert remove_element([1], 1) == 0, 'empties it, then returns 0'\n"
+            "assert remove_element( [1,2,3,4,5,6,7,8,9], 0 ) == 9, nums = [1,2,3,4,5,")
+    assert model_checks(text, "remove_element") == [
+        Example("f([3, 2, 2, 3], 3)", "2"), Example("f([1, 1, 1, 1, 1], 1)", "0"),
+        Example("f([1], 1)", "0"), Example("f([1, 2, 3, 4, 5, 6, 7, 8, 9], 0)", "9")]
 
 
 def _candidate(answer: str) -> Implementation:

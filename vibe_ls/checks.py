@@ -14,6 +14,9 @@ _INPUT = re.compile(r"^\s*Input:\s*(?P<args>.+?)\s*$", re.MULTILINE)
 _OUTPUT = re.compile(r"^\s*Output:\s*(?P<value>.+?)\s*$", re.MULTILINE)
 _DOCTEST = re.compile(r"^\s*>>> (?P<call>.+)\n\s*(?P<value>[^>\s].*?)\s*$", re.MULTILINE)
 _JSON_WORDS = {"true": "True", "false": "False", "null": "None"}
+# LeetCode's in-place problems: `Output: 2, nums = [2,2,_,_]` (what the call returns, then
+# what the array must hold)
+_RETURNED_THEN_STATE = re.compile(r"^(?P<value>.+?),\s*\w+\s*=\s*")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ def examples(docstring: str | None, name: str) -> list[Example]:
     text = docstring or ""
     for inp, out in zip(_INPUT.finditer(text), _OUTPUT.finditer(text), strict=False):
         call, expected = _keyword_call(inp["args"]), _pythonic(out["value"])
+        returned = _RETURNED_THEN_STATE.match(expected)
+        if returned and not _is_literal(expected):
+            expected = returned["value"]
         if call and _is_literal(expected):
             found.append(Example(call, expected))
     for test in _DOCTEST.finditer(text):
@@ -104,9 +110,8 @@ def model_checks(text: str, name: str, limit: int = 6) -> list[Example]:
         line = line.strip().rstrip(";")
         if not line.startswith("assert "):
             continue
-        try:
-            test = ast.parse(line).body[0]
-        except (SyntaxError, IndexError, ValueError):
+        test = _assert_statement(line)
+        if test is None:
             continue
         compare = getattr(test, "test", None)
         if not (isinstance(compare, ast.Compare) and len(compare.ops) == 1
@@ -128,6 +133,23 @@ def model_checks(text: str, name: str, limit: int = 6) -> list[Example]:
         found.setdefault(key, expected)
     cases = [Example(k, v) for k, v in found.items() if k not in conflicting]
     return cases[:limit]
+
+
+def _assert_statement(line: str) -> ast.stmt | None:
+    """An assert line as a statement. A small model copies LeetCode's output format into its
+    asserts (`assert f([3,2,2,3], 3) == 2, nums = [2,2,_,_]`): cut at a top-level comma until
+    what is left parses."""
+    cuts, depth = [len(line)], 0
+    for i, char in enumerate(line):
+        depth += (char in "([{") - (char in ")]}")
+        if char == "," and depth == 0:
+            cuts.append(i)
+    for cut in sorted(cuts, reverse=True):
+        try:
+            return ast.parse(line[:cut]).body[0]
+        except (SyntaxError, IndexError, ValueError):
+            continue
+    return None
 
 
 # CPU time one checked call may take: the examples and probes are small, so a call that takes
