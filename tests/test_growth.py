@@ -173,3 +173,13 @@ def test_add_complexity_note_measures_a_compiled_function() -> None:
     noted = RUST.replace("    let mut count", "    // Time: O(n^2)\n    let mut count")
     shown = assistant._with_measurement("**What it computes**", noted, "rust")
     assert shown.count("**Measured**") == 1
+
+
+def test_the_smallest_input_shaped_like_the_sample() -> None:
+    from vibe_ls.growth import edge_calls
+
+    assert edge_calls(repr(([16], {}))) == ["f(0)"]
+    assert edge_calls(repr(([[1, 2, 3], 4.5], {"k": "ab", "flag": True}))) == \
+        ["f([], 0.0, k='', flag=True)"]
+    assert edge_calls(repr(([0, []], {}))) == []  # the sample is already the smallest
+    assert edge_calls("not a sample") == []

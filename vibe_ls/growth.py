@@ -471,34 +471,31 @@ def probes(sample: str, count: int = 8) -> list[str]:
     return calls
 
 
-def _edge(value: object, number: int) -> object:
+def _smallest(value: object) -> object:
     if isinstance(value, bool):
         return value
-    if isinstance(value, int):
-        return number
-    if isinstance(value, float):
-        return float(number)
+    if isinstance(value, (int, float)):
+        return type(value)(0)
     if isinstance(value, (str, list, tuple, dict, set)):
         return type(value)()
     return value
 
 
 def edge_calls(sample: str) -> list[str]:
-    """The smallest inputs shaped like `sample`: numbers 0 and collections empty, then
-    numbers -1; as `f(...)` source text. A right answer may raise on them (the task may not
-    define them), but one that never returns is wrong."""
-    args, kwargs = ast.literal_eval(sample)
-    calls = []
-    for number in (0, -1):
-        edge_args = [_edge(a, number) for a in args]
-        edge_kwargs = {k: _edge(v, number) for k, v in kwargs.items()}
-        if (edge_args, edge_kwargs) == (args, kwargs):
-            continue
-        parts = [repr(a) for a in edge_args] + [f"{k}={v!r}" for k, v in edge_kwargs.items()]
-        call = f"f({', '.join(parts)})"
-        if call not in calls:
-            calls.append(call)
-    return calls
+    """The smallest input shaped like `sample` (numbers 0, collections empty), as `f(...)`
+    source text, unless that is the sample. A right answer may raise there (the task may not
+    define it), but one that never returns is wrong. (-1 was left out: a loop that is right
+    for the task's n >= 1 may never end on it.)"""
+    try:
+        args, kwargs = ast.literal_eval(sample)
+        edge_args = [_smallest(a) for a in args]
+        edge_kwargs = {k: _smallest(v) for k, v in kwargs.items()}
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return []
+    if (edge_args, edge_kwargs) == (list(args), kwargs):
+        return []
+    parts = [repr(a) for a in edge_args] + [f"{k}={v!r}" for k, v in edge_kwargs.items()]
+    return [f"f({', '.join(parts)})"]
 
 
 def measure(source: str, target: str, sample: str, budget_s: float = 2.0) -> Growth | None:

@@ -236,7 +236,7 @@ class Verifier:
         self.counted: list[int] = []  # indexes of the model-written checks that count
         self.probes: list[str] = []
         self.edges: list[str] = []  # the smallest inputs, where only never returning counts
-        self._scores: dict[tuple, tuple[list[bool], list[bool], tuple[str, ...]]] = {}
+        self._scores: dict[tuple, tuple[list[bool], list[bool], tuple[str, ...], str]] = {}
 
     def _phase(self, text: str) -> None:
         log.info("verify: %s", text)
