@@ -765,12 +765,19 @@ def split_function(code: str, language: str, name: str) -> tuple[str, str]:
     """The body of function `name` in generated code, and the other top-level definitions
     (helpers) it may rely on. Without such a function the whole code is the body."""
     lines = code.split("\n")
-    found = [s for i in range(len(lines))
-             if (s := triggers.enclosing_scope(code, language, i)) and s.body_range
-             and _same_name(s.name, name)]
     # the exact name first; else the problem's own spelling of it (a model that knows the
     # LeetCode problem writes `largestLocal` for the stub's `largest_local`)
-    target = next((s for s in found if s.name == name), found[0] if found else None)
+    target = spelled = None
+    for i in range(len(lines)):
+        scope = triggers.enclosing_scope(code, language, i)
+        if scope is None or not scope.body_range:
+            continue
+        if scope.name == name:
+            target = scope
+            break
+        if spelled is None and _same_name(scope.name, name):
+            spelled = scope
+    target = target or spelled
     if target is None:
         return code, ""
     (sl, sc), end = target.body_range
