@@ -466,9 +466,14 @@ def probes(sample: str, count: int = 8) -> list[str]:
     for i in range(count):
         args, kwargs = scope["__vibe_ls_grown"](ast.literal_eval(sample), 3 + i, 1000 + i,
                                                 i % 2 == 1)
-        parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-        calls.append(f"f({', '.join(parts)})")
+        calls.append(_call_text(args, kwargs))
     return calls
+
+
+def _call_text(args: list, kwargs: dict) -> str:
+    """`f(1, [2], k=3)`: a call of the function under test, as source text."""
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"f({', '.join(parts)})"
 
 
 def _smallest(value: object) -> object:
@@ -494,8 +499,7 @@ def edge_calls(sample: str) -> list[str]:
         return []
     if (edge_args, edge_kwargs) == (list(args), kwargs):
         return []
-    parts = [repr(a) for a in edge_args] + [f"{k}={v!r}" for k, v in edge_kwargs.items()]
-    return [f"f({', '.join(parts)})"]
+    return [_call_text(edge_args, edge_kwargs)]
 
 
 def measure(source: str, target: str, sample: str, budget_s: float = 2.0) -> Growth | None:
