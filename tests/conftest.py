@@ -73,21 +73,16 @@ def _prebuild(folder: Path) -> None:
     """The tiny models the tests use, built once into `folder` (see PREBUILT)."""
     import shutil
 
-    from vibe_ls_export.pipeline import export_model
-    from vibe_ls_export.tiny import build_checkpoint, teach
+    from vibe_ls_export.tiny import build_checkpoint
 
-    from tests.test_server import ANSWER, _example_prompts
+    from tests.test_server import build_lsp_home
 
     checkpoint = build_checkpoint(folder / "checkpoint")
     for precision in ("fp32", "int4", "fp16"):
-        export_model(str(checkpoint), folder / f"tiny-{precision}", precision=precision,
-                     progress=lambda _: None)
-    taught = teach(checkpoint, ANSWER, folder / "taught-checkpoint", _example_prompts())
-    export_model(str(taught), folder / "lsp-home" / "models" / "taught", precision="fp32",
-                 progress=lambda _: None)
-    shutil.copytree(folder / "tiny-fp32", folder / "lsp-home" / "models" / "random")
-    for done in ("checkpoint", "taught-checkpoint"):
-        shutil.rmtree(folder / done)
+        _export_tiny(checkpoint, folder, precision)
+    build_lsp_home(checkpoint, folder / "tiny-fp32", folder / "lsp-home")
+    shutil.rmtree(folder / "checkpoint")
+    shutil.rmtree(folder / "lsp-home" / "taught-checkpoint")
 
 
 if __name__ == "__main__":

@@ -47,11 +47,15 @@ def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
              tmp_path_factory: pytest.TempPathFactory) -> Path:
     if PREBUILT:
         return Path(PREBUILT) / "lsp-home"
+    return build_lsp_home(tiny_checkpoint, tiny_fp32, tmp_path_factory.mktemp("lsp-home"))
+
+
+def build_lsp_home(checkpoint: Path, tiny_fp32: Path, home: Path) -> Path:
+    """A VIBE_LS_HOME with the taught model and the random one."""
     from vibe_ls_export.pipeline import export_model
     from vibe_ls_export.tiny import teach
 
-    home = tmp_path_factory.mktemp("lsp-home")
-    taught = teach(tiny_checkpoint, ANSWER, home / "taught-checkpoint", _example_prompts())
+    taught = teach(checkpoint, ANSWER, home / "taught-checkpoint", _example_prompts())
     export_model(str(taught), home / "models" / "taught", precision="fp32",
                  progress=lambda _: None)
     shutil.copytree(tiny_fp32, home / "models" / "random")
