@@ -28,6 +28,19 @@ def engine(tiny_fp32: Path) -> Engine:
     return Engine(tiny_fp32, device="cpu")
 
 
+@pytest.fixture(scope="module", params=["numpy caches", "caches on the device"])
+def batching(request: pytest.FixtureRequest, tiny_fp32: Path) -> Engine:
+    """An engine for the batch tests: with numpy caches (CPU), and with the IOBinding decoder
+    used on CUDA (its OrtValues here on the CPU), whose batches pad, join and drop rows on
+    the host."""
+    from vibe_ls.engine.decode import BoundDecoder
+
+    engine = Engine(tiny_fp32, device="cpu")
+    if request.param == "caches on the device":
+        engine.decoder = BoundDecoder(engine.decoder.session, device="cpu")
+    return engine
+
+
 def _torch_greedy(checkpoint: Path, ids: list[int], steps: int) -> list[int]:
     import torch
     from transformers import AutoModelForCausalLM
@@ -153,27 +166,28 @@ def test_reasoning_budget_forces_an_answer(engine: Engine) -> None:
     assert "</think>" not in unlimited.text  # the random model never closes it by itself
 
 
-def test_a_batch_decodes_each_row_as_if_alone(engine: Engine) -> None:
+def test_a_batch_decodes_each_row_as_if_alone(batching: Engine) -> None:
     """Rows of different prompts (left-padded), samplings, stops and lengths decoded together
     give each the tokens it gets alone; a finished row leaves without disturbing the rest."""
-    short, long = engine.encode_chat(ask("a")), engine.encode_chat(ask("a much longer question"))
-    full = engine.generate(Request(long, max_new_tokens=40)).text
+    short = batching.encode_chat(ask("a"))
+    long = batching.encode_chat(ask("a much longer question"))
+    full = batching.generate(Request(long, max_new_tokens=40)).text
     requests = [Request(short, max_new_tokens=30),
                 Request(long, max_new_tokens=40, stop=(full[12:15],)),
                 Request(short, max_new_tokens=24, sampling=Sampling(1.0, 0.95, seed=5)),
                 Request(long, max_new_tokens=9)]
-    alone = [engine.generate(r) for r in requests]
+    alone = [batching.generate(r) for r in requests]
     pieces: list[str] = []
-    together = engine.generate_many(requests, on_text=lambda d, _n: pieces.append(d))
+    together = batching.generate_many(requests, on_text=lambda d, _n: pieces.append(d))
     assert [r.tokens for r in together] == [r.tokens for r in alone]
     assert [r.finish_reason for r in together] == [r.finish_reason for r in alone]
     assert together[1].finish_reason == "stop" and together[3].finish_reason == "length"
     assert "".join(pieces) == together[0].text  # the first row streams
 
 
-def test_a_batch_stops_on_cancel_and_forces_reasoning_per_row(engine: Engine) -> None:
-    thinking = engine.chat.encode(engine.chat.render(ask("think")) + "<think>\n")
-    rows = engine.generate_many([Request(thinking, max_new_tokens=40, reasoning_budget=6),
+def test_a_batch_stops_on_cancel_and_forces_reasoning_per_row(batching: Engine) -> None:
+    thinking = batching.chat.encode(batching.chat.render(ask("think")) + "<think>\n")
+    rows = batching.generate_many([Request(thinking, max_new_tokens=40, reasoning_budget=6),
                                  Request(thinking, max_new_tokens=40)])
     assert "</think>" in rows[0].text and "</think>" not in rows[1].text
     cancel = threading.Event()
@@ -181,15 +195,15 @@ def test_a_batch_stops_on_cancel_and_forces_reasoning_per_row(engine: Engine) ->
     def on_text(_delta: str, generated: int) -> None:
         if generated >= 5:
             cancel.set()
-    prompt = engine.encode_chat(ask("cancel us"))
-    stopped = engine.generate_many([Request(prompt, max_new_tokens=200)] * 3, on_text, cancel)
+    prompt = batching.encode_chat(ask("cancel us"))
+    stopped = batching.generate_many([Request(prompt, max_new_tokens=200)] * 3, on_text, cancel)
     assert all(r.finish_reason == "cancelled" and len(r.tokens) <= 6 for r in stopped)
 
 
-def test_a_finished_row_can_drop_the_rest_of_its_batch(engine: Engine) -> None:
+def test_a_finished_row_can_drop_the_rest_of_its_batch(batching: Engine) -> None:
     """The verifier stops a batch once a short row (the reference) settles the question: the
     rows still running finish as "dropped", with what they wrote so far."""
-    prompt = engine.encode_chat(ask("drop us"))
+    prompt = batching.encode_chat(ask("drop us"))
     requests = [Request(prompt, max_new_tokens=200), Request(prompt, max_new_tokens=6),
                 Request(prompt, max_new_tokens=200)]
     heard: list[tuple[int, str, int]] = []
@@ -197,25 +211,25 @@ def test_a_finished_row_can_drop_the_rest_of_its_batch(engine: Engine) -> None:
     def on_row(i: int, result) -> bool:
         heard.append((i, result.finish_reason, len(result.tokens)))
         return i == 1
-    rows = engine.generate_many(requests, on_row=on_row)
+    rows = batching.generate_many(requests, on_row=on_row)
     assert heard == [(1, "length", 6)]
-    assert rows[1].tokens == engine.generate(requests[1]).tokens
+    assert rows[1].tokens == batching.generate(requests[1]).tokens
     assert [r.finish_reason for r in rows] == ["dropped", "length", "dropped"]
     assert all(len(r.tokens) == 6 for r in rows)  # stopped on the step the short one ended
-    assert rows[0].text and rows[0].tokens == engine.generate(requests[0]).tokens[:6]
+    assert rows[0].text and rows[0].tokens == batching.generate(requests[0]).tokens[:6]
     # Heard but not dropping: every row runs to its end, and each is heard once.
     heard.clear()
-    rows = engine.generate_many(requests[:2], on_row=lambda i, r: heard.append(i) and False)
+    rows = batching.generate_many(requests[:2], on_row=lambda i, r: heard.append(i) and False)
     assert sorted(heard) == [0, 1] and rows[0].finish_reason == "length"
 
 
-def test_a_finished_row_can_add_a_row_to_its_batch(engine: Engine) -> None:
+def test_a_finished_row_can_add_a_row_to_its_batch(batching: Engine) -> None:
     """A sample that answered in prose only goes on from an opened code block as a new row
     of the same batch: it decodes as if alone, whether rows are still running or not."""
-    prompt = engine.encode_chat(ask("join us"))
-    later = engine.encode_chat(ask("a longer question that joins later"))
+    prompt = batching.encode_chat(ask("join us"))
+    later = batching.encode_chat(ask("a longer question that joins later"))
     joining = Request(later, max_new_tokens=12)
-    alone = engine.generate(joining).tokens
+    alone = batching.generate(joining).tokens
     heard: list[int] = []
     streamed: list[tuple[str, int]] = []
 
@@ -226,17 +240,17 @@ def test_a_finished_row_can_add_a_row_to_its_batch(engine: Engine) -> None:
         requests = [Request(prompt, max_new_tokens=6), Request(prompt, max_new_tokens=others)]
         heard.clear()
         streamed.clear()
-        rows = engine.generate_many(requests, lambda d, n: streamed.append((d, n)),
+        rows = batching.generate_many(requests, lambda d, n: streamed.append((d, n)),
                                     on_row=on_row)
         assert len(rows) == 3 and sorted(heard) == [0, 1, 2]
         assert rows[2].tokens == alone and rows[2].finish_reason == "length"
-        assert rows[1].tokens == engine.generate(requests[1]).tokens
+        assert rows[1].tokens == batching.generate(requests[1]).tokens
         # the row going on for the streamed one streams after it, its count going on too
         assert "".join(d for d, _ in streamed) == rows[0].text + rows[2].text
         assert streamed[-1][1] == len(rows[0].tokens) + len(rows[2].tokens)
     # One request alone runs (and joins) one row after the other, streaming the same way.
     streamed.clear()
-    rows = engine.generate_many([Request(prompt, max_new_tokens=6)],
+    rows = batching.generate_many([Request(prompt, max_new_tokens=6)],
                                 lambda d, n: streamed.append((d, n)), on_row=on_row)
     assert len(rows) == 2 and rows[1].tokens == alone
     assert "".join(d for d, _ in streamed) == rows[0].text + rows[1].text

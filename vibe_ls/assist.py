@@ -168,7 +168,7 @@ class Assistant:
                ) -> tuple[list[tuple[Answer, Result]], Answer | None, str | None]:
         """Candidates for `attempt`, one per sampling, with a `reference` signature a
         brute-force reference of `function` too, and the answer to a `text` request (the
-        model's asserts): decoded together where the engine batches. `on_text` streams the
+        model's asserts): decoded together. `on_text` streams the
         first candidate. `heard(kind, value)` hears of each row as it finishes ("candidate":
         (Answer, Result); "reference": Answer or None; "checks": the text) and may drop the
         rows still running: those come back with finish reason "dropped"."""
@@ -346,13 +346,19 @@ class Assistant:
     def _candidates(self) -> int:
         return self.settings.candidates or (6 if self.engine().provider == "cuda" else 3)
 
+    def _batch(self) -> int:
+        """Rows decoded together. On CUDA a small model's step costs about the same for one
+        row as for several (it is bound by per-step overhead, not by the GPU), so every
+        candidate goes in one batch there."""
+        return max(self._candidates(), BATCH) if self.engine().provider == "cuda" else BATCH
+
     def _verify(self, attempt: Attempt, first: Implementation, runs: verify.Runs,
                 first_s: float, on_text: OnText | None, on_phase: verify.OnPhase | None,
                 cancel: threading.Event | None) -> verify.Outcome | None:
         """Check the first answer; while it falls short, write a reference and more
-        candidates (together, where the engine batches); time the best. Another language
-        than Python is checked when the TODO is in a function whose types the harness
-        reads; its reference is written in Python, from the same signature."""
+        candidates (together); time the best. Another language than Python is checked when
+        the TODO is in a function whose types the harness reads; its reference is written in
+        Python, from the same signature."""
         target, scope = attempt.target, attempt.scope
         if runs.language == "python":
             function = scope.name if scope else verify.entry_function(first.answer.code)
@@ -423,7 +429,7 @@ class Assistant:
             system_prompt=self.settings.system_prompt, max_candidates=self._candidates(),
             budget_s=self.settings.verify_budget or max(20.0, 2 * first_s),
             on_phase=on_phase, cancel=cancel,
-            batch=BATCH if self.engine().batches else 1, runs=runs,
+            batch=self._batch(), runs=runs,
             repair=repair if runs.language != "python" else None)
         return verifier.run([first], signature, claim_for)
 

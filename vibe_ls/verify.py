@@ -205,7 +205,7 @@ class Verifier:
     `write(samplings, signature, checks)` writes one candidate per sampling (None where it
     wrote nothing usable), when `signature` is given the brute-force reference too, and when
     `checks` (messages, answer start, tokens) is given that answer's text as well, all in one
-    batch where the engine batches;
+    batch;
     `write(…, settle)` also takes a `Settle` to hear of the rows as they finish and stop the
     batch once the question is settled, the candidates still being written left out;
     `ask_text(messages, start, tokens)` any other answer;

@@ -49,6 +49,34 @@ class Decoder:
         shape = (1, self.kv_heads, 0, self.head_dim)
         return [np.zeros(shape, self.kv_dtype) for _ in self.past_names]
 
+    def to_host(self, cache: KVCache) -> KVCache:
+        """`cache` as numpy arrays, to pad, join or drop rows of a batch (already are here)."""
+        return cache
+
+    def to_device(self, cache: KVCache) -> KVCache:
+        """A numpy cache where this decoder keeps its caches (here: as it is)."""
+        return cache
+
+    def forward_rows(self, tokens: Sequence[int], mask: np.ndarray,
+                     cache: KVCache) -> tuple[np.ndarray, KVCache]:
+        """One step for a batch of rows, one new token each. `mask` [rows, past + 1] marks
+        each row's real positions (rows of different lengths are left-padded with zeros), the
+        new token included; returns the new tokens' logits [rows, vocab] (float32)."""
+        feed = {**self._row_inputs(tokens, mask),
+                **{n: np.ascontiguousarray(kv)
+                   for n, kv in zip(self.past_names, cache, strict=True)}}
+        logits, *present = self.session.run(["logits", *self.present_names], feed)
+        return logits[:, -1].astype(np.float32, copy=False), present
+
+    def _row_inputs(self, tokens: Sequence[int], mask: np.ndarray) -> dict[str, np.ndarray]:
+        feed = {"input_ids": np.asarray(tokens, np.int64)[:, None],
+                "attention_mask": np.ascontiguousarray(mask, np.int64)}
+        if self.has_position_ids:
+            feed["position_ids"] = (mask.sum(axis=1) - 1)[:, None].astype(np.int64)
+        if self.has_logits_to_keep:
+            feed["logits_to_keep"] = np.asarray(1, np.int64)
+        return feed
+
     def forward(self, ids: Sequence[int], cache: KVCache,
                 keep: int | None = None) -> tuple[np.ndarray, KVCache]:
         """Logits (float32) for the last `keep` of `ids` (all when None), following `cache`."""
@@ -68,24 +96,6 @@ class Decoder:
         if keep is not None:
             logits = logits[-keep:]
         return logits.astype(np.float32, copy=False), present
-
-
-def forward_rows(decoder: Decoder, tokens: Sequence[int], mask: np.ndarray,
-                 cache: KVCache) -> tuple[np.ndarray, KVCache]:
-    """One step for a batch of rows, one new token each. `mask` [rows, past + 1] marks each
-    row's real positions (rows of different lengths are left-padded with zeros), the new
-    token included; returns the new tokens' logits [rows, vocab] (float32)."""
-    feed = {
-        "input_ids": np.asarray(tokens, np.int64)[:, None],
-        "attention_mask": mask,
-        **{n: np.ascontiguousarray(kv) for n, kv in zip(decoder.past_names, cache, strict=True)},
-    }
-    if decoder.has_position_ids:
-        feed["position_ids"] = (mask.sum(axis=1) - 1)[:, None]
-    if decoder.has_logits_to_keep:
-        feed["logits_to_keep"] = np.asarray(1, np.int64)
-    logits, *present = decoder.session.run(["logits", *decoder.present_names], feed)
-    return logits[:, -1].astype(np.float32, copy=False), present
 
 
 def left_pad(caches: list[KVCache]) -> tuple[KVCache, np.ndarray]:
@@ -152,7 +162,9 @@ def greedy(decoder: Decoder, prompt: Sequence[int], max_new_tokens: int,
 class BoundDecoder(Decoder):
     """A decoder whose KV cache stays on the execution device (IOBinding): on CUDA no KV is
     copied to or from the host between steps; only ids go in and the kept logits come out.
-    Its cache cannot be sliced in place, so prefix reuse and speculation are off."""
+    Its cache cannot be sliced in place, so prefix reuse and speculation are off; a batch's
+    rows are padded, joined and dropped on the host (a round trip when a row joins or ends,
+    not per step)."""
 
     can_truncate = False
 
@@ -162,8 +174,30 @@ class BoundDecoder(Decoder):
         self.device, self.device_id = device, device_id
 
     def empty_cache(self) -> list[ort.OrtValue]:
-        return [ort.OrtValue.ortvalue_from_numpy(kv, self.device, self.device_id)
-                for kv in super().empty_cache()]
+        return self.to_device(super().empty_cache())
+
+    def to_host(self, cache: list[ort.OrtValue]) -> KVCache:
+        return [kv.numpy() for kv in cache]
+
+    def to_device(self, cache: KVCache) -> list[ort.OrtValue]:
+        return [ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(kv), self.device,
+                                                 self.device_id) for kv in cache]
+
+    def forward_rows(self, tokens: Sequence[int], mask: np.ndarray,
+                     cache: list[ort.OrtValue]) -> tuple[np.ndarray, list[ort.OrtValue]]:
+        """A batch's step with its cache on the device: ids and mask go in, the rows' last
+        logits come out (to sample from), the cache stays."""
+        binding = self.session.io_binding()
+        for name, value in self._row_inputs(tokens, mask).items():
+            binding.bind_cpu_input(name, value)
+        for name, value in zip(self.past_names, cache, strict=True):
+            binding.bind_ortvalue_input(name, value)
+        for name in self.present_names:
+            binding.bind_output(name, self.device, self.device_id)
+        binding.bind_output("logits", "cpu")
+        self.session.run_with_iobinding(binding)
+        *present, logits = binding.get_outputs()  # in the order they were bound
+        return logits.numpy()[:, -1].astype(np.float32, copy=False), present
 
     def _bind(self, ids: Sequence[int], cache: list[ort.OrtValue], keep: int | None):
         past = cache[0].shape()[2]

@@ -18,7 +18,6 @@ from vibe_ls.engine.decode import (
     BoundDecoder,
     KVCache,
     cache_length,
-    forward_rows,
     join_rows,
     left_pad,
     next_greedy,
@@ -307,10 +306,16 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
             for i, r in enumerate(requests)]
     start = time.monotonic()
     firsts, caches, reused = [], [], []
-    for row in rows:  # one by one: the prefix cache makes a repeated prompt nearly free
-        logits, cache, n = row.prefill()
-        if logits is None:
-            break
+    prefilled: dict[tuple[int, ...], tuple[np.ndarray, KVCache]] = {}
+    for row in rows:  # one by one; rows asking the same (samples) share one prefill
+        key = tuple(row.req.prompt)
+        if key in prefilled:
+            (logits, cache), n = prefilled[key], len(key)
+        else:
+            logits, cache, n = row.prefill()
+            if logits is None:
+                break
+            prefilled[key] = logits, cache
         firsts.append(logits[-1])
         caches.append(cache)
         reused.append(n)
@@ -322,8 +327,10 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
                       reused[i] if i < len(reused) else 0, first_token_at - start,
                       time.monotonic() - first_token_at)
 
+    decoder = engine.decoder
     if len(caches) == len(rows):
-        cache, mask = left_pad(caches)
+        cache, mask = left_pad([decoder.to_host(c) for c in caches])
+        cache = decoder.to_device(cache)
         logits = np.stack(firsts)
         alive = list(range(len(rows)))
         joining: list[tuple[Request, int]] = []  # and the row it goes on for
@@ -339,7 +346,9 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
                 rows.append(row)
                 finish.append("cancelled")
                 reused.append(n)
-                cache, mask = join_rows(cache, mask, row_cache)
+                cache, mask = join_rows(decoder.to_host(cache), mask,
+                                        decoder.to_host(row_cache))
+                cache = decoder.to_device(cache)
                 logits = np.concatenate([logits, first_logits[-1:]])
                 alive.append(len(rows) - 1)
             joining = []
@@ -366,10 +375,11 @@ def run_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
                 alive = [alive[j] for j in keep]
                 mask, logits = mask[keep], logits[keep]
                 first = int(mask.any(axis=0).argmax()) if alive else mask.shape[1]
-                cache = [kv[keep][:, :, first:] for kv in cache]
+                cache = decoder.to_device([kv[keep][:, :, first:]
+                                           for kv in decoder.to_host(cache)])
                 mask = mask[:, first:]
             if alive:
                 mask = np.concatenate([mask, np.ones((len(alive), 1), np.int64)], axis=1)
-                logits, cache = forward_rows(engine.decoder, tokens, mask, cache)
+                logits, cache = decoder.forward_rows(tokens, mask, cache)
     decode_s = time.monotonic() - first_token_at
     return [replace(result(i), decode_s=decode_s) for i in range(len(rows))]

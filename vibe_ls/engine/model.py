@@ -58,21 +58,15 @@ class Engine:
         with self._lock:
             return Generation(self, request, on_text, cancel, counted).run()
 
-    @property
-    def batches(self) -> bool:
-        """Whether `generate_many` decodes its requests together (numpy caches, on CPU);
-        otherwise they run one after another."""
-        return self.decoder.can_truncate
-
     def generate_many(self, requests: list[Request], on_text: OnText | None = None,
                       cancel: threading.Event | None = None,
                       on_row: OnRow | None = None) -> list[Result]:
-        """Run several requests, together when the decoder batches; `on_text` streams the
+        """Run several requests, decoded together; `on_text` streams the
         first; `on_row` hears of each as it finishes and may drop the rest or add one (see
         `OnRow`). Thread-safe (queued, like `generate`)."""
         if any(not r.prompt for r in requests):
             raise VibeError("empty prompt")
-        if len(requests) == 1 or not self.batches:
+        if len(requests) == 1:
             queue, results = list(requests), []
             streamed = {0: 0}  # rows that stream: the first, and rows going on for it
             while len(results) < len(queue):
