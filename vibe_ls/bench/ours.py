@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from vibe_ls.bench import memory, workload
 from vibe_ls.engine import Engine, Request
+from vibe_ls.engine.sampling import Sampling
+
+BATCH_ROWS = 4  # samples decoded together, as best-of-n writes candidates
 
 
 def _timed(engine: Engine, prompt: list[int], new_tokens: int, **kw) -> dict:
@@ -14,6 +17,17 @@ def _timed(engine: Engine, prompt: list[int], new_tokens: int, **kw) -> dict:
             "prefill_tok_s": (result.prompt_tokens - result.cached_tokens) / result.ttft_s,
             "decode_tok_s": result.tokens_per_s, "drafted": result.drafted,
             "accepted": result.accepted}
+
+
+def _batched(engine: Engine, prompt: list[int], new_tokens: int) -> tuple[float, float]:
+    """Decode rate of one sample alone, and over all rows when BATCH_ROWS samples of the
+    same prompt decode together (what verification's best-of-n does)."""
+    def sampled(seed: int) -> Request:
+        return Request(prompt, max_new_tokens=new_tokens, ignore_eos=True,
+                       sampling=Sampling(temperature=0.4, top_p=0.95, seed=seed))
+    alone = engine.generate(sampled(0)).tokens_per_s
+    rows = engine.generate_many([sampled(seed) for seed in range(BATCH_ROWS)])
+    return alone, sum(len(r.tokens) - 1 for r in rows) / max(rows[0].decode_s, 1e-9)
 
 
 def run(engine: Engine, new_tokens: int, threads: int) -> dict:
@@ -28,6 +42,7 @@ def run(engine: Engine, new_tokens: int, threads: int) -> dict:
     rewrite = engine.encode_chat(workload.rewrite_messages())
     plain = _timed(engine, rewrite, new_tokens)
     spec = _timed(engine, rewrite, new_tokens, speculate=True)
+    sampled, batched = _batched(engine, todo_en, new_tokens)
     bandwidth = memory.read_bandwidth(threads)
     per_token = memory.weight_bytes_per_token(engine.model_dir, engine.manifest.precision)
     bound = bandwidth / per_token
@@ -41,6 +56,8 @@ def run(engine: Engine, new_tokens: int, threads: int) -> dict:
         "rewrite_decode_tok_s": plain["decode_tok_s"],
         "rewrite_speculative_decode_tok_s": spec["decode_tok_s"],
         "speculation_acceptance": spec["accepted"] / max(spec["drafted"], 1),
+        "sampled_decode_tok_s": sampled, "batch_rows": BATCH_ROWS,
+        "batch_decode_tok_s": batched,
         "load_s": engine.load_s, "peak_rss_mb": memory.peak_rss_mb(),
         "bandwidth_gb_s": bandwidth / 1e9, "weight_mb_per_token": per_token / 1e6,
         "bandwidth_bound_tok_s": bound, "bandwidth_fraction": main["decode_tok_s"] / bound,

@@ -54,6 +54,10 @@ def print_report(report: dict) -> None:
     print(f"rewrite: decode {o['rewrite_decode_tok_s']:.1f} tok/s, with prompt lookup "
           f"{o['rewrite_speculative_decode_tok_s']:.1f} tok/s "
           f"(acceptance {o['speculation_acceptance']:.0%})")
+    if "batch_decode_tok_s" in o:
+        print(f"best-of-n: one sample alone {o['sampled_decode_tok_s']:.1f} tok/s; "
+              f"{o['batch_rows']} decoded together {o['batch_decode_tok_s']:.1f} tok/s over "
+              f"all rows ({o['batch_decode_tok_s'] / o['sampled_decode_tok_s']:.1f}x)")
     print(f"memory: read bandwidth {o['bandwidth_gb_s']:.1f} GB/s, "
           f"{o['weight_mb_per_token']:.0f} MB of weights per token -> bound "
           f"{o['bandwidth_bound_tok_s']:.0f} tok/s; decode is {o['bandwidth_fraction']:.0%} of it")
