@@ -77,11 +77,11 @@ def test_asserts_that_copy_the_judges_output_format_still_count() -> None:
         Example("f([1], 1)", "0"), Example("f([1, 2, 3, 4, 5, 6, 7, 8, 9], 0)", "9")]
 
 
-def _candidate(answer: str) -> Implementation:
+def _candidate(answer: str, function: str = "three_sum_closest",
+               todo: str = "find three numbers whose sum is closest to target",
+               ) -> Implementation:
     parsed = parse_answer(answer, "python")
-    return Implementation("python", parsed, parsed.complexity or UNKNOWN,
-                          "find three numbers whose sum is closest to target",
-                          "three_sum_closest")
+    return Implementation("python", parsed, parsed.complexity or UNKNOWN, todo, function)
 
 
 BRUTE = '''```python
@@ -92,19 +92,24 @@ def three_sum_closest(nums, target):
 ```'''
 
 
-def verifier_source(candidate: Implementation) -> str:
-    todo = triggers.todo_at(SOURCE, "python", 11)
-    return apply(SOURCE, candidate.edits_for(SOURCE, todo.line, "TODO") or [])
+def verifier_source(candidate: Implementation, source: str = SOURCE) -> str:
+    todo = triggers.todo_at(source, "python", _todo_line(source))
+    return apply(source, candidate.edits_for(source, todo.line, "TODO") or [])
+
+
+def _todo_line(source: str) -> int:
+    return next(i for i, line in enumerate(source.split("\n")) if "# TODO" in line)
 
 
 def _verifier(candidates: list[Implementation], checks_text: str, first: Implementation,
               reference: Implementation | None = None, batch: int = 1,
-              max_candidates: int | None = None):
+              max_candidates: int | None = None, source: str = SOURCE,
+              function: str = "three_sum_closest"):
     """A Verifier over a fixed queue of candidates: the model's part (writing candidates and
     checks) is replayed, the checking, ranking and timing are real (sandboxed runs). Each
     round it asks for is recorded in `.rounds` as (candidates, with the reference)."""
-    todo = triggers.todo_at(SOURCE, "python", 11)
-    scope = triggers.enclosing_scope(SOURCE, "python", 11)
+    todo = triggers.todo_at(source, "python", _todo_line(source))
+    scope = triggers.enclosing_scope(source, "python", _todo_line(source))
     queue = list(candidates)
     rounds: list[tuple[int, bool]] = []
 
@@ -124,9 +129,10 @@ def _verifier(candidates: list[Implementation], checks_text: str, first: Impleme
         return written, ref, text
 
     verifier = Verifier(
-        task=todo.description, function="three_sum_closest", source_for=verifier_source,
+        task=todo.description, function=function,
+        source_for=lambda candidate: verifier_source(candidate, source),
         write=write, ask_text=lambda messages, start, tokens: start + checks_text,
-        doc_cases=examples(scope.docstring, "three_sum_closest"), system_prompt="",
+        doc_cases=examples(scope.docstring, function), system_prompt="",
         max_candidates=max_candidates or len(candidates) + 1, budget_s=60, on_phase=None,
         cancel=None, batch=batch)
     verifier.rounds, verifier.dropped = rounds, 0
@@ -374,3 +380,52 @@ def test_a_candidate_that_never_returns_on_the_smallest_input_loses() -> None:
     assert alone.summary.startswith(
         "; WARNING: three_sum_closest(nums=[], target=0) never returns; passes 3/3 docstring "
         "examples"), alone.summary
+
+
+POWER = '''class Solution:
+    def is_power_of_four(self, n: int) -> bool:
+        """Return true if n is a power of four.
+
+        Input: n = 16
+        Output: true
+        Input: n = 5
+        Output: false
+        Input: n = 1
+        Output: true
+        """
+        # TODO: return whether n is a power of four
+        pass
+'''
+# The 0.5B's answer: right on 16, 5 and 1, wrong on 8, 12, 20...
+LOOKS_RIGHT = "```python\ndef is_power_of_four(self, n):\n    return n == 1 or n % 4 == 0\n```"
+POWER_RIGHT = ("```python\ndef is_power_of_four(self, n):\n"
+               "    return n > 0 and n & (n - 1) == 0 and n % 3 == 1\n```")
+POWER_BRUTE = ("```python\ndef is_power_of_four(n):\n    p = 1\n    while p < n:\n"
+               "        p *= 4\n    return p == n\n```")
+
+
+def test_yes_no_examples_alone_do_not_verify_a_predicate() -> None:
+    """Three yes/no examples tell little: a predicate that passes them is not inserted as
+    verified on that alone. The reference is asked for, a sample that agrees with it is
+    chosen, and without one the insert is called unconfirmed."""
+    def power(answer: str) -> Implementation:
+        return _candidate(answer, "is_power_of_four", "return whether n is a power of four")
+    looks_right = power(LOOKS_RIGHT)
+    verifier = _verifier([power(POWER_RIGHT), power(LOOKS_RIGHT)], "", looks_right,
+                         reference=power(POWER_BRUTE), batch=3, max_candidates=3,
+                         source=POWER, function="is_power_of_four")
+    assert len(verifier.doc_cases) == 3 and not verifier.decisive
+    outcome = verifier.run([looks_right], "def is_power_of_four(n: int) -> bool:",
+                           lambda c: c.complexity)
+    assert verifier.rounds == [(2, True)]
+    assert outcome.chosen.answer.code == power(POWER_RIGHT).answer.code
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with a "
+                                      "brute-force reference"), outcome.summary
+    # No reference and no other candidate: inserted, but not called verified.
+    alone = _verifier([], "", looks_right, source=POWER, function="is_power_of_four")
+    outcome = alone.run([looks_right], "def is_power_of_four(n: int) -> bool:",
+                        lambda c: c.complexity)
+    assert outcome.chosen is looks_right
+    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples"), outcome.summary
+    # Examples with other answers than yes and no still decide on their own.
+    assert _verifier([], "", _candidate(RIGHT)).decisive

@@ -335,6 +335,15 @@ class Verifier:
         for c in pool:
             c.checked = [c.model[i] for i in counted] if c.model else []
 
+    @property
+    def decisive(self) -> bool:
+        """The user's examples are enough on their own: two or more, and not all of them
+        answered yes or no. A wrong predicate passes three yes/no examples far too often (the
+        0.5B's `is_power_of_four`, `n == 1 or n % 4 == 0`, passed 16, 5 and 1, and was called
+        verified), so there the reference must agree too."""
+        return len(self.doc_cases) >= 2 and not all(
+            _yes_or_no(c.expected) for c in self.doc_cases)
+
     @staticmethod
     def _most(checked: list[bool]) -> bool:
         """Passes most of the model-written checks that count (all of none). The model's
@@ -344,14 +353,14 @@ class Verifier:
         return 2 * sum(checked) > len(checked) or not checked
 
     def _settled(self, pool: list[Candidate], no_reference: bool) -> bool:
-        """More samples cannot change the choice: one passes the user's own examples (two or
-        more), or passes them and agrees with the reference everywhere, or (when no
-        reference could be had) passes every model check. Another candidate that agrees with
-        the reference returns what it returns wherever it answered, so it passes the same
-        model checks (only those count), and one that disagrees ranks below it: sampling on
-        would only buy a timing tie-break."""
+        """More samples cannot change the choice: one passes the user's own examples (when
+        they are `decisive`), or passes them and agrees with the reference everywhere, or
+        (when no reference could be had) passes every model check. Another candidate that
+        agrees with the reference returns what it returns wherever it answered, so it passes
+        the same model checks (only those count), and one that disagrees ranks below it:
+        sampling on would only buy a timing tie-break."""
         return any(c.ran and not c.hangs and all(c.doc) and (
-            len(c.doc) >= 2 or c.matches_reference
+            self.decisive or c.matches_reference
             or (no_reference and c.checked and all(c.checked))) for c in pool)
 
     def _prepare(self, first_source: str, sample: str | None) -> str | None:
@@ -446,7 +455,7 @@ class Verifier:
             samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
             written, written_reference, _ = self.write(
                 samplings, signature if with_reference else None, None,
-                _ExamplesBatch(self, with_reference).heard if len(self.doc_cases) >= 2
+                _ExamplesBatch(self, with_reference).heard if self.decisive
                 else None)
             reference_asked = reference_asked or with_reference
             if self._cancelled():
@@ -539,7 +548,7 @@ class Verifier:
         elif best.hangs:
             call = self.function + best.hangs[1:]
             text = f"; WARNING: {call} never returns; passes {', '.join(parts)}"
-        elif outcome.reference != "disagrees" and (len(self.doc_cases) >= 2 or (
+        elif outcome.reference != "disagrees" and (self.decisive or (
                 best.matches_reference and self._most(best.checked))):
             text = f"; verified: {', '.join(parts)}"
         else:
@@ -619,7 +628,7 @@ class _FirstBatch:
 
 
 class _ExamplesBatch:
-    """Hears a later batch when the user gave two or more examples: it is settled once a
+    """Hears a later batch when the user's examples are decisive: it is settled once a
     sample passes every one of them and the batch's reference, if it has one, is in (a
     candidate that passes the examples but not the reference is not called verified, so the
     reference is waited for). The samples still being written could only add a timing
@@ -638,6 +647,13 @@ class _ExamplesBatch:
         if self.passing and not self.waiting and not self.verifier._cancelled():
             self.verifier._phase("settled: a candidate passes every example")
             return True
+        return False
+
+
+def _yes_or_no(literal: str) -> bool:
+    try:
+        return isinstance(ast.literal_eval(literal), bool)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
 
 
