@@ -61,9 +61,9 @@ class Engine:
     def generate_many(self, requests: list[Request], on_text: OnText | None = None,
                       cancel: threading.Event | None = None,
                       on_row: OnRow | None = None) -> list[Result]:
-        """Run several requests, decoded together; `on_text` streams the
-        first; `on_row` hears of each as it finishes and may drop the rest or add one (see
-        `OnRow`). Thread-safe (queued, like `generate`)."""
+        """Run several requests, decoded together; `on_text` streams the first; `on_row`
+        hears of each as it finishes and may drop the rest or add one (see `OnRow`).
+        Thread-safe (queued, like `generate`)."""
         if any(not r.prompt for r in requests):
             raise VibeError("empty prompt")
         if len(requests) == 1:
