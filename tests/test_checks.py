@@ -407,7 +407,8 @@ POWER_BRUTE = ("```python\ndef is_power_of_four(n):\n    p = 1\n    while p < n:
 def test_yes_no_examples_alone_do_not_verify_a_predicate() -> None:
     """Three yes/no examples tell little: a predicate that passes them is not inserted as
     verified on that alone. The reference is asked for, a sample that agrees with it is
-    chosen, and without one the insert is called unconfirmed."""
+    chosen (the samples after it are dropped), and without one the insert is called
+    unconfirmed."""
     def power(answer: str) -> Implementation:
         return _candidate(answer, "is_power_of_four", "return whether n is a power of four")
     looks_right = power(LOOKS_RIGHT)
@@ -417,7 +418,8 @@ def test_yes_no_examples_alone_do_not_verify_a_predicate() -> None:
     assert len(verifier.doc_cases) == 3 and not verifier.decisive
     outcome = verifier.run([looks_right], "def is_power_of_four(n: int) -> bool:",
                            lambda c: c.complexity)
-    assert verifier.rounds == [(2, True)]
+    # the batch stops once a sample passes the examples and agrees with the reference
+    assert verifier.rounds == [(2, True)] and verifier.dropped == 1
     assert outcome.chosen.answer.code == power(POWER_RIGHT).answer.code
     assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with a "
                                       "brute-force reference"), outcome.summary

@@ -455,8 +455,8 @@ class Verifier:
             samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
             written, written_reference, _ = self.write(
                 samplings, signature if with_reference else None, None,
-                _ExamplesBatch(self, with_reference).heard if self.decisive
-                else None)
+                _ExamplesBatch(self, with_reference, ref).heard
+                if len(self.doc_cases) >= 2 else None)
             reference_asked = reference_asked or with_reference
             if self._cancelled():
                 break
@@ -628,26 +628,40 @@ class _FirstBatch:
 
 
 class _ExamplesBatch:
-    """Hears a later batch when the user's examples are decisive: it is settled once a
+    """Hears a later batch when the user gave two or more examples: it is settled once a
     sample passes every one of them and the batch's reference, if it has one, is in (a
     candidate that passes the examples but not the reference is not called verified, so the
-    reference is waited for). The samples still being written could only add a timing
-    tie-break; a batch lasts as long as its longest row."""
+    reference is waited for). Where the examples are not decisive (yes/no answers only), the
+    sample must also agree with the reference, this batch's or an earlier one. The samples
+    still being written could only add a timing tie-break; a batch lasts as long as its
+    longest row."""
 
-    def __init__(self, verifier: Verifier, with_reference: bool) -> None:
-        self.verifier, self.waiting, self.passing = verifier, with_reference, False
+    def __init__(self, verifier: Verifier, with_reference: bool,
+                 reference: Candidate | None = None) -> None:
+        self.verifier, self.waiting, self.reference = verifier, with_reference, reference
+        self.passing: list[Candidate] = []  # samples passing every example (and not hanging)
 
     def heard(self, kind: str, value: object) -> bool:
+        v = self.verifier
         if kind == "reference":
             self.waiting = False
-        elif kind == "candidate" and value is not None and not self.passing:
+            if value is not None:
+                self.reference = Candidate(value, order=10_000)
+                v.score(self.reference, reference=True)
+        elif kind == "candidate" and value is not None:
             candidate = Candidate(value)
-            self.verifier.score(candidate)  # cached: not run again when the batch is checked
-            self.passing = candidate.ran and all(candidate.doc)
-        if self.passing and not self.waiting and not self.verifier._cancelled():
-            self.verifier._phase("settled: a candidate passes every example")
-            return True
-        return False
+            v.score(candidate)  # cached: not run again when the batch is checked
+            if candidate.ran and all(candidate.doc) and not candidate.hangs:
+                self.passing.append(candidate)
+        if self.waiting or v._cancelled():
+            return False
+        settled = bool(self.passing)
+        if settled and not v.decisive:
+            v._match(self.passing, self.reference)
+            settled = any(c.matches_reference for c in self.passing)
+        if settled:
+            v._phase("settled: a candidate passes every example")
+        return settled
 
 
 def _yes_or_no(literal: str) -> bool:
