@@ -168,10 +168,10 @@ class Assistant:
                ) -> tuple[list[tuple[Answer, Result]], Answer | None, str | None]:
         """Candidates for `attempt`, one per sampling, with a `reference` signature a
         brute-force reference of `function` too, and the answer to a `text` request (the
-        model's asserts): decoded together. `on_text` streams the
-        first candidate. `heard(kind, value)` hears of each row as it finishes ("candidate":
-        (Answer, Result); "reference": Answer or None; "checks": the text) and may drop the
-        rows still running: those come back with finish reason "dropped"."""
+        model's asserts): decoded together. `on_text` streams the first candidate.
+        `heard(kind, value)` hears of each row as it finishes ("candidate": (Answer, Result);
+        "reference": Answer or None; "checks": the text) and may drop the rows still running:
+        those come back with finish reason "dropped"."""
         language = attempt.target.language
         samples = len(samplings)
 
