@@ -65,6 +65,28 @@ def test_examples_from_leetcode_lines_and_doctests() -> None:
         [Example("f(nums = [3,2,2,3], val = 3)", "2")]
 
 
+@pytest.mark.parametrize("text, name, expected", [
+    ('Example: lengthOfLongestSubstring("abcabcbb") returns 3', "lengthOfLongestSubstring",
+     [Example('f("abcabcbb")', "3")]),
+    ("count the vowels, e.g. count_vowels('hello world') == 3", "count_vowels",
+     [Example("f('hello world')", "3")]),
+    ("fib(10) is 55 and fib(1) -> 1.", "fib", [Example("f(10)", "55"), Example("f(1)", "1")]),
+    ("two_sum([2,7,11,15], 9) => [0, 1]", "two_sum", [Example("f([2,7,11,15], 9)", "[0, 1]")]),
+    ("is_even(3) should return false, since 3 is odd", "is_even", [Example("f(3)", "False")]),
+    ("mx(a=[1, 2], k=3): 2 (the larger)", "mx", [Example("f(a=[1, 2], k=3)", "2")]),
+    ("count('a(b') == 1  // a bracket inside a string", "count", [Example("f('a(b')", "1")]),
+    # not examples: arguments or results that are not values, or no result at all
+    ("The function two_sum(nums, target) returns indices", "two_sum", []),
+    ("two_sum() returns the indices", "two_sum", []),
+    ("call fib(n - 1) recursively; fib(3) twice", "fib", []),
+    ("other(3) == 4", "fib", []),
+])
+def test_examples_written_as_calls_with_their_results(text: str, name: str,
+                                                       expected: list[Example]) -> None:
+    """How people write examples in a doc comment or the TODO itself, in any language."""
+    assert examples(text, name) == expected
+
+
 def test_asserts_that_copy_the_judges_output_format_still_count() -> None:
     """The 0.5B's asserts for remove_element, as it wrote them (the last one cut off by the
     token limit): each still says what the call returns."""

@@ -422,10 +422,18 @@ class Assistant:
         def claim_for(candidate: Implementation) -> Complexity:
             return self._complexity(target, candidate.answer.code, candidate.answer, cancel)
 
+        # The user's examples: in the docstring (or doc comment), and in the TODO itself
+        # (`# TODO: the nth Fibonacci number, fib(10) == 55`).
+        in_docstring = checks.examples(scope.docstring if scope else None, function)
+        said = {c.call for c in in_docstring}
+        in_todo = [c for c in checks.examples(attempt.todo.description, function)
+                   if c.call not in said]
         verifier = verify.Verifier(
             task=attempt.task, function=function, source_for=source_for, write=write,
-            ask_text=ask_text,
-            doc_cases=checks.examples(scope.docstring if scope else None, function),
+            ask_text=ask_text, doc_cases=in_docstring + in_todo,
+            examples_label=("docstring examples" if not in_todo else
+                            "examples in the TODO" if not in_docstring else
+                            "examples (docstring and TODO)"),
             system_prompt=self.settings.system_prompt, max_candidates=self._candidates(),
             budget_s=self.settings.verify_budget or max(20.0, 2 * first_s),
             on_phase=on_phase, cancel=cancel,

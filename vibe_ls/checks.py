@@ -54,7 +54,10 @@ def _keyword_call(args: str) -> str | None:
 
 
 def examples(docstring: str | None, name: str) -> list[Example]:
-    """The examples a function's docstring gives (LeetCode-style and doctests)."""
+    """The examples a function's docstring (or a TODO comment) gives: LeetCode-style
+    `Input:`/`Output:` lines, doctests, and calls written with their result on one line
+    (`fib(10) == 55`, `Example: f("abc") returns 3`, `f([1, 2]) -> [2, 1]`), in any of our
+    languages' comments. A call counts only with literal arguments and a literal result."""
     found: list[Example] = []
     text = docstring or ""
     for inp, out in zip(_INPUT.finditer(text), _OUTPUT.finditer(text), strict=False):
@@ -68,7 +71,63 @@ def examples(docstring: str | None, name: str) -> list[Example]:
         call = re.sub(rf"\b{re.escape(name)}\(", "f(", test["call"], count=1)
         if call.startswith("f(") and _is_literal(test["value"]):
             found.append(Example(call, test["value"]))
+    found += _calls_with_results(text, name)
+    unique: dict[str, Example] = {}
+    for example in found:
+        unique.setdefault(example.call, example)
+    return list(unique.values())
+
+
+# What stands between a call and its result on one line: `f(2) == 4`, `-> 4`, `=> 4`,
+# `returns 4`, `should return 4`, `gives 4`, `is 4`, `// 4`, `# 4`, `: 4`
+_RESULT = re.compile(r"\s*(?:={2,3}|->|=>|→|⇒|//|#|:|=|\b(?:should\s+)?(?:returns?|gives?|"
+                     r"yields?|is|be|equals?|evaluates\s+to)\b)\s*(?P<value>\S.*)$")
+
+
+def _calls_with_results(text: str, name: str) -> list[Example]:
+    found = []
+    for line in text.splitlines():
+        for start in re.finditer(rf"(?<![\w.])(?:\w+\.)?{re.escape(name)}\s*\(", line):
+            end = _closing(line, start.end() - 1)
+            if end is None:
+                continue
+            call = _keyword_call(line[start.end():end]) if line[start.end():end].strip() \
+                else "f()"
+            result = _RESULT.match(line[end + 1:])
+            value = _literal_prefix(result["value"]) if result else None
+            if call and value is not None:
+                found.append(Example(call, value))
     return found
+
+
+def _closing(line: str, opening: int) -> int | None:
+    """The index of the bracket that closes the one at `opening`, strings skipped."""
+    depth, quote = 0, ""
+    for i in range(opening, len(line)):
+        char = line[i]
+        if quote:
+            if char == quote and line[i - 1] != "\\":
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def _literal_prefix(text: str) -> str | None:
+    """The longest run of words at the start of `text` that is a literal (`3` of `3 (the
+    length of "abc").`), trailing punctuation left off."""
+    words = text.split(" ")
+    for count in range(len(words), 0, -1):
+        value = _pythonic(" ".join(words[:count]).strip().rstrip(".,;:"))
+        if value and _is_literal(value):
+            return value
+    return None
 
 
 def find_function(source: str, name: str) -> ast.FunctionDef | None:

@@ -221,8 +221,10 @@ class Verifier:
                  budget_s: float, on_phase: OnPhase | None,
                  cancel: threading.Event | None, batch: int = 1,
                  runs: Runs | None = None,
-                 repair: Callable[[object, str], object | None] | None = None) -> None:
+                 repair: Callable[[object, str], object | None] | None = None,
+                 examples_label: str = "docstring examples") -> None:
         self.task, self.function = task, function
+        self.examples_label = examples_label  # what the summary calls `doc_cases`
         self.repair = repair
         self.repaired: Candidate | None = None
         self.source_for = source_for
@@ -525,7 +527,7 @@ class Verifier:
     def _summary(self, best: Candidate, outcome: Outcome) -> str:
         parts = []
         if self.doc_cases:
-            parts.append(f"{sum(best.doc)}/{len(self.doc_cases)} docstring examples")
+            parts.append(f"{sum(best.doc)}/{len(self.doc_cases)} {self.examples_label}")
         if outcome.reference in ("agrees", "disagrees"):
             parts.append(f"{'agrees' if best.matches_reference else 'DISAGREES'} with a "
                          f"brute-force reference on {outcome.probes} inputs")
