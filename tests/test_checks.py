@@ -75,7 +75,14 @@ def test_examples_from_leetcode_lines_and_doctests() -> None:
     ("is_even(3) should return false, since 3 is odd", "is_even", [Example("f(3)", "False")]),
     ("mx(a=[1, 2], k=3): 2 (the larger)", "mx", [Example("f(a=[1, 2], k=3)", "2")]),
     ("count('a(b') == 1  // a bracket inside a string", "count", [Example("f('a(b')", "1")]),
+    # test assertions in doc comments: Rust, node, unittest, jest, JUnit
+    ("/// assert_eq!(rev(vec![1, 2]), vec![2, 1]);", "rev", [Example("f([1, 2])", "[2, 1]")]),
+    ("assert.strictEqual(fib(10), 55);", "fib", [Example("f(10)", "55")]),
+    ("self.assertEqual(fib(10), 55)", "fib", [Example("f(10)", "55")]),
+    ("expect(fib(10)).toBe(55);", "fib", [Example("f(10)", "55")]),
+    ('assertEquals("cba", Solution.rev("abc"));', "rev", [Example('f("abc")', '"cba"')]),
     # not examples: arguments or results that are not values, or no result at all
+    ("assert_eq!(fib(n), expected);", "fib", []),
     ("The function two_sum(nums, target) returns indices", "two_sum", []),
     ("two_sum() returns the indices", "two_sum", []),
     ("call fib(n - 1) recursively; fib(3) twice", "fib", []),

@@ -91,13 +91,45 @@ def _calls_with_results(text: str, name: str) -> list[Example]:
             end = _closing(line, start.end() - 1)
             if end is None:
                 continue
-            call = _keyword_call(line[start.end():end]) if line[start.end():end].strip() \
-                else "f()"
-            result = _RESULT.match(line[end + 1:])
-            value = _literal_prefix(result["value"]) if result else None
+            args = _plain(line[start.end():end])
+            call = _keyword_call(args) if args.strip() else "f()"
+            value = _result_of(line[:start.start()], line[end + 1:])
             if call and value is not None:
                 found.append(Example(call, value))
     return found
+
+
+def _result_of(before: str, after: str) -> str | None:
+    """The result written beside a call: after it (`== 55`, `returns 55`), or as the other
+    argument of a test assertion (`assert_eq!(f(10), 55)`, `assert.strictEqual(f(10), 55)`,
+    `self.assertEqual(f(10), 55)`, `expect(f(10)).toBe(55)`, `assertEquals(55, f(10))`)."""
+    if (found := _RESULT.match(after)) is not None:
+        return _literal_prefix(_plain(found["value"]))
+    if re.search(r"(?:assert_eq!|assert\.\w+|assertEquals?)\s*\(\s*$", before) and \
+            (found := re.match(r"\s*,\s*(?P<rest>.*)$", after)) is not None:
+        return _argument(found["rest"])
+    if re.search(r"\bexpect\s*\(\s*$", before) and (found := re.match(
+            r"\s*\)\s*\.\s*to(?:Be|Equal|StrictEqual)\s*\((?P<rest>.*)$", after)) is not None:
+        return _argument(found["rest"])
+    if (found := re.search(r"assertEquals?\s*\((?P<value>.+),\s*$", before)) is not None:
+        return _argument(found["value"] + ")")
+    return None
+
+
+def _argument(rest: str) -> str | None:
+    """The literal before the `)` that closes the call `rest` is inside of."""
+    end = _closing("(" + rest, 0)
+    if end is None:
+        return None
+    value = _pythonic(_plain(rest[:end - 1]).strip())
+    return value if value and _is_literal(value) else None
+
+
+def _plain(text: str) -> str:
+    """Rust's spelling of a literal as Python's: `vec![1, 2]` and `&[1, 2]` as `[1, 2]`,
+    `"ab".to_string()` as `"ab"`."""
+    return re.sub(r"\.to_string\(\)|\.to_owned\(\)", "",
+                  re.sub(r"(?:vec!|&)\s*\[", "[", text))
 
 
 def _closing(line: str, opening: int) -> int | None:
