@@ -94,6 +94,17 @@ def test_examples_written_as_calls_with_their_results(text: str, name: str,
     assert examples(text, name) == expected
 
 
+def test_braces_are_arrays_outside_python() -> None:
+    """C++'s `{-2, 1, -3}` read as a Python set lost its order and its repeats: Kadane's
+    right answer failed the example."""
+    text = "Example: maxSubArray({-2, 1, -3, 4, -1, 2, 1, -5, 4}) returns 6"
+    assert examples(text, "maxSubArray", "cpp") == [
+        Example("f([-2, 1, -3, 4, -1, 2, 1, -5, 4])", "6")]
+    assert examples("assertEquals(3, count(new int[]{1, 1, 2}));", "count", "java") == [
+        Example("f([1, 1, 2])", "3")]
+    assert examples("total({'a': 1}) == 1", "total") == [Example("f({'a': 1})", "1")]
+
+
 def test_asserts_that_copy_the_judges_output_format_still_count() -> None:
     """The 0.5B's asserts for remove_element, as it wrote them (the last one cut off by the
     token limit): each still says what the call returns."""

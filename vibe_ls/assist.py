@@ -424,9 +424,10 @@ class Assistant:
 
         # The user's examples: in the docstring (or doc comment), and in the TODO itself
         # (`# TODO: the nth Fibonacci number, fib(10) == 55`).
-        in_docstring = checks.examples(scope.docstring if scope else None, function)
+        language = target.language
+        in_docstring = checks.examples(scope.docstring if scope else None, function, language)
         said = {c.call for c in in_docstring}
-        in_todo = [c for c in checks.examples(attempt.todo.description, function)
+        in_todo = [c for c in checks.examples(attempt.todo.description, function, language)
                    if c.call not in said]
         verifier = verify.Verifier(
             task=attempt.task, function=function, source_for=source_for, write=write,
@@ -514,7 +515,7 @@ class Assistant:
         examples or its types) and judge `claim` against it."""
         if on_phase:
             on_phase("timing")
-        examples = checks.examples(scope.docstring, scope.name)
+        examples = checks.examples(scope.docstring, scope.name, target.language)
         sample = runs.sample(target.text, scope.name, [c.call for c in examples], [])
         if sample is None:
             return None

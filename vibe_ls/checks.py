@@ -53,11 +53,12 @@ def _keyword_call(args: str) -> str | None:
     return call if all(_is_literal(ast.unparse(v)) for v in values) else None
 
 
-def examples(docstring: str | None, name: str) -> list[Example]:
+def examples(docstring: str | None, name: str, language: str = "python") -> list[Example]:
     """The examples a function's docstring (or a TODO comment) gives: LeetCode-style
     `Input:`/`Output:` lines, doctests, and calls written with their result on one line
     (`fib(10) == 55`, `Example: f("abc") returns 3`, `f([1, 2]) -> [2, 1]`), in any of our
-    languages' comments. A call counts only with literal arguments and a literal result."""
+    languages' comments. A call counts only with literal arguments and a literal result; in
+    a language other than Python, braces are an array (`{1, 2}` in C++ is no set)."""
     found: list[Example] = []
     text = docstring or ""
     for inp, out in zip(_INPUT.finditer(text), _OUTPUT.finditer(text), strict=False):
@@ -71,7 +72,7 @@ def examples(docstring: str | None, name: str) -> list[Example]:
         call = re.sub(rf"\b{re.escape(name)}\(", "f(", test["call"], count=1)
         if call.startswith("f(") and _is_literal(test["value"]):
             found.append(Example(call, test["value"]))
-    found += _calls_with_results(text, name)
+    found += _calls_with_results(text, name, language != "python")
     unique: dict[str, Example] = {}
     for example in found:
         unique.setdefault(example.call, example)
@@ -84,8 +85,11 @@ _RESULT = re.compile(r"\s*(?:={2,3}|->|=>|→|⇒|//|#|:|=|\b(?:should\s+)?(?:re
                      r"yields?|is|be|equals?|evaluates\s+to)\b)\s*(?P<value>\S.*)$")
 
 
-def _calls_with_results(text: str, name: str) -> list[Example]:
+def _calls_with_results(text: str, name: str, braces_are_arrays: bool) -> list[Example]:
     found = []
+    if braces_are_arrays:  # `{1, 2}`, `new int[]{1, 2}`: an array
+        text = re.sub(r"\bnew\s+\w+(?:\s*\[\s*\])+\s*\{", "{", text)
+        text = text.replace("{", "[").replace("}", "]")
     for line in text.splitlines():
         for start in re.finditer(rf"(?<![\w.])(?:\w+\.)?{re.escape(name)}\s*\(", line):
             end = _closing(line, start.end() - 1)
