@@ -83,6 +83,7 @@ def test_examples_from_leetcode_lines_and_doctests() -> None:
     ('assertEquals("cba", Solution.rev("abc"));', "rev", [Example('f("abc")', '"cba"')]),
     # not examples: arguments or results that are not values, or no result at all
     ("assert_eq!(fib(n), expected);", "fib", []),
+    ('fix: parse("1,2") returns [1] instead of [1, 2]', "parse", []),  # a bug report
     ("The function two_sum(nums, target) returns indices", "two_sum", []),
     ("two_sum() returns the indices", "two_sum", []),
     ("call fib(n - 1) recursively; fib(3) twice", "fib", []),

@@ -108,7 +108,7 @@ def _result_of(before: str, after: str) -> str | None:
     argument of a test assertion (`assert_eq!(f(10), 55)`, `assert.strictEqual(f(10), 55)`,
     `self.assertEqual(f(10), 55)`, `expect(f(10)).toBe(55)`, `assertEquals(55, f(10))`)."""
     if (found := _RESULT.match(after)) is not None:
-        return _literal_prefix(_plain(found["value"]))
+        return _literal_prefix(_plain(found["value"]))  # `returns 3 (the length)`
     if re.search(r"(?:assert_eq!|assert\.\w+|assertEquals?)\s*\(\s*$", before) and \
             (found := re.match(r"\s*,\s*(?P<rest>.*)$", after)) is not None:
         return _argument(found["rest"])
@@ -157,12 +157,15 @@ def _closing(line: str, opening: int) -> int | None:
 
 def _literal_prefix(text: str) -> str | None:
     """The longest run of words at the start of `text` that is a literal (`3` of `3 (the
-    length of "abc").`), trailing punctuation left off."""
+    length of "abc").`), trailing punctuation left off. None where the words after it say
+    it is wrong (`returns [1] instead of [1, 2]`: a bug, not an example)."""
     words = text.split(" ")
     for count in range(len(words), 0, -1):
         value = _pythonic(" ".join(words[:count]).strip().rstrip(".,;:"))
         if value and _is_literal(value):
-            return value
+            rest = " ".join(words[count:]).lower()
+            return None if re.match(r"\W*(?:instead|but|rather|not|wrongly)\b", rest) \
+                else value
     return None
 
 
