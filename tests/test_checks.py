@@ -95,6 +95,19 @@ def test_examples_written_as_calls_with_their_results(text: str, name: str,
     assert examples(text, name) == expected
 
 
+def test_the_users_examples_come_from_the_docstring_and_the_todo() -> None:
+    from vibe_ls.assist import user_examples
+
+    source = ('def fib(n: int) -> int:\n    """The nth Fibonacci number: fib(10) == 55."""\n'
+              "    # TODO: iterate; fib(1) == 1 and fib(10) == 55\n    pass\n")
+    todo = triggers.todo_at(source, "python", 2)
+    scope = triggers.enclosing_scope(source, "python", 2)
+    assert user_examples(scope, todo, "fib") == (
+        [Example("f(10)", "55"), Example("f(1)", "1")], "examples (docstring and TODO)")
+    assert user_examples(None, todo, "fib")[1] == "examples in the TODO"
+    assert user_examples(scope, todo, "other") == ([], "docstring examples")
+
+
 def test_braces_are_arrays_outside_python() -> None:
     """C++'s `{-2, 1, -3}` read as a Python set lost its order and its repeats: Kadane's
     right answer failed the example."""

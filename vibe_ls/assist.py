@@ -422,19 +422,10 @@ class Assistant:
         def claim_for(candidate: Implementation) -> Complexity:
             return self._complexity(target, candidate.answer.code, candidate.answer, cancel)
 
-        # The user's examples: in the docstring (or doc comment), and in the TODO itself
-        # (`# TODO: the nth Fibonacci number, fib(10) == 55`).
-        language = target.language
-        in_docstring = checks.examples(scope.docstring if scope else None, function, language)
-        said = {c.call for c in in_docstring}
-        in_todo = [c for c in checks.examples(attempt.todo.description, function, language)
-                   if c.call not in said]
+        cases, label = user_examples(scope, attempt.todo, function)
         verifier = verify.Verifier(
             task=attempt.task, function=function, source_for=source_for, write=write,
-            ask_text=ask_text, doc_cases=in_docstring + in_todo,
-            examples_label=("docstring examples" if not in_todo else
-                            "examples in the TODO" if not in_docstring else
-                            "examples (docstring and TODO)"),
+            ask_text=ask_text, doc_cases=cases, examples_label=label,
             system_prompt=self.settings.system_prompt, max_candidates=self._candidates(),
             budget_s=self.settings.verify_budget or max(20.0, 2 * first_s),
             on_phase=on_phase, cancel=cancel,
@@ -723,6 +714,19 @@ class Implementation:
             placed += edits.below_edits(text, todo, code, note)
         placed = [e for e in placed if not _covered(e, placed)]
         return placed + edits.import_edits(text, self.language, self.answer.imports, inserted)
+
+
+def user_examples(scope: triggers.Scope | None, todo: triggers.Todo,
+                  function: str) -> tuple[list[checks.Example], str]:
+    """The user's examples for `function`: in its docstring (or doc comment), and in the TODO
+    itself (`# TODO: the nth Fibonacci number, fib(10) == 55`); and what to call them."""
+    in_docstring = checks.examples(scope.docstring if scope else None, function, todo.language)
+    said = {c.call for c in in_docstring}
+    in_todo = [c for c in checks.examples(todo.description, function, todo.language)
+               if c.call not in said]
+    label = ("docstring examples" if not in_todo else "examples in the TODO"
+             if not in_docstring else "examples (docstring and TODO)")
+    return in_docstring + in_todo, label
 
 
 def _again(text: str, answer: Answer, result: Result, language: str,
