@@ -644,13 +644,15 @@ class _ExamplesBatch:
         self.passing: list[Candidate] = []  # samples passing every example (and not hanging)
 
     def heard(self, kind: str, value: object) -> bool:
+        # This runs inside the decode loop (the other rows wait): only what can settle the
+        # batch is run here, the rest once it ends.
         v = self.verifier
         if kind == "reference":
             self.waiting = False
-            if value is not None:
+            if value is not None and not v.decisive:
                 self.reference = Candidate(value, order=10_000)
                 v.score(self.reference, reference=True)
-        elif kind == "candidate" and value is not None:
+        elif kind == "candidate" and value is not None and not (self.passing and v.decisive):
             candidate = Candidate(value)
             v.score(candidate)  # cached: not run again when the batch is checked
             if candidate.ran and all(candidate.doc) and not candidate.hangs:
