@@ -661,6 +661,17 @@ def implement_messages(target: Target, todo: triggers.Todo, scope: triggers.Scop
                              system_prompt, docstring=docstring)
 
 
+def implement_prompt(target: Target, line: int, count: Callable[[str], int],
+                     marker: str = "TODO", system_prompt: str = "") -> list[dict[str, str]]:
+    """The messages an Implement of the TODO on `line` sends to the model (tests teach the
+    tiny model on exactly these)."""
+    todo = triggers.todo_at(target.text, target.language, line, marker)
+    if todo is None:
+        raise VibeError(f"no {marker} comment on line {line + 1}")
+    scope = triggers.enclosing_scope(target.text, target.language, todo.line)
+    return implement_messages(target, todo, scope, count, system_prompt)
+
+
 def _without_docstring(code: str) -> str:
     """A Python definition with its docstring statement left out."""
     return DOCSTRING_AFTER_SIGNATURE.sub(r"\1", code, count=1)
