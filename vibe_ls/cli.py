@@ -47,7 +47,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
-    from vibe_ls.bench.report import PEER_NAMES, bench, print_report
+    from vibe_ls.bench.report import PEER_NAMES, bench, print_quality, print_report
 
     if args.lsp:
         from vibe_ls.bench.latency import latency
@@ -63,26 +63,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     if args.quality:
         from vibe_ls.bench.quality import quality
+        from vibe_ls.bench.shapes import parse_shapes
 
-        report = quality(args.model, args.device, args.quality, args.difficulty, progress)
-        for mode in ("off", "on"):
-            r = report[mode]
-            print(f"{report['model']}, verification {mode}: pass@1 {r['pass_at_1']:.0%} on "
-                  f"{report['problems']} {report['difficulty']} problems "
-                  f"({r['cases_passed']} test cases passed); {r['inserted']:.0%} got an "
-                  f"insert, {r['inserts_with_note']:.0%} of inserts carry a complexity note; "
-                  f"{r['seconds_per_problem']:.1f} s each")
-        on = report["on"]
-        print(f"complexity: {on['notes_measured']} notes measured; the model's time claim "
-              f"agreed with the measurement in {on['claims_agreeing']:.0%}, the inserted notes "
-              f"(after correction) in {on['notes_agreeing']:.0%}")
-        print(f"the message called {on['called_verified']:.0%} of the inserts verified; "
-              f"{on['verified_passing']:.0%} of those pass the hidden tests")
-        print(f"time with verification: median {report['time_ratio_median']:.2f}x, "
-              f"mean {report['time_ratio_mean']:.2f}x of the time without; median "
-              f"{report['time_ratio_first_kept']:.2f}x where only the first answer was "
-              f"written ({report['first_kept']} problems), "
-              f"{report['time_ratio_more_written']:.2f}x where more candidates were written")
+        modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.verify]
+        shape_names = parse_shapes(args.shape) if args.shape else None
+        report = quality(args.model, args.device, args.quality, args.difficulty, progress,
+                         modes, shape_names)
+        print_quality(report)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         return 0
@@ -294,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: implement N LeetCode stubs through the LSP flow and "
                             "run their tests (needs the bench extra)")
     bench.add_argument("--difficulty", default="Easy", choices=["Easy", "Medium", "Hard"])
+    bench.add_argument("--shape", metavar="SHAPES",
+                       help="with --quality: where the TODO sits — inside, above, docstring, a "
+                            "comma list or all; reports pass@1 per shape beside the bare "
+                            "model's greedy pass@1 (default: inside only, no bare-model column)")
+    bench.add_argument("--verify", default="both", choices=["both", "on", "off"],
+                       help="with --quality: run with verification on, off or both (default)")
     bench.add_argument("--lsp", action="store_true",
                        help="instead: time code-action listing and a cached hover over LSP "
                             "while a generation runs")

@@ -76,3 +76,52 @@ def bench(model: str, device: str, threads: int | None, new_tokens: int,
     for name in compare:
         report["peers"].append(run_peer(name, gguf, prompt, new_tokens, threads, genai_model))
     return report
+
+
+def _print_modes(report: dict, r: dict, shape: str = "") -> None:
+    """One quality run's lines (one shape's, where `shape` names it), as they always read."""
+    where = f" ({shape} shape)" if shape else ""
+    for mode in ("off", "on"):
+        if mode not in r:
+            continue
+        m = r[mode]
+        print(f"{report['model']}{where}, verification {mode}: pass@1 {m['pass_at_1']:.0%} on "
+              f"{report['problems']} {report['difficulty']} problems "
+              f"({m['cases_passed']} test cases passed); {m['inserted']:.0%} got an "
+              f"insert, {m['inserts_with_note']:.0%} of inserts carry a complexity note; "
+              f"{m['seconds_per_problem']:.1f} s each")
+    if "on" in r:
+        on = r["on"]
+        print(f"complexity: {on['notes_measured']} notes measured; the model's time claim "
+              f"agreed with the measurement in {on['claims_agreeing']:.0%}, the inserted notes "
+              f"(after correction) in {on['notes_agreeing']:.0%}")
+        print(f"the message called {on['called_verified']:.0%} of the inserts verified; "
+              f"{on['verified_passing']:.0%} of those pass the hidden tests")
+    if "time_ratio_median" in r:
+        print(f"time with verification: median {r['time_ratio_median']:.2f}x, "
+              f"mean {r['time_ratio_mean']:.2f}x of the time without; median "
+              f"{r['time_ratio_first_kept']:.2f}x where only the first answer was "
+              f"written ({r['first_kept']} problems), "
+              f"{r['time_ratio_more_written']:.2f}x where more candidates were written")
+
+
+def _pass_cell(r: dict, key: str) -> str:
+    return f"{r[key]['pass_at_1']:.0%}" if key in r else "-"
+
+
+def print_shape_table(report: dict) -> None:
+    """pass@1 by TODO shape: vibe-ls (verification on, off) beside the bare model."""
+    print(f"{'shape':<10} {'vibe-ls verify on':>17} {'verify off':>10} "
+          f"{'raw model greedy':>16} {'n':>4}")
+    for shape, r in report["shapes"].items():
+        print(f"{shape:<10} {_pass_cell(r, 'on'):>17} {_pass_cell(r, 'off'):>10} "
+              f"{_pass_cell(r, 'raw'):>16} {report['problems']:>4}")
+
+
+def print_quality(report: dict) -> None:
+    if "shapes" not in report:
+        _print_modes(report, report)
+        return
+    for shape, r in report["shapes"].items():
+        _print_modes(report, r, shape)
+    print_shape_table(report)
