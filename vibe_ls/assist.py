@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from textwrap import dedent
 from typing import TYPE_CHECKING
 
-from vibe_ls import checks, edits, growth, postprocess, prompts, triggers, verify
+from vibe_ls import checks, edits, growth, placement, postprocess, prompts, triggers, verify
 from vibe_ls.edits import TextEdit
 from vibe_ls.engine.sampling import Sampling
 from vibe_ls.errors import VibeError
@@ -267,11 +267,11 @@ class Assistant:
         todo = triggers.todo_at(target.text, target.language, line, marker)
         if todo is None:
             raise VibeError(f"no {marker} comment on line {line + 1}")
-        scope = triggers.enclosing_scope(target.text, target.language, todo.line)
+        scope = triggers.todo_scope(target.text, target.language, todo)
         messages = implement_messages(target, todo, scope, self._count(),
                                       self.settings.system_prompt)
         stub = scope if scope and scope.is_stub else None
-        attempt = Attempt(target, todo, messages, stub, scope)
+        attempt = Attempt(target, todo, messages, stub, scope, marker)
         if on_phase:
             on_phase("writing")
         started = time.monotonic()
@@ -319,11 +319,14 @@ class Assistant:
         complexity = placed.complexity
         if judgement is not None and judgement.measured:
             self._remember_growth(placed, target, attempt, judgement)
-        what = f"`{scope.name}`" if scope else "the TODO"
+        where = placed.placed(target.text, todo.line, marker)
+        what = {"filled": f"implemented `{where.function}`",
+                "replaced": f"replaced `{where.function}` whole with a new implementation",
+                }.get(where.how, "implemented the TODO")
         return Proposal(
             label=f"vibe-ls: implement {todo.description[:40]}",
-            edits=placed.edits_for(target.text, todo.line, marker) or [],
-            summary=(f"vibe-ls: implemented {what} — Time {complexity.time}, Space "
+            edits=where.edits,
+            summary=(f"vibe-ls: {what} — Time {complexity.time}, Space "
                      f"{complexity.space}{verdict}; {_speed(first_rows)} on "
                      f"{self.engine().provider}"),
             anchor=f"the {marker} comment “{todo.description[:40]}”",
@@ -336,12 +339,23 @@ class Assistant:
         return Implementation(attempt.target.language, answer, answer.complexity or UNKNOWN,
                               attempt.todo.description, scope.name if scope else None)
 
-    @staticmethod
-    def _usable(answer: Answer, result: Result, attempt: Attempt) -> bool:
-        """The model wrote code, and not the stub handed back."""
+    @classmethod
+    def _usable(cls, answer: Answer, result: Result, attempt: Attempt) -> bool:
+        """The model wrote code, not the stub handed back, that can be placed in the file."""
         return result.finish_reason not in ("cancelled", "dropped") and \
             bool(answer.code.strip()) and \
-            not _echoes_stub(answer.code, attempt.target.language, attempt.stub)
+            not _echoes_stub(answer.code, attempt.target.language, attempt.stub) and \
+            cls._placeable(answer, attempt)
+
+    @classmethod
+    def _placeable(cls, answer: Answer, attempt: Attempt) -> bool:
+        try:
+            cls._implementation(attempt, answer, attempt.scope).placed(
+                attempt.target.text, attempt.todo.line, attempt.marker)
+        except placement.PlacementError as exc:
+            log.info("an answer left out: %s\n%s", exc.message, answer.code)
+            return False
+        return True
 
     def _candidates(self) -> int:
         return self.settings.candidates or (6 if self.engine().provider == "cuda" else 3)
@@ -378,7 +392,10 @@ class Assistant:
         marker = self.settings.todo_marker
 
         def source_for(candidate: Implementation) -> str:
-            placed = candidate.edits_for(target.text, attempt.todo.line, marker)
+            try:
+                placed = candidate.edits_for(target.text, attempt.todo.line, marker)
+            except placement.PlacementError:  # a reference that does not fit the file
+                return candidate.answer.code  # runs on its own
             return edits.apply(target.text, placed or [])
 
         def as_reference(answer: Answer | None) -> Implementation | None:
@@ -576,7 +593,6 @@ class Assistant:
 LONG_DOCSTRING = 200  # characters (about 50 tokens to copy): more than a summary line
 DOCSTRING_AFTER_SIGNATURE = re.compile(
     r'(:[ \t]*(?:#[^\n]*)?\n)[ \t]*[rRuU]?("""|\'\'\')(.*?)\2[ \t]*\n', re.DOTALL)
-LEADING_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.DOTALL)
 
 
 UNKNOWN = Complexity(time="?", space="?", approach="")
@@ -591,6 +607,7 @@ class Attempt:
     messages: list[dict[str, str]]
     stub: triggers.Scope | None
     scope: triggers.Scope | None
+    marker: str = "TODO"
 
     @property
     def task(self) -> str:
@@ -668,7 +685,7 @@ def implement_prompt(target: Target, line: int, count: Callable[[str], int],
     todo = triggers.todo_at(target.text, target.language, line, marker)
     if todo is None:
         raise VibeError(f"no {marker} comment on line {line + 1}")
-    scope = triggers.enclosing_scope(target.text, target.language, todo.line)
+    scope = triggers.todo_scope(target.text, target.language, todo)
     return implement_messages(target, todo, scope, count, system_prompt)
 
 
@@ -695,36 +712,25 @@ class Implementation:
     function: str | None
 
     def edits_for(self, text: str, near_line: int, marker: str) -> list[TextEdit] | None:
+        """The edits for `text`, None if its TODO is gone; PlacementError if the edited
+        file would be broken."""
+        placed = self.placed(text, near_line, marker)
+        return placed.edits if placed is not None else None
+
+    def placed(self, text: str, near_line: int, marker: str) -> placement.Placed | None:
         todo = _find_todo(text, self.language, self.description, near_line, marker)
         if todo is None:
             return None
-        scope = triggers.enclosing_scope(text, self.language, todo.line)
         prefix = triggers.comment_prefix(self.language)
         complexity = self.complexity
         if complexity.approach.strip().lower().rstrip(".") == self.description.lower():
             complexity = replace(complexity, approach="")  # repeating the TODO says nothing
-        note = postprocess.complexity_note(complexity, prefix, self.answer.code)
-        code = postprocess.strip_complexity_comments(self.answer.code, prefix)
-        placed: list[TextEdit] = [edits.resolve_marker(todo)]
-        inserted = code
-        if scope is not None and scope.is_stub and scope.body_range is not None:
-            body, helpers = split_function(code, self.language, scope.name)
-            if scope.docstring and self.language == "python":
-                body = LEADING_DOCSTRING.sub("", body, count=1)  # the stub keeps its own
-            body = _drop_echoes(body, prefix, marker,
-                                [self.description, self.complexity.approach])
-            inserted = body + "\n" + helpers
-            placed += edits.body_edits(text, scope, todo, body, note)
-            if helpers:
-                indent = _indent_of(text, scope.range[0][0])
-                line = scope.range[0][0]
-                placed.append(TextEdit((line, 0), (line, 0), edits.block(helpers, "", indent)
-                                       + ("\n" if self.language == "python" else "")))
-        else:
-            code = _drop_echoes(code, prefix, marker, [self.description])
-            placed += edits.below_edits(text, todo, code, note)
-        placed = [e for e in placed if not _covered(e, placed)]
-        return placed + edits.import_edits(text, self.language, self.answer.imports, inserted)
+        answer = placement.Answer(
+            code=postprocess.strip_complexity_comments(self.answer.code, prefix),
+            imports=self.answer.imports,
+            note=postprocess.complexity_note(complexity, prefix, self.answer.code),
+            said=(self.description, self.complexity.approach))
+        return placement.place(text, self.language, todo, answer, marker)
 
 
 def user_examples(scope: triggers.Scope | None, todo: triggers.Todo,
@@ -758,82 +764,12 @@ def _echoes_stub(code: str, language: str, stub: triggers.Scope | None) -> bool:
     """The answer's version of the stubbed function is itself still a stub."""
     if stub is None:
         return False
-    body, _ = split_function(code, language, stub.name)
+    body, _ = placement.split_function(code, language, stub.name)
     if language == "python":
-        body = LEADING_DOCSTRING.sub("", body + "\n", count=1)
+        body = placement.LEADING_DOCSTRING.sub("", body + "\n", count=1)
     prefix = triggers.comment_prefix(language)
     statements = [x for x in body.split("\n") if x.strip() and not x.strip().startswith(prefix)]
     return all(edits.PLACEHOLDER.match(x) for x in statements)
-
-
-def _drop_echoes(body: str, prefix: str, marker: str, said: list[str]) -> str:
-    """Leading comment lines that only repeat the TODO (or the approach in the note), and
-    the TODO comment itself wherever the model copied it: left in, it would bring back the
-    TODO the insert resolves (the 0.5B, asked again from an opened code block, often
-    begins with it)."""
-    known = {x.strip().lower().rstrip(".") for x in said if x}
-    todo = re.compile(rf"\s*{re.escape(prefix)}\s*{re.escape(marker)}\b[\s:\uff1a-]*(.*)")
-
-    def said_before(line: str, leading: bool) -> bool:
-        if (found := todo.fullmatch(line)) is not None:
-            return found[1].strip().lower().rstrip(".") in known
-        return leading and line.strip().startswith(prefix) and \
-            line.strip()[len(prefix):].strip().lower().rstrip(".") in known
-    lines = body.split("\n")
-    while lines and said_before(lines[0], leading=True):
-        lines.pop(0)
-    return "\n".join(x for x in lines if not said_before(x, leading=False))
-
-
-def _covered(edit: TextEdit, others: list[TextEdit]) -> bool:
-    """An edit inside another one's range (the marker inside a rewritten one-line body)."""
-    return any(o is not edit and o.start <= edit.start and edit.end <= o.end
-               and (o.start, o.end) != (edit.start, edit.end) for o in others)
-
-
-def split_function(code: str, language: str, name: str) -> tuple[str, str]:
-    """The body of function `name` in generated code, and the other top-level definitions
-    (helpers) it may rely on. Without such a function the whole code is the body."""
-    lines = code.split("\n")
-    # the exact name first; else the problem's own spelling of it (a model that knows the
-    # LeetCode problem writes `largestLocal` for the stub's `largest_local`)
-    target = spelled = None
-    for i in range(len(lines)):
-        scope = triggers.enclosing_scope(code, language, i)
-        if scope is None or not scope.body_range:
-            continue
-        if scope.name == name:
-            target = scope
-            break
-        if spelled is None and _same_name(scope.name, name):
-            spelled = scope
-    target = target or spelled
-    if target is None:
-        return code, ""
-    (sl, sc), end = target.body_range
-    if not lines[sl][:sc].strip():  # the body starts its line: keep its indentation
-        sc = 0
-    body = dedent(_span_text(code, ((sl, sc), end)).strip("\n")).strip("\n")
-    helpers = []
-    for i, _ in enumerate(lines):
-        scope = triggers.enclosing_scope(code, language, i)
-        if scope and scope.range[0][0] == i and scope.range[0][1] == 0 and _is_helper(
-                scope, target):
-            helpers.append(scope.text)
-    return body, "\n\n".join(helpers)
-
-
-def _same_name(a: str, b: str) -> bool:
-    """`largest_local`, `largestLocal` and `LargestLocal` name the same function."""
-    return a.replace("_", "").lower() == b.replace("_", "").lower()
-
-
-def _is_helper(scope: triggers.Scope, target: triggers.Scope) -> bool:
-    """A definition worth inserting beside the function: not the function, not a wrapper
-    around it (Java's `class Solution`), not a demo entry point."""
-    wraps = scope.range[0] <= target.range[0] and target.range[1] <= scope.range[1]
-    inside = target.range[0] <= scope.range[0] and scope.range[1] <= target.range[1]
-    return not (wraps or inside) and scope.name not in (target.name, "main")
 
 
 def _without_placeholders(code: str) -> str:

@@ -176,7 +176,7 @@ def resolve_marker(todo: triggers.Todo) -> TextEdit:
     return TextEdit(todo.marker_range[0], todo.marker_range[1], "")
 
 
-def _resolved_comment(text: str, todo: triggers.Todo) -> str:
+def resolved_comment(text: str, todo: triggers.Todo) -> str:
     """The TODO comment's text with its marker removed."""
     lines = _lines(text)
     (cl, cc), (_, ce) = todo.comment_range
@@ -187,24 +187,36 @@ def _resolved_comment(text: str, todo: triggers.Todo) -> str:
 def body_edits(text: str, scope: triggers.Scope, todo: triggers.Todo, code: str,
                note: str) -> list[TextEdit]:
     """Replace a stub body's placeholder statements with `code`, keeping its comments and
-    docstring; a one-line `{}`/`{ return 0; }` body is opened up over several lines (with
-    the TODO comment, if it sat inside, kept as the first line)."""
+    docstring; a one-line body (`{}`, `{ return 0; }`, Python's `def f(): pass`) is opened
+    up over several lines (with the TODO comment, if it sat inside, kept as the first
+    line)."""
     (sl, sc), (el, ec) = scope.body_range
     lines, todo_line = _lines(text), todo.line
-    if sl == el:  # braces on one line
+    if sl == el and scope.language == "python" and lines[sl][:sc].strip():  # def f(): pass
+        return [TextEdit(_before_space(lines, sl, sc), (el, ec),
+                         "\n" + block(code, note, scope.body_indent)[:-1])]
+    if sl == el and scope.language != "python":  # braces on one line
         outer = re.match(r"\s*", lines[scope.range[0][0]]).group(0)
         inside = todo.line == sl and sc <= todo.comment_range[0][1] < ec
-        head = _resolved_comment(text, todo) if inside else ""
+        head = resolved_comment(text, todo) if inside else ""
         return [TextEdit((sl, sc), (el, ec),
                          "\n" + block(code, "\n".join(filter(None, [head, note])),
                                       scope.body_indent) + outer)]
-    holders = [i for i in range(sl, el + 1) if i != todo_line and PLACEHOLDER.match(lines[i])
-               and not _is_brace_only(lines[i])]
-    at = holders[0] if holders else max(todo_line + 1, sl)
+    # The placeholder statements, from the syntax tree (a docstring line that reads `False`
+    # is none), where each is alone on its line.
+    holders = [i for i in scope.placeholder_rows if i != todo_line
+               and PLACEHOLDER.match(lines[i]) and not _is_brace_only(lines[i])]
+    first = sl if not lines[sl][:sc].strip() else sl + 1  # the line after a `{`
+    at = holders[0] if holders else max(todo_line + 1, first)
     edits = [TextEdit((i, 0), (i + 1, 0), "") for i in holders if i != at]
     end = (at + 1, 0) if holders else (at, 0)
     edits.append(TextEdit((at, 0), end, block(code, note, scope.body_indent)))
     return edits
+
+
+def _before_space(lines: list[str], row: int, column: int) -> Pos:
+    """Where the spaces before `column` begin (`def f(): pass` loses the space too)."""
+    return row, len(lines[row][:column].rstrip())
 
 
 def _is_brace_only(line: str) -> bool:

@@ -291,7 +291,11 @@ async def apply_proposal(ls: VibeServer, uri: str, version: int, proposal: Propo
     doc = ls.workspace.get_text_document(uri)
     placed: list[TextEdit] | None = proposal.edits
     if doc.version != version:
-        placed = proposal.reanchor(lsp_lines(doc.source))
+        try:
+            placed = proposal.reanchor(lsp_lines(doc.source))
+        except VibeError as exc:  # it no longer fits the edited text
+            ls.warn(f"vibe-ls: the document changed while the model was writing; {exc}")
+            return False
         if placed is None:
             ls.warn(f"vibe-ls: the document changed while the model was writing and "
                     f"{proposal.anchor} is gone; nothing was inserted")

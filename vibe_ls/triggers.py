@@ -147,6 +147,16 @@ class Scope:
     body_indent: str
     docstring: str | None
     text: str
+    # Lines of a stub's placeholder statements (`pass`, `return 0;`, `todo!()`), from the
+    # syntax tree: a docstring line that reads `False` is not one.
+    placeholder_rows: tuple[int, ...] = ()
+    # The first line that belongs to the definition: its decorators, attributes, `export` or
+    # `template <...>`, and the comments right above them.
+    lead_row: int = 0
+    # The first line of the definition itself, with its decorators, `export`, `template`.
+    head_row: int = 0
+    # The names of the definitions it is nested in, outermost first.
+    owners: tuple[str, ...] = ()
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -234,7 +244,7 @@ def _last_row(node: tree_sitter.Node) -> int:
     return row - 1 if column == 0 and row > node.start_point.row else row
 
 
-def _leading_whitespace(line: str) -> str:
+def leading_whitespace(line: str) -> str:
     return line[:len(line) - len(line.lstrip())]
 
 
@@ -268,7 +278,7 @@ def _todo_from_comment(document: _Document, comment: tree_sitter.Node, marker: s
         description=_todo_description(text[found.end():], is_block),
         comment_range=(start, _advance(start, text)),
         marker_range=(_advance(start, text[:found.start()]), _advance(start, text[:found.end()])),
-        indent=_leading_whitespace(document.lines[start[0]]),
+        indent=leading_whitespace(document.lines[start[0]]),
     )
 
 
@@ -392,12 +402,12 @@ def _definition_end(document: _Document, anchor: tree_sitter.Node,
     end = document.end(anchor)
     if document.language != "python" or body.start_byte != body.end_byte:
         return end
-    def_indent = len(_leading_whitespace(document.lines[anchor.start_point.row]))
+    def_indent = len(leading_whitespace(document.lines[anchor.start_point.row]))
     for row in range(end[0] + 1, len(document.lines)):
         line = document.lines[row]
         if not line.strip():
             continue
-        if not line.lstrip().startswith("#") or len(_leading_whitespace(line)) <= def_indent:
+        if not line.lstrip().startswith("#") or len(leading_whitespace(line)) <= def_indent:
             break
         end = row, len(line.rstrip())
     return end
@@ -418,7 +428,56 @@ def _scope(document: _Document, definition: _Definition) -> Scope:
         body_indent=_body_indent(document, definition, header_end, body_range),
         docstring=_docstring(document, definition),
         text=document.slice(start, definition.end),
+        placeholder_rows=_placeholder_rows(document, definition.body),
+        lead_row=_lead_row(document, definition),
+        head_row=_head(definition).start_point.row,
+        owners=_owners(document, definition),
     )
+
+
+def _head(definition: _Definition) -> tree_sitter.Node:
+    """The outermost node of a definition: with its decorators, `export`, `template <...>`."""
+    node = definition.anchor
+    while node.parent is not None and node.parent.type in _WRAPPERS:
+        node = node.parent
+    return node
+
+
+def _lead_row(document: _Document, definition: _Definition) -> int:
+    """The definition's first row, going up over the comments and attributes right above."""
+    row = _head(definition).start_point.row
+    attached = _attached_rows(document)
+    while row > 0 and row - 1 in attached:
+        row -= 1
+    return row
+
+
+def _attached_rows(document: _Document) -> set[int]:
+    """Rows that hold only a comment or an attribute (`#[test]`): what may sit between a
+    definition and a TODO comment about it."""
+    rows: set[int] = set()
+    for node in document.nodes(document.spec.comments | {"attribute_item"}
+                               if document.language == "rust" else document.spec.comments):
+        first, last = node.start_point.row, _last_row(node)
+        if _starts_line(document, node):
+            rows.update(range(first, last + 1))
+    return rows
+
+
+def _owners(document: _Document, definition: _Definition) -> tuple[str, ...]:
+    names = []
+    node = definition.node.parent
+    spec = document.spec
+    while node is not None:
+        if node.type in spec.functions | spec.classes and (name := _name_node(node)):
+            names.insert(0, document.text(name))
+        node = node.parent
+    return tuple(names)
+
+
+def _placeholder_rows(document: _Document, body: tree_sitter.Node) -> tuple[int, ...]:
+    statements = _statements(document, body)
+    return tuple(s.start_point.row for s in statements if _is_placeholder(document, s))
 
 
 def _header_end(document: _Document, definition: _Definition) -> Position:
@@ -458,7 +517,7 @@ def _python_body_start(document: _Document, colon_end: Position, end: Position) 
     for body_row in range(row + 1, end[0] + 1):
         line = document.lines[body_row]
         if line.strip():
-            return body_row, len(_leading_whitespace(line))
+            return body_row, len(leading_whitespace(line))
     return colon_end
 
 
@@ -472,9 +531,9 @@ def _body_indent(document: _Document, definition: _Definition, header_end: Posit
         if row == body_end[0]:
             line = line[:body_end[1]]
         if line.strip():
-            return _leading_whitespace(line)
+            return leading_whitespace(line)
     header_line = document.lines[definition.anchor.start_point.row]
-    return _leading_whitespace(header_line) + _indent_unit(document)
+    return leading_whitespace(header_line) + _indent_unit(document)
 
 
 def _indent_unit(document: _Document) -> str:
@@ -617,6 +676,68 @@ def enclosing_scope(source: str, language: str, line: int) -> Scope | None:
     functions = [definition for definition in containing if definition.kind != "class"]
     innermost = max(functions or containing, key=lambda d: d.node.start_byte, default=None)
     return _scope(document, innermost) if innermost is not None else None
+
+
+def definition_below(source: str, language: str, todo: Todo) -> Scope | None:
+    """The definition right below a TODO comment that starts its line: at the comment's
+    indentation, with only blank lines, comments, decorators or attributes between."""
+    document = _document(source, language)
+    if todo.comment_range[0][1] != len(todo.indent):
+        return None  # a comment after code on its line is about that line
+    last = todo.comment_range[1][0]
+    attached = _attached_rows(document)
+    for definition in _definitions(document):
+        head = _head(definition).start_point.row
+        if head <= last < definition.anchor.start_point.row:
+            return _scope(document, definition)  # among its decorators or attributes
+        if head <= last:
+            continue
+        between = range(last + 1, head)
+        if any(document.lines[row].strip() and row not in attached for row in between) or \
+                leading_whitespace(document.lines[head]) != todo.indent:
+            return None
+        return _scope(document, definition)
+    return None
+
+
+def todo_scope(source: str, language: str, todo: Todo) -> Scope | None:
+    """The definition a TODO is about: the function it is in, else the one right below it,
+    else the class it is in."""
+    enclosing = enclosing_scope(source, language, todo.line)
+    if enclosing is not None and enclosing.kind != "class":
+        return enclosing
+    return definition_below(source, language, todo) or enclosing
+
+
+def definitions(source: str, language: str) -> list[Scope]:
+    """Every function, method and class in `source`, in order."""
+    document = _document(source, language)
+    return [_scope(document, definition) for definition in _definitions(document)]
+
+
+def error_count(source: str, language: str) -> int:
+    """Syntax errors in `source`: tree-sitter's ERROR and MISSING nodes."""
+    document = _document(source, language)
+    count, stack = 0, [document.root]
+    while stack:
+        node = stack.pop()
+        if node.is_missing or node.type == "ERROR":
+            count += 1
+        if node.has_error:
+            stack.extend(node.children)
+    return count
+
+
+def text_node_ranges(source: str, language: str) -> list[Range]:
+    """Where the comments and multi-line strings of `source` are: text an edit may not cut
+    into."""
+    document = _document(source, language)
+    strings = {"string", "string_literal", "raw_string_literal", "template_string",
+               "interpreted_string_literal", "text_block", "concatenated_string"}
+    grammar = _language(language)
+    kinds = document.spec.comments | {kind for kind in strings
+                                      if grammar.id_for_node_kind(kind, True)}
+    return [(document.start(node), document.end(node)) for node in document.nodes(kinds)]
 
 
 def scope_named_at(source: str, language: str, line: int, column: int) -> Scope | None:
