@@ -290,6 +290,9 @@ class Assistant:
             if cancel and cancel.is_set():
                 return None
             written = [w for w in written if self._usable(*w, attempt)]
+            if not written and attempt.problem:
+                raise VibeError(f"the model's code could not go into the file: "
+                                f"{attempt.problem}; try again or reword the TODO")
             if not written:
                 raise VibeError("the model wrote no code for this TODO; try again or reword it")
         answer, result = written[0]
@@ -319,7 +322,11 @@ class Assistant:
         complexity = placed.complexity
         if judgement is not None and judgement.measured:
             self._remember_growth(placed, target, attempt, judgement)
-        where = placed.placed(target.text, todo.line, marker)
+        try:
+            where = placed.placed(target.text, todo.line, marker)
+        except placement.PlacementError as exc:
+            log.warning("not inserted: %s\n%s", exc.message, placed.answer.code)
+            raise VibeError(f"nothing was inserted: {exc.message}") from exc
         what = {"filled": f"implemented `{where.function}`",
                 "replaced": f"replaced `{where.function}` whole with a new implementation",
                 }.get(where.how, "implemented the TODO")
@@ -353,7 +360,8 @@ class Assistant:
             cls._implementation(attempt, answer, attempt.scope).placed(
                 attempt.target.text, attempt.todo.line, attempt.marker)
         except placement.PlacementError as exc:
-            log.info("an answer left out: %s\n%s", exc.message, answer.code)
+            log.warning("an answer left out: %s\n%s", exc.message, answer.code)
+            attempt.problem = exc.message
             return False
         return True
 
@@ -608,6 +616,7 @@ class Attempt:
     stub: triggers.Scope | None
     scope: triggers.Scope | None
     marker: str = "TODO"
+    problem: str = ""  # why the last answer could not be placed
 
     @property
     def task(self) -> str:

@@ -70,7 +70,7 @@ def place(text: str, language: str, todo: triggers.Todo, answer: Answer,
     placed = Placed(edits_, placed.how, placed.function)
     problem = check(text, language, todo, placed, marker)
     if problem:
-        raise PlacementError(f"the insert was not applied: {problem}")
+        raise PlacementError(problem)
     return placed
 
 

@@ -294,7 +294,8 @@ async def apply_proposal(ls: VibeServer, uri: str, version: int, proposal: Propo
         try:
             placed = proposal.reanchor(lsp_lines(doc.source))
         except VibeError as exc:  # it no longer fits the edited text
-            ls.warn(f"vibe-ls: the document changed while the model was writing; {exc}")
+            ls.warn(f"vibe-ls: the document changed while the model was writing and nothing was "
+                    f"inserted: {exc}")
             return False
         if placed is None:
             ls.warn(f"vibe-ls: the document changed while the model was writing and "

@@ -1,0 +1,175 @@
+"""Where an Implement's answer lands, and the invariant the edited file must pass: the
+placement model on hand-written answers (the shape matrix on the trained model is in
+tests/test_shapes.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vibe_ls import edits, placement, triggers
+from vibe_ls.assist import Implementation
+from vibe_ls.postprocess import Complexity, parse_answer
+
+NOTE = Complexity("O(n)", "O(1)", "one pass")
+
+
+def place(source: str, language: str, answer: str) -> tuple[placement.Placed, str]:
+    todo = triggers.find_todos(source, language)[0]
+    implementation = Implementation(language, parse_answer(answer, language), NOTE,
+                                    todo.description, None)
+    placed = implementation.placed(source, todo.line, "TODO")
+    return placed, edits.apply(source, placed.edits)
+
+
+def run(source: str, name: str, *args):
+    namespace: dict = {}
+    exec(compile(source, "edited.py", "exec"), namespace)
+    return namespace[name](*args)
+
+
+DOCTEST = '''from typing import List
+
+
+def has_pair_with_sum(numbers: List[int], target: int) -> bool:
+    """ Check whether any two different positions of numbers add up to
+    target.
+    >>> has_pair_with_sum([1, 2, 3], 7)
+    False
+    >>> has_pair_with_sum([4, 1, 6, 3], 7)
+    True
+    """
+    # TODO: implement this function as the docstring describes
+    pass
+'''
+PAIR = ("```python\nfrom typing import List\n\n"
+        "def has_pair_with_sum(numbers: List[int], target: int) -> bool:\n"
+        "    seen = set()\n    for x in numbers:\n        if target - x in seen:\n"
+        "            return True\n        seen.add(x)\n    return False\n```")
+
+
+def test_a_doctest_docstring_stays_byte_identical() -> None:
+    placed, text = place(DOCTEST, "python", PAIR)
+    docstring = DOCTEST[DOCTEST.index('    """'):DOCTEST.index('    """\n    #') + 8]
+    assert docstring in text
+    assert placed.how == "filled" and "    pass\n" not in text
+    assert run(text, "has_pair_with_sum", [4, 1, 6, 3], 7) is True
+    assert run(text, "has_pair_with_sum", [1, 2, 3], 7) is False
+
+
+ABOVE = ("# TODO: return the sorted list of x in [0, m) with x*x % m == 1\n"
+         "def square_roots_of_one(m: int) -> list[int]:\n    pass\n")
+ROOTS = ("```python\ndef square_roots_of_one(m: int) -> list[int]:\n"
+         "    return [x for x in range(m) if x * x % m == 1]\n```")
+
+
+def test_a_todo_above_a_stub_fills_it_once() -> None:
+    placed, text = place(ABOVE, "python", ROOTS)
+    assert text.count("def square_roots_of_one") == 1
+    assert text.startswith("# return the sorted list of x in [0, m) with x*x % m == 1\n")
+    assert run(text, "square_roots_of_one", 8) == [1, 3, 5, 7]
+    assert placed.function == "square_roots_of_one"
+
+
+def test_a_todo_among_decorators_fills_the_function_below() -> None:
+    source = "import functools\n\n\n@functools.cache\n# TODO: the nth Fibonacci number\n" \
+             "def fib(n: int) -> int:\n    ...\n"
+    answer = "```python\ndef fib(n: int) -> int:\n    return n if n < 2 else fib(n - 1) + " \
+             "fib(n - 2)\n```"
+    _, text = place(source, "python", answer)
+    assert "@functools.cache\n# the nth Fibonacci number\ndef fib(n: int) -> int:\n" in text
+    assert run(text, "fib", 30) == 832040
+
+
+def test_a_function_the_answer_redefines_is_replaced_whole() -> None:
+    source = "def total(n):\n    # TODO: make this O(1)\n    s = 0\n    for i in range(n):\n" \
+             "        s += i\n    return s\n\n\nprint(total(4))\n"
+    answer = "```python\ndef total(n):\n    return n * (n - 1) // 2\n```"
+    placed, text = place(source, "python", answer)
+    assert placed.how == "replaced"
+    assert text.count("def total") == 1 and "for i in range(n)" not in text
+    assert "# make this O(1)\n" in text and "TODO" not in text
+    assert text.endswith("\n\n\nprint(total(4))\n")
+
+
+def test_a_stub_elsewhere_in_the_class_is_filled_not_defined_again() -> None:
+    source = "class Stack:\n    def peek(self):\n        pass\n\n    # TODO: peek\n"
+    answer = "```python\nclass Stack:\n    def peek(self):\n        return self.items[-1]\n```"
+    placed, text = place(source, "python", answer)
+    assert placed.how == "filled" and text.count("def peek") == 1
+    assert "return self.items[-1]" in text
+
+
+def test_helpers_the_file_has_are_not_added_again() -> None:
+    source = "def gcd(a, b):\n    return a if b == 0 else gcd(b, a % b)\n\n\n" \
+             "# TODO: least common multiple\ndef lcm(a, b):\n    pass\n"
+    answer = "```python\ndef gcd(a, b):\n    while b:\n        a, b = b, a % b\n    return a\n\n" \
+             "def lcm(a, b):\n    return a * b // gcd(a, b)\n```"
+    _, text = place(source, "python", answer)
+    assert text.count("def gcd") == 1
+    assert run(text, "lcm", 4, 6) == 12
+
+
+@pytest.mark.parametrize(("answer", "why"), [
+    ("```python\ndef g(x:\n    return (\n```", "would not parse"),
+    ("```python\ndef helper():\n    return 1\n\ndef helper():\n    return 2\n\n"
+     "def g(x):\n    return helper()\n```", "define `helper` twice"),
+])
+def test_an_answer_that_would_break_the_file_is_refused(answer: str, why: str) -> None:
+    with pytest.raises(placement.PlacementError, match=why):
+        place("# TODO: g\ndef g(x):\n    pass\n", "python", answer)
+
+
+def test_an_edit_inside_a_docstring_is_refused() -> None:
+    """The invariant itself, on an edit that writes into a docstring (what the old
+    placeholder search did to a doctest's `False` line)."""
+    todo = triggers.find_todos(DOCTEST, "python")[0]
+    bad = placement.Placed([edits.resolve_marker(todo),
+                            edits.TextEdit((7, 0), (8, 0), "    return False\n"),
+                            edits.TextEdit((12, 0), (13, 0), "")], "filled", "f")
+    assert "inside the comment or string on line 5" in placement.check(
+        DOCTEST, "python", todo, bad, "TODO")
+
+
+@pytest.mark.parametrize(("language", "source", "answer", "expected"), [
+    ("javascript",
+     "// TODO: largest sum of a contiguous subarray\nfunction maxSub(nums) { return 0; }\n\n"
+     "module.exports = { maxSub };\n",
+     "```javascript\nfunction maxSub(nums) {\n  let best = nums[0], cur = 0;\n"
+     "  for (const x of nums) { cur = Math.max(x, cur + x); best = Math.max(best, cur); }\n"
+     "  return best;\n}\n```",
+     "function maxSub(nums) {\n    // Time: O(n), Space: O(1) — one pass\n"
+     "    let best = nums[0], cur = 0;"),
+    ("typescript",
+     "// TODO: double it\nexport function dbl(x: number): number {\n}\n",
+     "```typescript\nexport function dbl(x: number): number {\n  return 2 * x;\n}\n```",
+     "// double it\nexport function dbl(x: number): number {\n"
+     "    // Time: O(n), Space: O(1) — one pass\n    return 2 * x;\n}\n"),
+    ("rust",
+     "/// Sum.\n/// TODO: sum of squares\n#[inline]\npub fn sum_sq(v: &[i32]) -> i32 {\n"
+     "    todo!()\n}\n",
+     "```rust\nfn square(x: i32) -> i32 { x * x }\n\npub fn sum_sq(v: &[i32]) -> i32 {\n"
+     "    v.iter().map(|&x| square(x)).sum()\n}\n```",
+     "fn square(x: i32) -> i32 { x * x }\n\n/// Sum.\n/// sum of squares\n#[inline]\n"
+     "pub fn sum_sq(v: &[i32]) -> i32 {\n    // Time: O(n), Space: O(1) — one pass\n"
+     "    v.iter().map(|&x| square(x)).sum()\n}\n"),
+    ("cpp",
+     "#include <vector>\n\n// TODO: largest element\ntemplate <typename T>\n"
+     "T largest(const std::vector<T>& v) { return T{}; }\n",
+     "```cpp\ntemplate <typename T>\nT largest(const std::vector<T>& v) {\n"
+     "    return *std::max_element(v.begin(), v.end());\n}\n```",
+     "// largest element\n// Time: O(n), Space: O(1) — one pass\ntemplate <typename T>\n"
+     "T largest(const std::vector<T>& v) {\n"),
+    ("java",
+     "class Solution {\n    // TODO: sum\n    public int sum(int[] a) {\n        return 0;\n"
+     "    }\n}\n",
+     "```java\nclass Solution {\n    public int sum(int[] a) {\n        int s = 0;\n"
+     "        for (int x : a) s += x;\n        return s;\n    }\n}\n```",
+     "    // sum\n    public int sum(int[] a) {\n        // Time: O(n), Space: O(1) — one "
+     "pass\n        int s = 0;\n"),
+])
+def test_other_languages_fill_the_function_below_once(language: str, source: str,
+                                                      answer: str, expected: str) -> None:
+    placed, text = place(source, language, answer)
+    assert expected in text, text
+    assert triggers.error_count(text, language) == 0
+    assert "TODO" not in text and placed.function is not None
