@@ -1,40 +1,34 @@
-"""Run model-written code in a subprocess that cannot harm the machine or the user's files:
-Python (`run_python`), and compilers and compiled programs (`Workspace.run`).
+"""Run model-written code where it cannot harm the machine or the user's files: Python
+(`run_python`), and compilers and compiled programs (`Workspace.run`).
 
-Defence in depth, each layer on its own enough to stop the usual accidents:
+The isolation comes from the operating system (`jail`): every run is a bubblewrap sandbox
+with new user, mount, PID, network, IPC and UTS namespaces, a root of read-only binds of the
+system and of the interpreter or toolchain, size-bounded tmpfs for the work directory,
+/tmp and /dev/shm, no capabilities, `no_new_privs`, a seccomp filter, and rlimits (CPU,
+address space, file size, open files, processes). As root the code runs as `nobody`.
 
-1. In the child before exec (`preexec_fn`): a new session (so the whole process group can be
-   killed), a new network namespace (as root directly, as an ordinary user inside a new user
-   namespace; skipped where the kernel refuses), rlimits (CPU, address space, file size, open
-   files, no core files), `no_new_privs`, and, as root, a switch to `nobody` so that the user's
-   files are not writable and RLIMIT_NPROC applies. Where the interpreter lives somewhere
-   `nobody` cannot reach (such as /root), the child keeps CAP_DAC_READ_SEARCH only: it may read
-   and search like root, never write.
-2. In the child's Python (a bootstrap passed with -c): an audit hook that blocks sockets,
-   process creation, killing other processes, ctypes calls and every write, removal or rename
-   outside the sandbox's working directory. A blocked action raises PermissionError and leaves
-   a marker on stderr that `run_python` reports as reason "blocked: <event>".
-3. In the parent: stdin, stdout and stderr are anonymous temporary files (bounded by
-   RLIMIT_FSIZE, so no pipe can fill the parent's memory), a wall-clock timeout, and a SIGKILL
-   to the whole process group at the end whatever happened.
+Nothing outlives a run: the runner kills every process in the PID namespace before it
+packs the work directory, and the namespace's first process ending ends the rest. The
+work directory is a tmpfs that vanishes with the namespace; what a `Workspace` keeps between
+runs (a compiled program) comes back as a tar stream that only the next sandbox unpacks, so
+no process outside, root included, ever walks, chowns or deletes a tree the code touched.
 
-Other programs (a compiler, a compiled candidate, node, java) get layers 1 and 3, and in place
-of the audit hook: Landlock (where the kernel has it) that allows writes only inside the
-sandbox's directory and denies TCP bind/connect, an RLIMIT_NPROC on its own user's processes,
-and at the end a SIGKILL to every process that still carries the run's environment marker
-(a child that left the process group included).
+Where the isolation cannot be set up, nothing runs: `jail.Unavailable` is raised.
+
+Python candidates also get an in-process audit hook (blocked sockets, forks, writes outside
+the work directory): a tripwire that names what was tried (reason "blocked: <event>"), not
+a layer anything relies on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
+import json
 import math
 import os
-import pwd
-import resource
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -44,28 +38,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vibe_ls import jail
+from vibe_ls.jail import Unavailable
+
+__all__ = ["BLOCK_MARK", "Limits", "Outcome", "Unavailable", "Workspace", "isolation",
+           "run_python", "unavailable"]
+
 OUTPUT_LIMIT = 1 << 20  # bytes of stdout and of stderr kept
 BLOCK_MARK = "@@vibe-sandbox-blocked@@ "
-
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWNET = 0x40000000
-_PR_SET_KEEPCAPS = 8
-_PR_SET_NO_NEW_PRIVS = 38
-_PR_CAP_AMBIENT = 47
-_PR_CAP_AMBIENT_RAISE = 2
-_CAP_DAC_READ_SEARCH = 2
-_CAP_VERSION_3 = 0x20080522
-
-# Loaded here, in the parent: the child after fork should not dlopen anything.
-_LIBC = ctypes.CDLL(None, use_errno=True)
+_SETUP_FAILED = 125  # the runner's exit status when it could not prepare the work directory
 
 
 @dataclass(frozen=True)
 class Limits:
     cpu_s: float = 5.0  # RLIMIT_CPU (whole seconds, rounded up)
-    wall_s: float = 10.0  # wall-clock timeout, then the whole process group is killed
+    wall_s: float = 10.0  # wall-clock timeout, then the whole sandbox is killed
     memory_mb: int = 1024  # RLIMIT_AS
-    file_mb: int = 16  # RLIMIT_FSIZE (also bounds what stdout and stderr can hold)
+    # RLIMIT_FSIZE (also bounds what stdout and stderr can hold), and the size of each tmpfs
+    # (the work directory with /tmp, and /dev/shm)
+    file_mb: int = 16
     open_files: int = 64  # RLIMIT_NOFILE
     processes: int = 0  # extra processes/threads it may create (0: no fork, no threads)
     # "address": memory_mb bounds RLIMIT_AS; "data": RLIMIT_DATA, for runtimes that reserve
@@ -83,8 +74,14 @@ class Outcome:
     wall_s: float
 
 
-# The child's first code: install the audit hook, then run the user's script as __main__.
-# Everything the hook needs is bound as a closure over locals, out of the user code's reach.
+def unavailable() -> str:
+    """Why nothing can be run here ("" when the sandbox works), with how to fix it."""
+    reason = jail.unavailable()
+    return str(Unavailable(reason)) if reason else ""
+
+
+# The child's first code (a tripwire, not a layer): install the audit hook, then run the
+# user's script as __main__.
 _BOOTSTRAP = r'''
 import os, sys, types
 
@@ -172,38 +169,59 @@ def _main():
 _main()
 '''.replace("@MARK@", repr(BLOCK_MARK))
 
+# The first process in the sandbox (bash, as nobody when run by root): unpack the last
+# run's state into the work directory (the parent's inputs, already copied in by bwrap, stay
+# as they are), close the runner's descriptors, set the rlimits and run the command. When
+# the work directory is to be kept, the command runs in a subshell instead; after it the
+# runner kills whatever it left running and packs the work directory for the next run.
+# $1 work, $2 the ulimit commands, $3 state-in fd ("" none), $4 state-out fd ("" none),
+# $5 fds to close; then the command.
+_BASH = ["/bin/bash", "--norc", "--noprofile", "-c"]
+_RUNNER = r'''
+work=$1 limits=$2 state=$3 out=$4 close=$5
+shift 5
+cd "$work" || exit 125
+if [ -n "$state" ]; then tar -xf - <&"$state" 2>/dev/null; fi
+for fd in $close; do [ "$fd" = "$out" ] || eval "exec $fd<&-"; done
+if [ -z "$out" ]; then
+    eval "$limits" || exit 125
+    exec "$@"
+fi
+(
+    eval "exec $out>&-"
+    eval "$limits" || exit 125
+    exec "$@"
+)
+rc=$?
+kill -9 -1 2>/dev/null
+tar -cf - . >&"$out" 2>/dev/null
+exit $rc
+'''
+
 
 def run_python(code: str, stdin: str = "", limits: Limits = Limits(),
                files: dict[str, str] | None = None) -> Outcome:
-    """Run `code` as a script with this interpreter (isolated mode) in a fresh temporary
-    directory holding `files`, under `limits`; the directory is removed afterwards."""
-    base = Path(tempfile.mkdtemp(prefix="vibe-sandbox-"))
-    try:
-        work, script = base / "work", base / "main.py"
-        work.mkdir()
-        script.write_text(code, encoding="utf-8")
-        _write_files(work, files or {})
-        drop = _sandbox_user() if os.geteuid() == 0 else None
-        if drop is not None:
-            _chown_tree(base, *drop)
-        argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOTSTRAP, str(work),
-                str(script), "1" if limits.processes > 0 else "0"]
-        keep_read = drop is not None and not _reachable_by_others()
-        return _run(work, argv, stdin, limits, drop, keep_read)
-    finally:
-        _remove_tree(base)
+    """Run `code` as a script with this interpreter (isolated mode) in a fresh sandbox whose
+    work directory holds `files`, under `limits`; nothing of it remains afterwards."""
+    base = f"/tmp/vibe-sandbox-{secrets.token_hex(6)}"  # a path inside the sandbox only
+    inputs = {"main.py": code.encode("utf-8"), **_named(files or {}, "work/")}
+    argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOTSTRAP, f"{base}/work",
+            f"{base}/main.py", "1" if limits.processes > 0 else "0"]
+    outcome, _ = _run(base, inputs, None, argv, stdin, limits, {}, _python_prefixes())
+    return outcome
 
 
 class Workspace:
-    """A temporary directory where programs are built and run, each run sandboxed (layers 1
-    and 3, Landlock, leftover processes killed); removed on `close`."""
+    """Where programs are built and run, each run in its own sandbox. The parent writes the
+    inputs to `work` (a directory no sandboxed code ever touches); a run sees them, and what
+    earlier runs made, at the same path inside. Removed on `close`."""
 
     def __init__(self, files: dict[str, str] | None = None) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="vibe-sandbox-"))
         self.work = self.base / "work"
         self.work.mkdir()
         _write_files(self.work, files or {})
-        self.drop = _sandbox_user() if os.geteuid() == 0 else None
+        self._state: tempfile._TemporaryFileWrapper | None = None
 
     def __enter__(self) -> Workspace:
         return self
@@ -212,73 +230,190 @@ class Workspace:
         self.close()
 
     def close(self) -> None:
-        _remove_tree(self.base)
+        shutil.rmtree(self.base, ignore_errors=True)  # only the parent ever wrote here
+        if self._state is not None:
+            self._state.close()
+            self._state = None
 
     def run(self, argv: list[str], stdin: str = "", limits: Limits = Limits(),
-            env: dict[str, str] | None = None) -> Outcome:
-        """Run `argv` (its first element an absolute path) in the directory, which it may
-        write to; nothing else is writable to it."""
-        if self.drop is not None:
-            _chown_tree(self.base, *self.drop)
-        keep_read = self.drop is not None and not _searchable(os.path.dirname(argv[0]))
-        return _run(self.work, argv, stdin, limits, self.drop, keep_read, env or {},
-                    native=True)
+            env: dict[str, str] | None = None, keep: bool = True) -> Outcome:
+        """Run `argv` (its first element an absolute path) in the work directory, which
+        it may write to; nothing else is writable to it. With `keep`, what it leaves there
+        is what later runs start from (a compiler's output); without, it is dropped, and
+        the run is cheaper by the packing (running a built program)."""
+        inputs = _named(_read_tree(self.work), "work/")
+        outcome, state = _run(str(self.base), inputs, self._state, argv, stdin, limits,
+                              env or {}, [_tool_prefix(argv[0])], keep=keep)
+        if state is not None:  # a run that was killed keeps the earlier state
+            if self._state is not None:
+                self._state.close()
+            self._state = state
+        return outcome
 
 
 @functools.lru_cache(maxsize=1)
 def isolation() -> dict[str, bool]:
-    """What this machine gives the sandbox, found by running a probe in it."""
-    probe = "import os\nprint(os.geteuid(), os.readlink('/proc/self/ns/net'))\n"
-    out = run_python(probe, limits=Limits(cpu_s=5, wall_s=20))
-    uid, _, netns = out.stdout.strip().partition(" ")
-    return {"network_namespace": out.returncode == 0 and netns != os.readlink("/proc/self/ns/net"),
-            "unprivileged_user": out.returncode == 0 and uid != "0",
-            "audit_hook": True}
+    """Each layer of the sandbox, present or not, as code running in it sees it."""
+    if jail.unavailable():
+        return dict.fromkeys(_LAYERS, False)
+    host = {name: os.stat(f"/proc/self/ns/{name}").st_ino for name in ("user", "pid", "net")}
+    out = run_python(_PROBE, limits=Limits(cpu_s=5, wall_s=20))
+    try:
+        seen = json.loads(out.stdout)
+    except json.JSONDecodeError:
+        return dict.fromkeys(_LAYERS, False)
+    status, limits = seen["status"], seen["limits"]
+    return {"user namespace": seen["ns"]["user"] != host["user"],
+            "pid namespace": seen["ns"]["pid"] != host["pid"] and seen["pid"] < 10,
+            "network namespace": seen["ns"]["net"] != host["net"],
+            "mount namespace, tmpfs work directory": seen["work_fs"] == "tmpfs",
+            "seccomp": status.get("Seccomp") == "2",
+            "no-new-privs": status.get("NoNewPrivs") == "1",
+            "no capabilities": status.get("CapEff") == "0" * 16 == status.get("CapPrm"),
+            "rlimits": all(v != -1 for v in limits),
+            "unprivileged user": seen["uid"] != 0}
 
 
-def _run(work: Path, argv: list[str], stdin: str, limits: Limits,
-         drop: tuple[int, int] | None, keep_read: bool, extra_env: dict[str, str] | None = None,
-         native: bool = False) -> Outcome:
-    marker = secrets.token_hex(8)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(work),
-           "TMPDIR": str(work), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", **(extra_env or {}), "VIBE_LS_SANDBOX": marker}
-    # As root the run becomes `nobody` and RLIMIT_NPROC counts only that user; an ordinary
-    # user's limit must leave room for the processes it already has.
-    nproc = None if drop is not None or not native else _own_processes() + 1 + limits.processes
-    with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, \
-            tempfile.TemporaryFile() as ferr:
+_LAYERS = ("user namespace", "pid namespace", "network namespace",
+           "mount namespace, tmpfs work directory", "seccomp", "no-new-privs",
+           "no capabilities", "rlimits", "unprivileged user")
+_PROBE = r'''
+import json, os, resource
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+status = {k: v.strip() for k, v in status.items()}
+mounts = [line.split() for line in open("/proc/self/mountinfo")]
+work_fs = next((m[m.index("-") + 1] for m in sorted(mounts, key=lambda m: -len(m[4]))
+                if os.getcwd().startswith(m[4])), "")
+print(json.dumps({"ns": {n: os.stat(f"/proc/self/ns/{n}").st_ino for n in ("user", "pid", "net")},
+                  "pid": os.getpid(), "uid": os.geteuid(), "status": status, "work_fs": work_fs,
+                  "limits": [resource.getrlimit(r)[1] for r in (resource.RLIMIT_CPU,
+                             resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NPROC)]}))
+'''
+
+
+def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str,
+         limits: Limits, extra_env: dict[str, str], prefixes: list[str], keep: bool = False):
+    """One sandboxed run: (its Outcome, the work directory packed for the next run when
+    `keep`, else None; None too when the run did not end by itself)."""
+    reason = jail.unavailable()
+    if reason:
+        raise Unavailable(reason)
+    work = f"{base}/work"
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": work,
+           "TMPDIR": work, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", **extra_env}
+    with contextlib.ExitStack() as stack:
+        fin, fout, ferr = (stack.enter_context(tempfile.TemporaryFile()) for _ in range(3))
         fin.write(stdin.encode("utf-8"))
         fin.seek(0)
-        start = time.monotonic()
-        proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, cwd=work, env=env,
-                                close_fds=True, preexec_fn=_child_setup(
-                                    limits, drop, keep_read, work if native else None, nproc))
-        timed_out = not _wait_exit(proc.pid, start + limits.wall_s)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the group outlives a zombie leader: no pid reuse
-        if native:
-            _kill_marked(marker)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stdout, stderr = _read_output(fout), _read_output(ferr)
+        state_out = tempfile.TemporaryFile() if keep else None  # noqa: SIM115 (returned)
+        box = stack.enter_context(jail.Jail(limits.file_mb, prefixes, base, inputs))
+        fds = [f.fileno() for f in (state, state_out) if f is not None]
+        if state is not None:
+            state.seek(0)
+        runner = [*_BASH, _RUNNER, "bash", work, _ulimits(limits),
+                  str(state.fileno()) if state else "",
+                  str(state_out.fileno()) if state_out else "",
+                  " ".join(map(str, fds + box.fds)), *argv]
+        outcome, ended = _supervise(box.argv(work, env, runner), box.fds + fds, fin, fout,
+                                    ferr, limits)
+    if state_out is not None and not ended:
+        state_out.close()
+        state_out = None
+    if state_out is not None:
+        state_out.seek(0)
+    return outcome, state_out
+
+
+def _supervise(argv: list[str], fds: list[int], fin, fout, ferr, limits: Limits):
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, pass_fds=fds,
+                            start_new_session=True)
+    timed_out = not _wait_exit(proc.pid, start + limits.wall_s)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # bwrap's child dies with it (die-with-parent)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    proc.returncode = _code(os.waitstatus_to_exitcode(status))
+    stdout, stderr = _read_output(fout), _read_output(ferr)
     stderr, blocked = _split_markers(stderr)
+    if proc.returncode == _SETUP_FAILED or stderr.startswith("bwrap:"):
+        blocked = blocked or "the sandbox could not be set up: " + stderr.strip()[:300]
+        return Outcome(proc.returncode, stdout, stderr, timed_out, blocked, wall), False
     cpu = usage.ru_utime + usage.ru_stime
     reason = _reason(proc.returncode, timed_out, stderr, cpu, limits, blocked)
-    return Outcome(proc.returncode, stdout, stderr, timed_out, reason, wall)
+    return Outcome(proc.returncode, stdout, stderr, timed_out, reason, wall), not timed_out
+
+
+def _code(status: int) -> int:
+    """The command's status as subprocess gives it: the shell reports a signal n as 128+n."""
+    return -(status - 128) if 128 < status < 128 + 65 else status
+
+
+def _ulimits(limits: Limits) -> str:
+    """The runner's ulimit commands (bash: -f, -v and -d in KiB; -u processes)."""
+    cpu = max(1, math.ceil(limits.cpu_s))
+    memory = "-v" if limits.memory_kind == "address" else "-d"
+    # RLIMIT_NPROC counts this user's processes in the sandbox's user namespace: the
+    # runner and the command.
+    nproc = 2 + limits.processes
+    return (f"ulimit -t {cpu + 1} && ulimit -S -t {cpu} && ulimit {memory} "
+            f"{limits.memory_mb * 1024} && ulimit -f {limits.file_mb * 1024} && "
+            f"ulimit -n {limits.open_files} && ulimit -c 0 && ulimit -u {nproc}")
+
+
+def _named(files: dict[str, str | bytes], prefix: str) -> dict[str, bytes]:
+    named = {}
+    for name, content in files.items():
+        rel = Path(name)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise ValueError(f"sandbox file name must be relative, inside the sandbox: {name!r}")
+        named[prefix + rel.as_posix()] = content if isinstance(content, bytes) else \
+            content.encode("utf-8")
+    return named
+
+
+def _read_tree(root: Path) -> dict[str, bytes]:
+    """The files the parent wrote under `root` (no sandboxed code writes there)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def _write_files(work: Path, files: dict[str, str]) -> None:
+    for name, content in _named(files, "").items():
+        path = work / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+@functools.lru_cache(maxsize=1)
+def _python_prefixes() -> list[str]:
+    """What this interpreter needs to start: its venv, its installation, the real binary."""
+    return [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+            os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))]
+
+
+def _tool_prefix(program: str) -> str:
+    """The installation a program belongs to: the parent of its bin/ directory (a rustup
+    toolchain, a JDK), else its own directory."""
+    where = os.path.dirname(os.path.realpath(program))
+    return os.path.dirname(where) if os.path.basename(where) == "bin" else where
 
 
 def _wait_exit(pid: int, deadline: float) -> bool:
     """Wait until `pid` has exited (left unreaped, so its process group id stays taken);
-    False when the deadline passed first."""
-    delay = 0.001
-    while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(delay)
-        delay = min(delay * 2, 0.02)
-    return True
+    False when the deadline passed first. A pidfd wakes us the moment it exits, where
+    polling with a growing sleep added up to 20 ms to every run."""
+    fd = os.pidfd_open(pid)
+    try:
+        with select.epoll() as poll:
+            poll.register(fd, select.EPOLLIN)
+            while not poll.poll(max(0.0, deadline - time.monotonic())):
+                if time.monotonic() >= deadline:
+                    return False
+        return True
+    finally:
+        os.close(fd)
 
 
 def _reason(rc: int | None, timed_out: bool, stderr: str, cpu: float, limits: Limits,
@@ -289,7 +424,8 @@ def _reason(rc: int | None, timed_out: bool, stderr: str, cpu: float, limits: Li
         return f"blocked: {blocked}"
     if rc == -signal.SIGXCPU or (rc == -signal.SIGKILL and cpu >= math.ceil(limits.cpu_s)):
         return "cpu limit"
-    if rc == -signal.SIGXFSZ or (rc and "File too large" in stderr):
+    if rc == -signal.SIGXFSZ or (rc and ("File too large" in stderr
+                                         or "No space left on device" in stderr)):
         return "file size limit"
     if rc and ("MemoryError" in stderr or "Cannot allocate memory" in stderr):
         return "memory limit"
@@ -314,227 +450,3 @@ def _split_markers(stderr: str) -> tuple[str, str]:
         else:
             kept.append(line)
     return "".join(kept), events[0] if events else ""
-
-
-def _write_files(work: Path, files: dict[str, str]) -> None:
-    for name, content in files.items():
-        rel = Path(name)
-        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-            raise ValueError(f"sandbox file name must be relative, inside the sandbox: {name!r}")
-        path = work / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-
-
-def _sandbox_user() -> tuple[int, int]:
-    try:
-        entry = pwd.getpwnam("nobody")
-        return entry.pw_uid, entry.pw_gid
-    except KeyError:
-        return 65534, 65534
-
-
-def _chown_tree(root: Path, uid: int, gid: int) -> None:
-    os.chown(root, uid, gid)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
-
-
-def _remove_tree(root: Path) -> None:
-    """Remove the sandbox directory even where the code made parts of it read-only."""
-    for dirpath, _, _ in os.walk(root):
-        with contextlib.suppress(OSError):
-            os.chmod(dirpath, 0o700)
-    shutil.rmtree(root, ignore_errors=True)
-
-
-@functools.lru_cache(maxsize=1)
-def _reachable_by_others() -> bool:
-    """Whether a user other than the owner can run this interpreter and read its library."""
-    dirs = {os.path.dirname(os.path.realpath(sys.executable)), sys.prefix, sys.base_prefix,
-            os.path.dirname(os.__file__)}
-    return all(_searchable(d) for d in dirs)
-
-
-def _searchable(path: str) -> bool:
-    path = os.path.realpath(path)
-    while True:
-        if not os.stat(path).st_mode & 0o001:
-            return False
-        parent = os.path.dirname(path)
-        if parent == path:
-            return True
-        path = parent
-
-
-# --- in the child, between fork and exec -------------------------------------------------
-
-
-def _child_setup(limits: Limits, drop: tuple[int, int] | None, keep_read: bool,
-                 landlock_dir: Path | None = None, nproc: int | None = None):
-    def setup() -> None:
-        os.setsid()
-        _new_network_namespace()
-        os.umask(0o077)
-        _set_limits(limits)
-        _prctl(_PR_SET_NO_NEW_PRIVS, 1)
-        if landlock_dir is not None:
-            _landlock(landlock_dir)
-        if drop is not None:
-            _drop_privileges(*drop, keep_read)
-            # Only now: as root RLIMIT_NPROC is ignored, and as an ordinary user it would
-            # count that user's other processes (there the audit hook blocks fork instead).
-            resource.setrlimit(resource.RLIMIT_NPROC, (1 + limits.processes,) * 2)
-        elif nproc is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-    return setup
-
-
-def _new_network_namespace() -> bool:
-    if _LIBC.unshare(_CLONE_NEWNET) == 0:
-        return True
-    uid, gid = os.geteuid(), os.getegid()
-    if _LIBC.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
-        return False  # the audit hook still blocks sockets
-    # Map our own ids so the code sees its real uid rather than the overflow id.
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
-                       ("gid_map", f"{gid} {gid} 1")):
-        with contextlib.suppress(OSError), open(f"/proc/self/{name}", "w") as f:
-            f.write(text)
-    return True
-
-
-def _set_limits(limits: Limits) -> None:
-    cpu = max(1, math.ceil(limits.cpu_s))
-    mb = 1 << 20
-    for which, soft, hard in (
-            (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU, then SIGKILL a second later
-            (resource.RLIMIT_AS if limits.memory_kind == "address" else resource.RLIMIT_DATA,
-             limits.memory_mb * mb, limits.memory_mb * mb),
-            (resource.RLIMIT_FSIZE, limits.file_mb * mb, limits.file_mb * mb),
-            (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
-            (resource.RLIMIT_CORE, 0, 0)):
-        resource.setrlimit(which, (soft, hard))
-
-
-def _drop_privileges(uid: int, gid: int, keep_read: bool) -> None:
-    os.setgroups([])
-    os.setgid(gid)
-    if keep_read:
-        _prctl(_PR_SET_KEEPCAPS, 1)
-    os.setuid(uid)
-    if keep_read:
-        _keep_read_search()
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
-
-
-def _keep_read_search() -> None:
-    """Keep CAP_DAC_READ_SEARCH alone, through exec (as an ambient capability)."""
-    bit = 1 << _CAP_DAC_READ_SEARCH
-    data = (_CapData * 2)(_CapData(bit, bit, bit), _CapData(0, 0, 0))
-    if _LIBC.capset(ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), data) != 0:
-        raise OSError(ctypes.get_errno(), "capset")
-    _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE, _CAP_DAC_READ_SEARCH)
-
-
-def _prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
-    args = [ctypes.c_ulong(a) for a in (arg2, arg3, 0, 0)]
-    if _LIBC.prctl(ctypes.c_int(option), *args) != 0:
-        raise OSError(ctypes.get_errno(), f"prctl({option})")
-
-
-# Landlock (Linux 5.13+): once restricted, the process and its children may write only
-# beneath the sandbox directory, and (ABI 4+) may not bind or connect TCP sockets.
-_SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
-_LANDLOCK_CREATE_RULESET_VERSION = 1
-_LANDLOCK_RULE_PATH_BENEATH = 1
-_FS_WRITE_FILE = 1 << 1
-_FS_WRITES_V1 = _FS_WRITE_FILE | sum(1 << bit for bit in range(4, 13))  # remove, make *
-_FS_REFER, _FS_TRUNCATE = 1 << 13, 1 << 14
-_NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
-
-
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64)]
-
-
-class _PathBeneathAttr(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
-
-@functools.lru_cache(maxsize=1)
-def landlock_abi() -> int:
-    """The kernel's Landlock ABI version (0: none)."""
-    version = _LIBC.syscall(_SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
-                            ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION))
-    return max(version, 0)
-
-
-def _landlock(work: Path) -> None:
-    abi = landlock_abi()
-    if abi < 1:
-        return
-    writes = _FS_WRITES_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
-    net = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
-    attr = _RulesetAttr(writes, net)
-    size = ctypes.sizeof(attr) if abi >= 4 else 8
-    ruleset = _LIBC.syscall(_SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr),
-                            ctypes.c_size_t(size), ctypes.c_uint32(0))
-    if ruleset < 0:
-        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
-    try:
-        for path, allowed in ((work, writes), ("/dev/null", _FS_WRITE_FILE | (
-                _FS_TRUNCATE if abi >= 3 else 0))):
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            try:
-                rule = _PathBeneathAttr(allowed, fd)
-                if _LIBC.syscall(_SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset),
-                                 ctypes.c_int(_LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule),
-                                 ctypes.c_uint32(0)) != 0:
-                    raise OSError(ctypes.get_errno(), "landlock_add_rule")
-            finally:
-                os.close(fd)
-        if _LIBC.syscall(_SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset),
-                         ctypes.c_uint32(0)) != 0:
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
-    finally:
-        os.close(ruleset)
-
-
-# --- in the parent, after a run ----------------------------------------------------------
-
-
-def _own_processes() -> int:
-    """How many processes (threads included) this user runs now."""
-    uid, count = os.getuid(), 0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if entry.stat().st_uid == uid:
-                    count += len(os.listdir(f"/proc/{entry.name}/task"))
-    return count
-
-
-def _kill_marked(marker: str) -> None:
-    """SIGKILL every process whose environment carries this run's marker (one that escaped
-    the process group with setsid included)."""
-    needle = f"VIBE_LS_SANDBOX={marker}".encode()
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/environ", "rb") as f:
-                if needle in f.read().split(b"\0"):
-                    os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            continue
