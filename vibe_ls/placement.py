@@ -55,7 +55,7 @@ def place(text: str, language: str, todo: triggers.Todo, answer: Answer,
     edited file would break the invariant)."""
     scope = triggers.todo_scope(text, language, todo)
     prefix = triggers.comment_prefix(language)
-    if scope is not None and scope.is_stub and scope.body_range is not None:
+    if scope is not None and scope.kind != "class" and scope.is_stub and scope.body_range:
         placed = _fill(text, language, todo, scope, answer, prefix, marker)
     elif scope is not None and scope.kind != "class" and \
             _definition_of(answer.code, language, scope.name) is not None:
