@@ -32,8 +32,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
+    from vibe_ls import jail
     from vibe_ls.install import setup
 
+    jail.ensure_installed(progress)  # no sandbox: implementations are left unverified
     setup(args.model, precision=args.precision, force=args.force, progress=progress)
     return 0
 
@@ -49,6 +51,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from vibe_ls.bench.report import PEER_NAMES, bench, print_quality, print_report
 
+    if args.sandbox:
+        from vibe_ls.bench.isolation import isolation_cost, print_isolation
+
+        report = isolation_cost()
+        print_isolation(report)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     if args.lsp:
         from vibe_ls.bench.latency import latency
 
@@ -290,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--lsp", action="store_true",
                        help="instead: time code-action listing and a cached hover over LSP "
                             "while a generation runs")
+    bench.add_argument("--sandbox", action="store_true",
+                       help="instead: what the sandbox adds to one run of a trivial Python "
+                            "and a compiled C candidate")
     bench.set_defaults(func=cmd_bench)
     return parser
 

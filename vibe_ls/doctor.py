@@ -39,6 +39,20 @@ def runtime_report() -> list[str]:
     return lines
 
 
+def sandbox_report() -> list[str]:
+    """Each layer of the sandbox that runs model-written code, present or missing, as seen
+    from inside it; where there is none, why and how to get one."""
+    from vibe_ls import jail, sandbox
+
+    why = sandbox.unavailable()
+    lines = [f"sandbox: {why or 'bubblewrap ' + (jail.bwrap() or '')}"]
+    if why:
+        lines.append("  implementations are not verified until it is installed")
+    for layer, present in sandbox.isolation().items():
+        lines.append(f"  {layer}: {'present' if present else 'MISSING'}")
+    return lines
+
+
 def smoke_test(model_dir: Path) -> str:
     """Load the model on CPU and greedily generate a few tokens; returns what it wrote."""
     from tokenizers import Tokenizer
@@ -84,6 +98,7 @@ def doctor(default: str = home.DEFAULT_MODEL, run_demo: bool = False) -> int:
     """Print the report; return 0 when the default model is usable, 1 otherwise."""
     print(f"vibe-ls {_version('vibe-ls')}, VIBE_LS_HOME={home.home()}")
     print("\n".join(runtime_report()))
+    print("\n".join(sandbox_report()))
     found = sorted(p for p in home.models_dir().glob("*") if p.is_dir()) if \
         home.models_dir().is_dir() else []
     default_ok = False

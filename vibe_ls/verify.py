@@ -165,7 +165,12 @@ Runs = PythonRuns | NativeRuns
 
 def runs_for(language: str) -> Runs | None:
     """How to run candidates in `language`, or None where that cannot be done here (no
-    harness for it, or its compiler or runtime is not installed)."""
+    harness for it, its compiler or runtime is not installed, or no sandbox to run it in:
+    `harness.missing` then says why)."""
+    from vibe_ls import jail
+
+    if jail.unavailable():
+        return None
     if language == "python":
         return PythonRuns()
     from vibe_ls import harness

@@ -103,6 +103,10 @@ _NEEDS = {"c": "gcc", "cpp": "g++", "rust": "rustc", "java": "javac and java",
 
 def missing(language: str) -> str:
     """Why candidates in `language` are not run here ("" when they are)."""
+    from vibe_ls import sandbox
+
+    if sandbox.unavailable():
+        return sandbox.unavailable()
     if available(language):
         return ""
     if language in _NEEDS:
@@ -292,7 +296,7 @@ def run_calls(language: str, source: str, function: str, calls: list[str],
         pending = [i for i, e in enumerate(encoded) if e is not None]
         while pending:  # a crash ends a run: the calls after it run again without it
             outcome = space.run(built.run, _request(found, [encoded[i] for i in pending]),
-                                _run_limits(language, 2, 4))
+                                _run_limits(language, 2, 4), keep=False)
             answers = _answers(found, outcome.stdout)
             for i, (tag, value) in zip(pending, answers, strict=False):
                 results[i] = _result(tag, value, expected[i])
@@ -367,7 +371,7 @@ def measure(language: str, source: str, function: str, literal: str,
         if built.error:
             return None
         outcome = space.run(built.run, request, _run_limits(
-            language, budget_s + 3, budget_s + 6, memory_mb=2048))
+            language, budget_s + 3, budget_s + 6, memory_mb=2048), keep=False)
     if language in NODE:
         points = []
         for line in outcome.stdout.splitlines():
