@@ -178,7 +178,8 @@ def test_shape_table(capsys):
         "inside": {"on": summary, "off": summary, "raw": {"pass_at_1": 1.0}},
         "above": {"on": summary, "raw": {"pass_at_1": 0.0}}}})
     rows = capsys.readouterr().out.splitlines()
-    assert rows[0].split()[0] == "shape" and len(rows) == 3
+    assert rows[0].split("  ")[0] == "shape" and len(rows) == 3
+    assert "vibe-ls (verify on)" in rows[0] and "raw model (greedy)" in rows[0]
     assert rows[1].split() == ["inside", "50%", "50%", "100%", "2"]
     assert rows[2].split() == ["above", "50%", "-", "0%", "2"]
 

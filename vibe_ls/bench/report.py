@@ -111,11 +111,11 @@ def _pass_cell(r: dict, key: str) -> str:
 
 def print_shape_table(report: dict) -> None:
     """pass@1 by TODO shape: vibe-ls (verification on, off) beside the bare model."""
-    print(f"{'shape':<10} {'vibe-ls verify on':>17} {'verify off':>10} "
-          f"{'raw model greedy':>16} {'n':>4}")
+    print(f"{'shape':<10} {'vibe-ls (verify on)':>19}  {'vibe-ls (verify off)':>20}  "
+          f"{'raw model (greedy)':>18}  {'n':>4}")
     for shape, r in report["shapes"].items():
-        print(f"{shape:<10} {_pass_cell(r, 'on'):>17} {_pass_cell(r, 'off'):>10} "
-              f"{_pass_cell(r, 'raw'):>16} {report['problems']:>4}")
+        print(f"{shape:<10} {_pass_cell(r, 'on'):>19}  {_pass_cell(r, 'off'):>20}  "
+              f"{_pass_cell(r, 'raw'):>18}  {report['problems']:>4}")
 
 
 def print_quality(report: dict) -> None:
