@@ -17,6 +17,7 @@ from textwrap import dedent
 from typing import TYPE_CHECKING
 
 from vibe_ls import checks, edits, growth, placement, postprocess, prompts, triggers, verify
+from vibe_ls import rewrite as rewriting
 from vibe_ls.edits import TextEdit
 from vibe_ls.engine.sampling import Sampling
 from vibe_ls.errors import VibeError
@@ -59,6 +60,8 @@ class Proposal:
     reanchor_fn: Callable[[str], list[TextEdit] | None] = field(repr=False)
     result: Result | None = None
     details: dict = field(default_factory=dict)  # what was verified, for tools and benchmarks
+    refused: bool = False  # nothing to apply: `summary` says why
+    alternative: Proposal | None = None  # what a refused action can still apply, labelled
 
     def reanchor(self, text: str) -> list[TextEdit] | None:
         return self.reanchor_fn(text)
@@ -461,34 +464,97 @@ class Assistant:
     def rewrite(self, target: Target, span: Span, on_text: OnText | None = None,
                 cancel: threading.Event | None = None,
                 on_phase: verify.OnPhase | None = None) -> Proposal | None:
+        """The selection rewritten, if the rewrite does what it did (`rewrite.check`); else
+        a refusal that names the input they differ on, the closest rewrite offered beside."""
         span = _whole_lines(target.text, span)
         original = _span_text(target.text, span)
         messages = self._question(prompts.REWRITE, target, original)
+        if on_phase:
+            on_phase("writing")
         answer, result = self._ask_for_code(messages, target.language, on_text, cancel,
                                             speculate=True)
         if result.finish_reason == "cancelled":
             return None
         if not answer.code.strip():
             raise VibeError("the model wrote no code for this rewrite; try again")
-        complexity = self._complexity(target, answer.code, answer, cancel)
-        note = postprocess.complexity_note(complexity, triggers.comment_prefix(target.language),
-                                           answer.code)
-        code = postprocess.strip_complexity_comments(answer.code,
-                                                     triggers.comment_prefix(target.language))
+        first = self._rewrite_candidate(target, original, answer)
+        found = self._rewrite_subject(target, span, original)
+
+        def more() -> list[rewriting.Candidate]:
+            if on_phase:
+                on_phase("writing more rewrites")
+            return [self._rewrite_candidate(target, original, a)
+                    for a in self._rewrite_samples(messages, target.language, cancel)]
+        verdict = rewriting.check(target.text, found, [first], more, on_phase)
+        if cancel and cancel.is_set():
+            return None
+        if verdict.chosen is None:
+            offer = self._rewrite_proposal(target, original, verdict.refused, verdict, cancel,
+                                           f"NOT equivalent: {verdict.shown}")
+            return Proposal(label="vibe-ls: rewrite refused", edits=[],
+                            summary=f"vibe-ls: the rewrite was not applied, your code stays: "
+                                    f"{verdict.shown}", anchor="the selected code",
+                            reanchor_fn=lambda _: None, result=result, refused=True,
+                            alternative=offer, details={"equivalent": False})
+        return self._rewrite_proposal(target, original, verdict.chosen, verdict, cancel,
+                                      verdict.shown, result)
+
+    def _rewrite_subject(self, target: Target, span: Span, original: str) -> rewriting.Subject:
+        from vibe_ls import jail
+
+        if not self.settings.verify:
+            return rewriting.Subject(None, unchecked="checking is off (vibeLs.verify)")
+        if jail.unavailable():
+            return rewriting.Subject(None, unchecked="no sandbox on this machine to run it in")
+        return rewriting.subject(target.text, target.language, span[0][0], original)
+
+    def _rewrite_candidate(self, target: Target, original: str,
+                           answer: Answer) -> rewriting.Candidate:
+        """A rewrite with the whole file it makes (the code only: notes come after)."""
+        prefix = triggers.comment_prefix(target.language)
+        code = postprocess.strip_complexity_comments(answer.code, prefix)
+        placed = _rewrite_edits(target.text, target.language, original, code, "",
+                                answer.imports)
+        return rewriting.Candidate(answer, edits.apply(target.text, placed or []))
+
+    def _rewrite_samples(self, messages: list[dict[str, str]], language: str,
+                         cancel: threading.Event | None) -> list[Answer]:
+        """More rewrites, sampled and decoded together (best of n, as Implement does)."""
+        count = self._candidates() - 1
+        requests = [self._request(messages, sampling=replace(verify.SAMPLING, seed=n),
+                                  code=True) for n in range(1, count + 1)]
+        if not requests:
+            return []
+        results = self.engine().generate_many(requests, None, cancel)
+        answers = [_parse(r.text, language) for r in results
+                   if r.finish_reason not in ("cancelled", "dropped")]
+        return [a for a in answers if a.code.strip()]
+
+    def _rewrite_proposal(self, target: Target, original: str,
+                          chosen: rewriting.Candidate | None, verdict: rewriting.Verdict,
+                          cancel: threading.Event | None, shown: str,
+                          result: Result | None = None) -> Proposal | None:
+        """The edit that puts `chosen` in place of the selection, under its complexity note
+        (the model's claim, corrected by the rewrite's measured growth)."""
+        if chosen is None:
+            return None
+        answer, prefix = chosen.answer, triggers.comment_prefix(target.language)
+        complexity = rewriting.claim(self._complexity(target, answer.code, answer, cancel),
+                                     chosen.timing, answer.code)
+        note = postprocess.complexity_note(complexity, prefix, answer.code)
+        code = postprocess.strip_complexity_comments(answer.code, prefix)
 
         def edits_for(text: str) -> list[TextEdit] | None:
-            where = _find_unique(text, original)
-            if where is None:
-                return None
-            indent = original[: len(original) - len(original.lstrip())]
-            return [TextEdit(where[0], where[1], edits.block(code, note, indent).rstrip("\n")
-                             + ("\n" if original.endswith("\n") else "")),
-                    *edits.import_edits(text, target.language, answer.imports, code)]
+            return _rewrite_edits(text, target.language, original, code, note, answer.imports)
+        details = {"equivalent": chosen.equivalent, "tried": verdict.tried,
+                   "inputs": chosen.comparison.inputs if chosen.comparison else 0,
+                   "shown": verdict.shown}
         return Proposal(label="vibe-ls: rewrite with a better algorithm",
                         edits=edits_for(target.text) or [],
-                        summary=f"vibe-ls: rewritten — Time {complexity.time}, Space "
-                                f"{complexity.space}",
-                        anchor="the selected code", reanchor_fn=edits_for, result=result)
+                        summary=f"vibe-ls: rewritten — {shown}; Time {complexity.time}, "
+                                f"Space {complexity.space}",
+                        anchor="the selected code", reanchor_fn=edits_for, result=result,
+                        details=details)
 
     def complexity_note(self, target: Target, span: Span, on_text: OnText | None = None,
                         cancel: threading.Event | None = None,
@@ -805,6 +871,19 @@ def _whole_lines(text: str, span: Span) -> Span:
         return (sl, 0), (el, 0)
     return (sl, 0), (el + 1, 0) if el + 1 < len(text.split("\n")) else (el, len(
         text.split("\n")[el]))
+
+
+def _rewrite_edits(text: str, language: str, original: str, code: str, note: str,
+                   imports: list[str]) -> list[TextEdit] | None:
+    """The edits that put `code` (under `note`) where `original` is in `text`; None when
+    `original` is no longer there once."""
+    where = _find_unique(text, original)
+    if where is None:
+        return None
+    indent = original[: len(original) - len(original.lstrip())]
+    return [TextEdit(where[0], where[1], edits.block(code, note, indent).rstrip("\n")
+                     + ("\n" if original.endswith("\n") else "")),
+            *edits.import_edits(text, language, imports, code)]
 
 
 def _find_unique(text: str, snippet: str) -> Span | None:

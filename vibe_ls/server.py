@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 IMPLEMENT, REWRITE, NOTE, EXPLAIN = ("vibe-ls.implement", "vibe-ls.rewrite",
                                      "vibe-ls.complexityNote", "vibe-ls.explain")
+REWRITE_ANYWAY = "vibe-ls.rewriteAnyway"
 PROGRESS_EVERY_S = 0.25
 
 
@@ -93,6 +94,9 @@ class VibeServer(LanguageServer):
         # the text changes, the code under it may have moved, so it is forgotten.
         self.selections: dict[str, tuple[int | None, types.Range]] = {}
         self.pending_warnings: list[str] = []
+        # A refused rewrite per document, with the version it was refused in: offered as a
+        # code action labelled as not equivalent, until the text changes.
+        self.refused: dict[str, tuple[int | None, Proposal]] = {}
 
     def cancel_request(self, key: object) -> None:
         if (event := self.cancels.get(key)) is not None:
@@ -218,6 +222,11 @@ def code_action(ls: VibeServer, params: types.CodeActionParams) -> list[types.Co
             types.CodeAction(title="Explain selection", kind=types.CodeActionKind.Empty,
                              command=_command("Explain selection", EXPLAIN, *sel)),
         ]
+    refused_version, _ = ls.refused.get(uri, (None, None))
+    if uri in ls.refused and refused_version == version:
+        title = "Apply the refused rewrite (NOT equivalent to your code)"
+        actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.RefactorRewrite,
+                                        command=_command(title, REWRITE_ANYWAY, uri, version)))
     return actions or None
 
 
@@ -329,9 +338,34 @@ async def run_edit_command(ls: VibeServer, title: str, uri: str, version: int,
         return {"applied": False, "error": exc.message}
     if cancelled or proposal is None:
         return {"applied": False, "cancelled": True}
+    if proposal.refused:
+        return refuse(ls, uri, doc.version, proposal)
     applied = await apply_proposal(ls, uri, doc.version if version is None else version, proposal)
     if applied and proposal.summary:
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
+                                                       message=proposal.summary))
+    return {"applied": applied, "summary": proposal.summary, **proposal.details}
+
+
+def refuse(ls: VibeServer, uri: str, version: int | None, proposal: Proposal) -> dict:
+    """Nothing applied: say why, and keep what can still be applied for a second action."""
+    ls.warn(proposal.summary)
+    if proposal.alternative is not None:
+        ls.refused[uri] = (version, proposal.alternative)
+    return {"applied": False, "refused": True, "summary": proposal.summary,
+            "alternative": proposal.alternative is not None, **proposal.details}
+
+
+@server.command(REWRITE_ANYWAY)
+async def rewrite_anyway(ls: VibeServer, uri: str, version: int | None = None):
+    """Apply the rewrite a check refused, at the user's word (its message says it differs)."""
+    refused_version, proposal = ls.refused.pop(uri, (None, None))
+    if proposal is None or (version is not None and refused_version != version):
+        ls.warn("vibe-ls: no refused rewrite for this version of the document")
+        return {"applied": False}
+    applied = await apply_proposal(ls, uri, refused_version, proposal)
+    if applied:
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning,
                                                        message=proposal.summary))
     return {"applied": applied, "summary": proposal.summary, **proposal.details}
 

@@ -1,0 +1,261 @@
+"""A rewrite proves itself against the code it replaces before it replaces it.
+
+The selection (or the function it is in) is the reference: every candidate rewrite is run
+beside it on the same inputs (`differential`); a candidate that differs anywhere is refused
+with the smallest input it differs on. An equivalent one is timed against the original on
+growing inputs (`growth`), and the message says what was shown:
+`same results on 136 inputs; measured ≈ n^1.02 against the original's ≈ n^1.98 (31x faster
+at n=4096)`. Where the original cannot be run, the rewrite is offered `not checked: <why>`.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import math
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from textwrap import dedent
+
+from vibe_ls import checks, differential, growth, triggers, verify
+from vibe_ls.postprocess import Answer, Complexity
+
+log = logging.getLogger(__name__)
+
+FASTER = 1.5  # times faster at the largest size both reached, to be called faster
+SAME_GROWTH = 0.3  # exponents this close grow alike
+TIMES = "\N{MULTIPLICATION SIGN}"
+TIMED = 2  # equivalent candidates timed (each takes a few seconds)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a rewrite is checked against: the function the selection is, or is in."""
+
+    function: str | None
+    calls: tuple[str, ...] = ()  # inputs the user gave: docstring examples, call sites
+    unchecked: str = ""  # why it cannot be run ("" when it can)
+
+
+@dataclass
+class Candidate:
+    """One rewrite the model wrote, and what checking it showed."""
+
+    answer: Answer
+    file: str  # the whole file with the rewrite in place
+    comparison: differential.Comparison | None = None
+    timing: growth.Growth | None = None
+
+    @property
+    def equivalent(self) -> bool:
+        return self.comparison is not None and self.comparison.equivalent
+
+
+@dataclass(frozen=True)
+class Speed:
+    """The rewrite's time against the original's, on the same grown inputs."""
+
+    original: growth.Growth | None
+    rewrite: growth.Growth | None
+
+    def at_largest(self) -> tuple[int, float] | None:
+        """The largest size both were timed at, and how many times faster the rewrite was
+        there: the median of the ratios at the three largest sizes both reached (one size
+        alone moves with a busy machine)."""
+        if self.original is None or self.rewrite is None:
+            return None
+        theirs = dict(zip(self.original.sizes, self.original.seconds, strict=True))
+        common = [(n, theirs[n] / s) for n, s in zip(self.rewrite.sizes, self.rewrite.seconds,
+                                                     strict=True) if n in theirs and s > 0]
+        if not common:
+            return None
+        return common[-1][0], statistics.median(r for _, r in common[-3:])
+
+    @property
+    def faster(self) -> bool:
+        found = self.at_largest()
+        return found is not None and found[1] >= FASTER
+
+    def words(self) -> str:
+        """`measured ≈ n^1.02 against the original's ≈ n^1.98 (31x faster at n=4096)`, with
+        the multiplication sign."""
+        mine, theirs = _exponent(self.rewrite), _exponent(self.original)
+        found = self.at_largest()
+        if mine is None or theirs is None or found is None:
+            return "not timed (its inputs could not be grown)"
+        n, ratio = found
+        if not self.faster and abs(mine - theirs) <= SAME_GROWTH:
+            slower = f"; {_times(1 / ratio)} slower at n={n}" if ratio < 1 / FASTER else ""
+            both = f"≈ n^{mine:.1f} both" if f"{mine:.1f}" == f"{theirs:.1f}" else \
+                f"≈ n^{mine:.1f} against n^{theirs:.1f}"
+            return f"no faster than the original ({both}{slower})"
+        times = f"{_times(ratio)} faster" if ratio >= 1 else f"{_times(1 / ratio)} slower"
+        return f"measured ≈ n^{mine:.2f} against the original's ≈ n^{theirs:.2f} " \
+               f"({times} at n={n})"
+
+
+@dataclass
+class Verdict:
+    """What to do with the rewrites: apply `chosen` (None: the user's code stays), or offer
+    `refused`, the closest one, from a second action labelled as not equivalent."""
+
+    chosen: Candidate | None
+    shown: str  # what the checks showed, for the message
+    refused: Candidate | None = None
+    tried: int = 1
+    speed: Speed | None = None
+    details: dict = field(default_factory=dict)
+
+
+def _times(ratio: float) -> str:
+    """`31` or `1.6`, then the multiplication sign."""
+    return f"{ratio:.0f}{TIMES}" if ratio >= 10 else f"{ratio:.1f}{TIMES}"
+
+
+def _exponent(timing: growth.Growth | None) -> float | None:
+    return timing.exponent if timing is not None else None
+
+
+def subject(text: str, language: str, line: int, selected: str) -> Subject:
+    """The function a rewrite of `selected` (starting on `line` of `text`) is checked
+    through, with the inputs the file gives for it, or why it cannot be."""
+    if language != "python":
+        return Subject(None, unchecked=f"no differential check for {language} yet")
+    function = _defined(selected)
+    scope = None
+    if function is None:
+        scope = triggers.enclosing_scope(text, language, line)
+        if scope is None or scope.kind == "class":
+            return Subject(None, unchecked="the selection is not a function or inside one")
+        function = scope.name
+    node = checks.find_function(text, function)
+    if node is None:
+        return Subject(None, unchecked=f"`{function}` is not a function of this file")
+    code = ast.get_source_segment(text, node) or ""
+    if (call := differential.worldly(code)):
+        return Subject(function, unchecked=f"`{function}` depends on more than its "
+                                           f"arguments (it calls `{call}`)")
+    docstring = ast.get_docstring(node)
+    calls = [c.call for c in checks.examples(docstring, function)]
+    calls += differential.call_sites(text, function)
+    return Subject(function, tuple(dict.fromkeys(calls)))
+
+
+def _defined(selected: str) -> str | None:
+    """The function the selection defines (the entry one, if it defines several)."""
+    try:
+        tree = ast.parse(dedent(selected))
+    except SyntaxError:
+        return None
+    if not any(isinstance(n, ast.FunctionDef) for n in tree.body):
+        return None
+    return verify.entry_function(dedent(selected))
+
+
+def check(original: str, found: Subject, first: list[Candidate],
+          more: Callable[[], list[Candidate]] | None,
+          on_phase: Callable[[str], None] | None = None) -> Verdict:
+    """Compare the first candidates with the original; while none is equivalent, ask
+    `more` once for further samples (best of n); time the equivalent ones."""
+    phase = on_phase or (lambda _: None)
+    if found.unchecked or found.function is None:
+        return Verdict(first[0], f"not checked: {found.unchecked}")
+    pool = list(first)
+    phase(f"comparing {_count(pool)} with the original")
+    unchecked = _compare(original, found, pool)
+    if not unchecked and not any(c.equivalent for c in pool) and more is not None:
+        extra = more()
+        if extra:
+            phase(f"comparing {_count(extra)} more with the original")
+            unchecked = _compare(original, found, extra)
+            pool += extra
+    if unchecked:
+        return Verdict(pool[0], f"not checked: {unchecked}", tried=len(pool))
+    equivalent = [c for c in pool if c.equivalent]
+    if not equivalent:
+        closest = max(pool, key=lambda c: c.comparison.inputs if c.comparison else -1)
+        return Verdict(None, _refusal(closest, len(pool)), refused=closest, tried=len(pool))
+    return _fastest(original, found, equivalent, len(pool), phase)
+
+
+def _count(pool: list[Candidate]) -> str:
+    return "the rewrite" if len(pool) == 1 else f"{len(pool)} rewrites"
+
+
+def _compare(original: str, found: Subject, pool: list[Candidate]) -> str:
+    """Run the comparison; why it could not be run, or ""."""
+    report = differential.compare(original, [c.file for c in pool], found.function or "",
+                                  list(found.calls))
+    if report.unchecked:
+        return report.unchecked
+    for candidate, comparison in zip(pool, report.comparisons, strict=False):
+        candidate.comparison = comparison
+    if all(c.comparison and c.comparison.returned == 0 and c.comparison.difference is None
+           for c in pool):
+        return "the original raised or never finished on every input made for it"
+    return ""
+
+
+def _refusal(closest: Candidate, tried: int) -> str:
+    difference = closest.comparison.difference if closest.comparison else None
+    what = difference.words() if difference else "it could not be compared"
+    none = "it differs" if tried == 1 else f"none of {tried} rewrites is equivalent; the " \
+                                           f"closest differs"
+    return f"{none} from the original on {what}"
+
+
+def _fastest(original: str, found: Subject, equivalent: list[Candidate], tried: int,
+             phase: Callable[[str], None]) -> Verdict:
+    """Time the original and the first equivalent rewrites on the same grown inputs; the
+    fastest is chosen."""
+    function = found.function or ""
+    sample = _sample(original, function, found, equivalent[0].comparison)
+    distinct = list({c.answer.code: c for c in equivalent}.values())[:TIMED]
+    theirs = None
+    if sample is not None:
+        phase("timing the original and the rewrite")
+        runs = verify.PythonRuns()
+        theirs = runs.measure(original, function, sample)
+        for candidate in distinct:
+            candidate.timing = runs.measure(candidate.file, function, sample)
+    best = min(distinct, key=lambda c: _seconds_at_largest(c.timing))
+    speed = Speed(theirs, best.timing)
+    inputs = best.comparison.inputs if best.comparison else 0
+    guessed = best.comparison.guessed if best.comparison else ""
+    shown = f"same results as the original on {inputs} inputs" + (
+        f" ({guessed}: guessed, the function has no type hints)" if guessed else "")
+    shown += f"; {speed.words()}"
+    if tried > 1:
+        shown += f" (best of {tried})"
+    return Verdict(best, shown, tried=tried, speed=speed)
+
+
+def _seconds_at_largest(timing: growth.Growth | None) -> tuple[float, float]:
+    """Sort key: the lowest growth, then the least time at the largest size timed."""
+    if timing is None or not timing.seconds:
+        return (math.inf, math.inf)
+    exponent = timing.exponent
+    return (round(exponent, 1) if exponent is not None else math.inf, timing.seconds[-1])
+
+
+def _sample(source: str, function: str, found: Subject,
+            comparison: differential.Comparison | None) -> str | None:
+    """A call to grow timing inputs from: the user's largest example or call, else one made
+    up from the type hints, else from the types the comparison guessed."""
+    sample = growth.pick_sample(source, function, list(found.calls))
+    if sample is not None or comparison is None or not comparison.guessed:
+        return sample
+    hints = dict(part.split(" as ", 1)
+                 for part in re.split(r", (?=\w+ as )", comparison.guessed))
+    stub = f"def {function}({', '.join(f'{n}: {t}' for n, t in hints.items())}): pass"
+    return growth.sample_from_signature(stub, function)
+
+
+def claim(complexity: Complexity, timing: growth.Growth | None, code: str) -> Complexity:
+    """The model's complexity claim for the rewrite, corrected by its measurement."""
+    if timing is None:
+        return complexity
+    return verify.apply_judgement(complexity, growth.judge(complexity.time, timing,
+                                                           growth.sorts(code)))
