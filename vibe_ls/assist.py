@@ -519,15 +519,29 @@ class Assistant:
 
     def _rewrite_samples(self, messages: list[dict[str, str]], language: str,
                          cancel: threading.Event | None) -> list[Answer]:
-        """More rewrites, sampled and decoded together (best of n, as Implement does)."""
-        count = self._candidates() - 1
-        requests = [self._request(messages, sampling=replace(verify.SAMPLING, seed=n),
-                                  code=True) for n in range(1, count + 1)]
-        if not requests:
+        """More rewrites, sampled and decoded together (best of n, as Implement does). A
+        sample that answered in prose only (the 0.5B's samples mostly give just the
+        complexity line) goes on from an opened code block, those rows together again."""
+        samplings = [replace(verify.SAMPLING, seed=n) for n in range(1, self._candidates())]
+        if not samplings:
             return []
-        results = self.engine().generate_many(requests, None, cancel)
-        answers = [_parse(r.text, language) for r in results
-                   if r.finish_reason not in ("cancelled", "dropped")]
+        results = self.engine().generate_many(
+            [self._request(messages, sampling=s, code=True) for s in samplings], None, cancel)
+        answers, again = [], []
+        for sampling, r in zip(samplings, results, strict=True):
+            answer = _parse(r.text, language)
+            start = _again(r.text, answer, r, language, None)
+            if start is None and answer.code.strip():
+                answers.append(answer)
+            elif start is not None and r.finish_reason != "dropped":
+                again.append((start, sampling))
+        if again and not (cancel and cancel.is_set()):
+            rows = self.engine().generate_many(
+                [self._request(messages, start, sampling=s, code=True) for start, s in again],
+                None, cancel)
+            answers += [_parse(start + r.text, language)
+                        for (start, _), r in zip(again, rows, strict=True)
+                        if r.finish_reason not in ("cancelled", "dropped")]
         return [a for a in answers if a.code.strip()]
 
     def _rewrite_proposal(self, target: Target, original: str,

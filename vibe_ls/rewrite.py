@@ -168,7 +168,7 @@ def check(original: str, found: Subject, first: list[Candidate],
     if not unchecked and not any(c.equivalent for c in pool) and more is not None:
         extra = more()
         if extra:
-            phase(f"comparing {_count(extra)} more with the original")
+            phase(f"comparing {len(extra)} more with the original")
             unchecked = _compare(original, found, extra)
             pool += extra
     if unchecked:
