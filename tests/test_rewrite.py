@@ -100,7 +100,7 @@ def test_exceptions_are_compared_by_type():
     assert check(original, original, same).chosen is not None
 
 
-def test_the_users_examples_and_calls_are_tried_first():
+def test_the_users_examples_and_calls_are_inputs_and_a_difference_is_shrunk():
     source = '''def first_even(xs: list[int]) -> int:
     """The first even number.
 
@@ -122,7 +122,8 @@ print(first_even([7, 7, 7]))
     assert found.calls == ("f([3, 5, 8])", "f([7, 7, 7])")
     verdict = rewrite.check(source, found, [rewrite.Candidate(Answer("", "", None, []), wrong)],
                             None)
-    assert "first_even([7, 7, 7]): the original returned -1, the rewrite returned None" in \
+    # found on the call's [7, 7, 7] first, then shrunk while it still differed
+    assert "first_even([]): the original returned -1, the rewrite returned None" in \
         verdict.shown, verdict.shown
 
 
@@ -232,3 +233,36 @@ def test_the_assistant_applies_the_equivalent_rewrite_with_both_exponents(monkey
     assert "# Time: O(n) (measured ≈ n^" in after
     assert "against the original's ≈ n^" in proposal.summary, proposal.summary
     assert proposal.details["equivalent"] and proposal.details["tried"] == 3
+
+
+# -- the symbolic search -------------------------------------------------------------------
+
+COUNT = "def count(xs: list[int], k: int) -> int:\n    return sum(1 for x in xs if x == k)\n"
+# Right on every input but one value of k, which the rewrite special-cases (a small model
+# hard-codes an example it saw): random inputs do not reach it, a solver does.
+SPECIAL_CASED = "def count(xs: list[int], k: int) -> int:\n    if k == 7777:\n" \
+                "        return 0\n    return xs.count(k)\n"
+
+
+def test_random_inputs_miss_a_rare_difference():
+    report = differential.compare(COUNT, [SPECIAL_CASED], "count", [])
+    assert report.comparisons[0].difference is None
+
+
+@pytest.mark.skipif(bool(__import__("vibe_ls.symbolic").symbolic.available()),
+                    reason="CrossHair is not installed")
+def test_the_symbolic_search_catches_what_random_inputs_miss():
+    verdict = check(COUNT, COUNT, SPECIAL_CASED)
+    assert verdict.chosen is None, verdict.shown
+    assert "the original returned 1, the rewrite returned 0" in verdict.shown
+    assert "count(xs=[7777], k=7777)" in verdict.shown and "CrossHair" in verdict.shown, \
+        verdict.shown
+
+
+@pytest.mark.skipif(bool(__import__("vibe_ls.symbolic").symbolic.available()),
+                    reason="CrossHair is not installed")
+def test_an_equivalent_rewrite_says_the_symbolic_search_found_nothing():
+    verdict = check(COUNT, COUNT, "def count(xs: list[int], k: int) -> int:\n"
+                                  "    return xs.count(k)\n")
+    assert verdict.chosen is not None
+    assert "none found in 3 s of symbolic search" in verdict.shown, verdict.shown

@@ -390,6 +390,37 @@ def __vibe_ls_differ(spec):
         return value
     budget = spec["budget"]
 
+    def smaller(args, kwargs):
+        """The inputs with one element of one list or string argument left out."""
+        for place, value in [*enumerate(args), *kwargs.items()]:
+            if not isinstance(value, (list, str)):
+                continue
+            for i in range(len(value)):
+                a, k = list(args), dict(kwargs)
+                if isinstance(place, int):
+                    a[place] = value[:i] + value[i + 1:]
+                else:
+                    k[place] = value[:i] + value[i + 1:]
+                yield a, k
+
+    def shrink(candidate, args, kwargs, d, tries=300):
+        """A smaller input that still differs (an explicit one is not shrunk by Hypothesis):
+        elements dropped one at a time while the two still differ."""
+        progress = True
+        while progress and tries > 0:
+            progress = False
+            for a, k in smaller(args, kwargs):
+                tries -= 1
+                first = call(original, a, k)
+                found = first.kind != "timeout" and difference(first, call(candidate, a, k),
+                                                               names)
+                if found:
+                    args, kwargs, d, progress = a, k, found, True
+                    break
+                if tries <= 0:
+                    break
+        return args, kwargs, d
+
     def compare(label, candidate):
         count, returned, found = [0], [0], []
         for args, kwargs in explicit + edges:
@@ -400,9 +431,13 @@ def __vibe_ls_differ(spec):
             returned[0] += a.kind == "returned"
             d = difference(a, b, names)
             if d:
+                args, kwargs, d = shrink(candidate, args, kwargs, d)
                 return {"inputs": count[0], "guessed": guessed, "returned": returned[0],
                         "difference": {"call": call_text(args, kwargs), "original": d[0],
                                        "candidate": d[1]}}
+        if spec["examples"] <= 0 or not given_names:
+            return {"inputs": count[0], "guessed": guessed, "returned": returned[0],
+                    "difference": None}
         started = time.monotonic()
 
         @settings(database=None, derandomize=True, max_examples=spec["examples"],

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from textwrap import dedent
 
-from vibe_ls import checks, differential, growth, triggers, verify
+from vibe_ls import checks, differential, growth, symbolic, triggers, verify
 from vibe_ls.postprocess import Answer, Complexity
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class Candidate:
     file: str  # the whole file with the rewrite in place
     comparison: differential.Comparison | None = None
     timing: growth.Growth | None = None
+    symbolic: str = ""  # what the symbolic search did: "" (not run), "none", "found"
 
     @property
     def equivalent(self) -> bool:
@@ -173,6 +174,7 @@ def check(original: str, found: Subject, first: list[Candidate],
             pool += extra
     if unchecked:
         return Verdict(pool[0], f"not checked: {unchecked}", tried=len(pool))
+    _search(original, found, pool, phase)
     equivalent = [c for c in pool if c.equivalent]
     if not equivalent:
         closest = max(pool, key=lambda c: c.comparison.inputs if c.comparison else -1)
@@ -198,9 +200,36 @@ def _compare(original: str, found: Subject, pool: list[Candidate]) -> str:
     return ""
 
 
+def _search(original: str, found: Subject, pool: list[Candidate],
+            phase: Callable[[str], None]) -> None:
+    """The symbolic search on the equivalent candidates (the first TIMED distinct ones): an
+    input it finds is run again by the differential check, and counts only if they differ
+    there too."""
+    if symbolic.available():
+        return
+    distinct = list({c.answer.code: c for c in pool if c.equivalent}.values())[:TIMED]
+    for candidate in distinct:
+        phase("searching symbolically for an input where they differ")
+        guessed = candidate.comparison.guessed if candidate.comparison else ""
+        call = symbolic.search(original, candidate.file, found.function or "", guessed)
+        candidate.symbolic = "none"
+        if call is None:
+            continue
+        report = differential.compare(original, [candidate.file], found.function or "",
+                                      [call], examples=0)
+        again = report.comparisons[0] if report.comparisons else None
+        if again is not None and again.difference is not None:
+            candidate.symbolic = "found"
+            candidate.comparison = differential.Comparison(
+                candidate.comparison.inputs + 1 if candidate.comparison else 1,
+                again.difference, guessed, again.returned)
+
+
 def _refusal(closest: Candidate, tried: int) -> str:
     difference = closest.comparison.difference if closest.comparison else None
     what = difference.words() if difference else "it could not be compared"
+    if closest.symbolic == "found":
+        what += " (an input CrossHair's symbolic search found)"
     none = "it differs" if tried == 1 else f"none of {tried} rewrites is equivalent; the " \
                                            f"closest differs"
     return f"{none} from the original on {what}"
@@ -226,6 +255,8 @@ def _fastest(original: str, found: Subject, equivalent: list[Candidate], tried: 
     guessed = best.comparison.guessed if best.comparison else ""
     shown = f"same results as the original on {inputs} inputs" + (
         f" ({guessed}: guessed, the function has no type hints)" if guessed else "")
+    if best.symbolic == "none":
+        shown += f", and none found in {symbolic.BUDGET_S:g} s of symbolic search"
     shown += f"; {speed.words()}"
     if tried > 1:
         shown += f" (best of {tried})"

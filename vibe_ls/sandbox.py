@@ -62,6 +62,9 @@ class Limits:
     # "address": memory_mb bounds RLIMIT_AS; "data": RLIMIT_DATA, for runtimes that reserve
     # far more address space than they use (node, the JVM)
     memory_kind: str = "address"
+    # Python only: our own tools that reach a native library through ctypes (CrossHair's Z3
+    # solver) may; the tripwire otherwise stops ctypes. The OS layers are the same.
+    ctypes: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,15 +88,16 @@ def unavailable() -> str:
 _BOOTSTRAP = r'''
 import os, sys, types
 
-def _make_hook(work, allow_procs):
+def _make_hook(work, allow_procs, allow_ctypes=False):
     mark = @MARK@
     wflags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
     procs = frozenset({"os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn",
                        "os.spawn", "subprocess.Popen", "pty.spawn", "_thread.start_new_thread"})
     always = frozenset({"socket.__new__", "socket.connect", "socket.bind", "socket.sendto",
-                        "socket.sendmsg", "ctypes.dlsym", "ctypes.dlsym/handle",
-                        "ctypes.call_function", "ctypes.cdata", "gc.get_objects",
-                        "gc.get_referrers", "gc.get_referents"})
+                        "socket.sendmsg", "gc.get_objects", "gc.get_referrers",
+                        "gc.get_referents"} | (set() if allow_ctypes else {
+                            "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.call_function",
+                            "ctypes.cdata"}))
     paths = {"os.remove": ((0, 1),), "os.rmdir": ((0, 1),), "os.mkdir": ((0, 2),),
              "os.rename": ((0, 2), (1, 3)), "os.link": ((0, 2), (1, 3)),
              "os.symlink": ((1, 2),), "os.chmod": ((0, 2),), "os.chown": ((0, 3),),
@@ -134,7 +138,8 @@ def _make_hook(work, allow_procs):
     def hook(event, args):
         if event in always or (not allow_procs and event in procs):
             deny(event, args)
-        elif event == "import" and str(args[0]).partition(".")[0] in ("ctypes", "_ctypes"):
+        elif event == "import" and not allow_ctypes and str(args[0]).partition(".")[0] in (
+                "ctypes", "_ctypes"):
             raise ImportError("ctypes is not available in the vibe-ls sandbox")
         elif event == "open":
             check_open(*args[:3])
@@ -149,10 +154,11 @@ def _make_hook(work, allow_procs):
 
 def _main():
     work, script, allow = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+    allow_ctypes = sys.argv[4] == "1"
     with open(script, encoding="utf-8") as f:
         code = compile(f.read(), script, "exec")
     import traceback
-    sys.addaudithook(_make_hook(work, allow))
+    sys.addaudithook(_make_hook(work, allow, allow_ctypes))
     main = types.ModuleType("__main__")
     main.__file__, main.__builtins__ = script, __builtins__
     sys.modules["__main__"], sys.argv = main, [script]
@@ -206,7 +212,8 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits(),
     base = f"/tmp/vibe-sandbox-{secrets.token_hex(6)}"  # a path inside the sandbox only
     inputs = {"main.py": code.encode("utf-8"), **_named(files or {}, "work/")}
     argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOTSTRAP, f"{base}/work",
-            f"{base}/main.py", "1" if limits.processes > 0 else "0"]
+            f"{base}/main.py", "1" if limits.processes > 0 else "0",
+            "1" if limits.ctypes else "0"]
     outcome, _ = _run(base, inputs, None, argv, stdin, limits, {}, _python_prefixes())
     return outcome
 
