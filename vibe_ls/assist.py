@@ -17,6 +17,7 @@ from textwrap import dedent
 from typing import TYPE_CHECKING
 
 from vibe_ls import checks, edits, growth, placement, postprocess, prompts, triggers, verify
+from vibe_ls import hover as hovering
 from vibe_ls import rewrite as rewriting
 from vibe_ls.edits import TextEdit
 from vibe_ls.engine.sampling import Sampling
@@ -85,6 +86,7 @@ class Assistant:
         self._engine_lock = threading.Lock()
         self._explanations: OrderedDict[str, str] = OrderedDict()
         self._growth: OrderedDict[str, growth.Judgement] = OrderedDict()
+        self._timings: OrderedDict[str, growth.Growth] = OrderedDict()  # by fingerprint
         self._last_rows: list[Result] = []  # the last batch written, for its speed
 
     # -- the model --------------------------------------------------------------------
@@ -608,18 +610,34 @@ class Assistant:
                        runs: verify.Runs, on_phase: verify.OnPhase | None,
                        ) -> growth.Judgement | None:
         """Time a function of the user's file on growing inputs (grown from its docstring's
-        examples or its types) and judge `claim` against it."""
+        examples or its types, else from the types it accepts) and judge `claim` against it."""
         if on_phase:
             on_phase("timing")
-        examples = checks.examples(scope.docstring, scope.name, target.language)
-        sample = runs.sample(target.text, scope.name, [c.call for c in examples], [])
-        if sample is None:
+        measured = self._time_scope(target, scope, runs)
+        if measured is None:
             return None
-        measured = runs.measure(target.text, scope.name, sample)
         judgement = growth.judge(claim.time, measured, growth.sorts(scope.text))
         if judgement.measured:
             self._remember(scope.text, judgement, target.language)
         return judgement
+
+    def _time_scope(self, target: Target, scope: triggers.Scope,
+                    runs: verify.Runs) -> growth.Growth | None:
+        """How a function of the user's file grows, remembered for hovers over it."""
+        examples = checks.examples(scope.docstring, scope.name, target.language)
+        calls = [c.call for c in examples]
+        sample = runs.sample(target.text, scope.name, calls, [])
+        if sample is None and runs.language == "python":
+            sample = rewriting.sample_for(target.text, scope.name, calls)
+        if sample is None:
+            return None
+        measured = runs.measure(target.text, scope.name, sample)
+        if measured is not None and measured.exponent is not None:
+            for key in verify.fingerprints(scope.text, target.language):
+                self._timings[key] = measured
+            while len(self._timings) > 256:
+                self._timings.popitem(last=False)
+        return measured
 
     def _remember(self, function_text: str, judgement: growth.Judgement,
                   language: str = "python") -> None:
@@ -643,12 +661,52 @@ class Assistant:
                      if k in self._growth), None)
 
     def _with_measurement(self, markdown: str, code: str, language: str = "python") -> str:
-        judgement = self.measured(code, language)
-        if judgement is None:
+        """The explanation with the function's measured growth, judged against the time the
+        explanation states (the model's claim corrected, as Implement's notes are)."""
+        judgement = self._judged(code, hovering.claimed_time(markdown), language)
+        if judgement is None or not judgement.measured:
             return markdown
-        return (f"{markdown}\n\n**Measured** (vibe-ls timed it on growing inputs): time "
-                f"{judgement.measured.removeprefix('measured ')}; "
-                f"{verify.verdict_words(judgement)}.")
+        return f"{markdown}\n\n{hovering.measured_words(judgement)}."
+
+    def _judged(self, code: str, claim: str, language: str) -> growth.Judgement | None:
+        """`claim` judged against how the function in `code` was measured to grow, or what
+        an Implement or a complexity note judged of it."""
+        timing = next((self._timings[k] for k in verify.fingerprints(code, language)
+                       if k in self._timings), None) if self._timings else None
+        if timing is None:
+            return self.measured(code, language)
+        return growth.judge(claim or "?", timing, growth.sorts(code))
+
+    def hover_now(self, target: Target, span: Span) -> hovering.Known:
+        """What a hover can show at once: the cached explanation, else the function's note
+        in the file and its measured growth (the explanation is then written meanwhile)."""
+        cached = self.cached_explanation(target, span)
+        if cached is not None:
+            return hovering.Known(cached, complete=True)
+        scope = triggers.enclosing_scope(target.text, target.language, span[0][0])
+        scope = scope if scope is not None and scope.kind != "class" else None
+        code, note = _span_text(target.text, span), hovering.note_above(target.text, scope)
+        return hovering.known(scope.name if scope else "", note,
+                              self._judged(code, hovering.claimed_time(note), target.language))
+
+    def time_for_hover(self, target: Target, span: Span) -> None:
+        """Time the function `span` covers (not a stub), for the next hover to state its
+        measured growth; done once per version of the function."""
+        scope = triggers.enclosing_scope(target.text, target.language, span[0][0])
+        runs = verify.runs_for(target.language) if self.settings.verify else None
+        code = _span_text(target.text, span)
+        if scope is None or scope.kind == "class" or scope.is_stub or runs is None or \
+                scope.text.strip() != code.strip() or self._timed(code, target.language):
+            return
+        from vibe_ls.jail import Unavailable
+
+        try:
+            self._time_scope(target, scope, runs)
+        except Unavailable as exc:  # no sandbox after all: the hover goes without it
+            log.info("not timed for hover: %s", exc)
+
+    def _timed(self, code: str, language: str) -> bool:
+        return any(k in self._timings for k in verify.fingerprints(code, language))
 
     def _explain_key(self, target: Target, span: Span) -> str:
         code = _span_text(target.text, span)

@@ -278,10 +278,25 @@ def _sample(source: str, function: str, found: Subject,
     sample = growth.pick_sample(source, function, list(found.calls))
     if sample is not None or comparison is None or not comparison.guessed:
         return sample
-    hints = dict(part.split(" as ", 1)
-                 for part in re.split(r", (?=\w+ as )", comparison.guessed))
+    return _guessed_sample(function, comparison.guessed)
+
+
+def _guessed_sample(function: str, guessed: str) -> str | None:
+    hints = dict(part.split(" as ", 1) for part in re.split(r", (?=\w+ as )", guessed))
     stub = f"def {function}({', '.join(f'{n}: {t}' for n, t in hints.items())}): pass"
     return growth.sample_from_signature(stub, function)
+
+
+def sample_for(source: str, function: str, calls: list[str]) -> str | None:
+    """A call to time `function` of `source` on growing inputs: from the user's examples or
+    the type hints, else from the types the original accepts (a sandbox run guesses them,
+    as the differential check does: `dedupe(xs)` takes a list of ints)."""
+    sample = growth.pick_sample(source, function, calls)
+    if sample is not None:
+        return sample
+    report = differential.compare(source, [source], function, calls, examples=0)
+    guessed = report.comparisons[0].guessed if report.comparisons else ""
+    return _guessed_sample(function, guessed) if guessed else None
 
 
 def claim(complexity: Complexity, timing: growth.Growth | None, code: str) -> Complexity:

@@ -35,6 +35,9 @@ IMPLEMENT, REWRITE, NOTE, EXPLAIN = ("vibe-ls.implement", "vibe-ls.rewrite",
                                      "vibe-ls.complexityNote", "vibe-ls.explain")
 REWRITE_ANYWAY = "vibe-ls.rewriteAnyway"
 PROGRESS_EVERY_S = 0.25
+# How long a hover waits for the model before it answers with what is known (editors drop a
+# hover when the mouse moves; the explanation then goes on in the background).
+HOVER_WAIT_S = 0.8
 
 
 _LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
@@ -97,6 +100,9 @@ class VibeServer(LanguageServer):
         # A refused rewrite per document, with the version it was refused in: offered as a
         # code action labelled as not equivalent, until the text changes.
         self.refused: dict[str, tuple[int | None, Proposal]] = {}
+        # Explanations being written for a later hover, by (text, range): their cancel
+        # events and the futures that end when each is written.
+        self.background: dict[tuple, tuple[threading.Event, asyncio.Future]] = {}
 
     def cancel_request(self, key: object) -> None:
         if (event := self.cancels.get(key)) is not None:
@@ -265,6 +271,8 @@ async def run_on_worker(ls: VibeServer, title: str, work: Callable, *keys: objec
     """Run `work(progress, cancel)` on the model thread, with cancellable progress;
     `progress` is the on_text callback and has `.phase(name)`."""
     cancel, token = threading.Event(), str(uuid.uuid4())
+    for waiting, _ in list(ls.background.values()):  # a hover's explanation waits
+        waiting.set()
     for key in (token, ls.protocol.msg_id, *keys):
         ls.cancels[key] = cancel
     enabled = await _begin_progress(ls, token, title)
@@ -446,11 +454,47 @@ async def hover(ls: VibeServer, params: types.HoverParams) -> types.Hover | None
     sel = hover_range(ls, doc, target, params.position)
     if sel is None:
         return None
-    markdown = await explanation(ls, target, sel)
-    if not markdown:
-        return None
+    known = ls.assistant.hover_now(target, sel)
+    if not known.complete:
+        try:  # a fast model (or a short queue) answers in time: then the hover has it all
+            await asyncio.wait_for(asyncio.shield(explain_later(ls, target, sel)),
+                                   HOVER_WAIT_S)
+            known = ls.assistant.hover_now(target, sel)
+        except asyncio.TimeoutError:
+            pass  # what is known now; the explanation goes on for the next hover
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
-                                                    value=markdown))
+                                                    value=known.markdown))
+
+
+def explain_later(ls: VibeServer, target: Target,
+                  sel: tuple[tuple[int, int], tuple[int, int]]) -> asyncio.Future:
+    """The explanation, queued on the model thread once per selection (then the function
+    is timed), for this hover if it is quick and for the next one if not. A command started
+    meanwhile cancels it: the user's action comes first."""
+    key = (target.text, sel)
+    if key in ls.background:
+        return ls.background[key][1]
+    cancel = threading.Event()
+
+    def explain() -> None:
+        try:
+            if not cancel.is_set():
+                ls.assistant.explain(target, sel, None, cancel)
+        except Exception:  # a background hover must never take the server down
+            log.exception("the background explanation failed")
+
+    def time_it() -> None:
+        try:
+            if not cancel.is_set():
+                ls.assistant.time_for_hover(target, sel)
+        except Exception:
+            log.exception("timing for the hover failed")
+        finally:
+            ls.background.pop(key, None)
+    written = asyncio.wrap_future(ls.worker.submit(explain))
+    ls.worker.submit(time_it)
+    ls.background[key] = (cancel, written)
+    return written
 
 
 def hover_range(ls: VibeServer, doc: TextDocument, target: Target,
