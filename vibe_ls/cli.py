@@ -63,6 +63,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from vibe_ls.bench.latency import latency
 
         report = latency(args.model, args.device)
+        for name in ("cold_hover", "warm_hover"):
+            r = report[name]
+            print(f"{name}: p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, "
+                  f"max {r['max_ms']:.1f} ms over {r['n']}")
+        explained = report["explained_after_s"]
+        print("explanation written in the background, shown from hover after " + (
+            f"{explained:.1f} s" if explained is not None else "more than 180 s"))
         for name in ("code_actions", "cached_hover"):
             r = report[name]
             print(f"{name} while generating: p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, "
