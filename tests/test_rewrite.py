@@ -266,3 +266,19 @@ def test_an_equivalent_rewrite_says_the_symbolic_search_found_nothing():
                                   "    return xs.count(k)\n")
     assert verdict.chosen is not None
     assert "none found in 3 s of symbolic search" in verdict.shown, verdict.shown
+
+
+def test_the_speed_words_say_what_the_timing_showed():
+    from vibe_ls.growth import Growth
+
+    sizes = (256, 512, 1024, 2048, 4096)
+    quadratic = Growth(sizes, tuple(1e-9 * n * n for n in sizes))
+    linear = Growth(sizes, tuple(4e-8 * n for n in sizes))
+    assert rewrite.Speed(quadratic, linear).words() == \
+        f"measured ≈ n^1.00 against the original's ≈ n^2.00 (51{rewrite.TIMES} faster at n=2048)"
+    assert rewrite.Speed(linear, linear).words() == "no faster than the original (≈ n^1.0 both)"
+    # early exits on random inputs: both too quick to fit, the times still compared
+    quick = Growth(sizes, (1e-6,) * 5)
+    assert rewrite.Speed(quick, Growth(sizes, (5e-7,) * 5)).words() == \
+        f"2.0{rewrite.TIMES} faster than the original at n=2048 (too quick to measure how it grows)"
+    assert rewrite.Speed(None, linear).words() == "not timed (its inputs could not be grown)"

@@ -14,7 +14,6 @@ import ast
 import logging
 import math
 import re
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from textwrap import dedent
@@ -62,9 +61,9 @@ class Speed:
     rewrite: growth.Growth | None
 
     def at_largest(self) -> tuple[int, float] | None:
-        """The largest size both were timed at, and how many times faster the rewrite was
-        there: the median of the ratios at the three largest sizes both reached (one size
-        alone moves with a busy machine)."""
+        """A size both were timed at, and how many times faster the rewrite was there: the
+        median ratio of the three largest sizes both reached (one size alone moves with a
+        busy machine), and the size it was measured at."""
         if self.original is None or self.rewrite is None:
             return None
         theirs = dict(zip(self.original.sizes, self.original.seconds, strict=True))
@@ -72,7 +71,8 @@ class Speed:
                                                      strict=True) if n in theirs and s > 0]
         if not common:
             return None
-        return common[-1][0], statistics.median(r for _, r in common[-3:])
+        last = sorted(common[-3:], key=lambda point: point[1])
+        return last[len(last) // 2]
 
     @property
     def faster(self) -> bool:
@@ -84,9 +84,13 @@ class Speed:
         the multiplication sign."""
         mine, theirs = _exponent(self.rewrite), _exponent(self.original)
         found = self.at_largest()
-        if mine is None or theirs is None or found is None:
+        if found is None:
             return "not timed (its inputs could not be grown)"
         n, ratio = found
+        if mine is None or theirs is None or _too_quick(self.rewrite) or \
+                _too_quick(self.original):  # on the grown inputs: no growth to fit
+            faster = f"{_times(ratio)} faster" if ratio >= 1 else f"{_times(1 / ratio)} slower"
+            return f"{faster} than the original at n={n} (too quick to measure how it grows)"
         if not self.faster and abs(mine - theirs) <= SAME_GROWTH:
             slower = f"; {_times(1 / ratio)} slower at n={n}" if ratio < 1 / FASTER else ""
             both = f"≈ n^{mine:.1f} both" if f"{mine:.1f}" == f"{theirs:.1f}" else \
@@ -113,6 +117,10 @@ class Verdict:
 def _times(ratio: float) -> str:
     """`31` or `1.6`, then the multiplication sign."""
     return f"{ratio:.0f}{TIMES}" if ratio >= 10 else f"{ratio:.1f}{TIMES}"
+
+
+def _too_quick(timing: growth.Growth | None) -> bool:
+    return timing is not None and all(t < timing.floor for t in timing.seconds)
 
 
 def _exponent(timing: growth.Growth | None) -> float | None:
