@@ -113,6 +113,10 @@ class Assistant:
                 self._engine = Engine(self.settings.model, device=self.settings.device)
             return self._engine
 
+    def engine_ready(self) -> bool:
+        """The model is loaded (a request now waits only for its answer)."""
+        return self._engine is not None
+
     def _ask(self, messages: list[dict[str, str]], on_text: OnText | None,
              cancel: threading.Event | None, max_new_tokens: int | None = None,
              speculate: bool = False, answer_start: str = "",

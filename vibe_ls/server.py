@@ -38,6 +38,7 @@ PROGRESS_EVERY_S = 0.25
 # How long a hover waits for the model before it answers with what is known (editors drop a
 # hover when the mouse moves; the explanation then goes on in the background).
 HOVER_WAIT_S = 0.8
+LOAD_WAIT_S = 30.0
 
 
 _LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
@@ -457,13 +458,23 @@ async def hover(ls: VibeServer, params: types.HoverParams) -> types.Hover | None
     known = ls.assistant.hover_now(target, sel)
     if not known.complete:
         try:  # a fast model (or a short queue) answers in time: then the hover has it all
-            await asyncio.wait_for(asyncio.shield(explain_later(ls, target, sel)),
-                                   HOVER_WAIT_S)
+            await wait_for_explanation(ls, explain_later(ls, target, sel))
             known = ls.assistant.hover_now(target, sel)
         except asyncio.TimeoutError:
             pass  # what is known now; the explanation goes on for the next hover
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
                                                     value=known.markdown))
+
+
+async def wait_for_explanation(ls: VibeServer, written: asyncio.Future) -> None:
+    """Wait HOVER_WAIT_S for the explanation once the model is loaded (the first request
+    loads it: a few seconds, at most LOAD_WAIT_S, once per server); TimeoutError after."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not ls.assistant.engine_ready() and not written.done() and \
+            loop.time() - started < LOAD_WAIT_S:
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(asyncio.shield(written), HOVER_WAIT_S)
 
 
 def explain_later(ls: VibeServer, target: Target,
