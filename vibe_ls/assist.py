@@ -815,7 +815,7 @@ def implement_messages(target: Target, todo: triggers.Todo, scope: triggers.Scop
                        ) -> list[dict[str, str]]:
     """What the model is asked for an Implement: the scope (its placeholder left out) or the
     lines around a free-standing TODO, and the task."""
-    code = _without_placeholders(scope.text) if scope else _around(target.text, todo.line)
+    code = _shown(scope, todo) if scope else _around(target.text, todo.line)
     context, docstring = code_context(target, code), None
     if scope and scope.docstring and len(scope.docstring) > LONG_DOCSTRING and \
             target.language == "python":
@@ -923,11 +923,24 @@ def _echoes_stub(code: str, language: str, stub: triggers.Scope | None) -> bool:
     return all(edits.PLACEHOLDER.match(x) for x in statements)
 
 
-def _without_placeholders(code: str) -> str:
-    """A stub as the model sees it: with its `pass`/`return 0` gone, a small model is less
-    tempted to hand the stub back unimplemented."""
-    return "\n".join(x for x in code.split("\n") if not edits.PLACEHOLDER.match(x)
-                     or not x.strip())
+def _shown(scope: triggers.Scope, todo: triggers.Todo) -> str:
+    """A definition as the model sees it for an Implement: its placeholder statements left
+    out (with `pass`/`return 0` gone, a small model is less tempted to hand the stub back),
+    and a TODO written right above it moved into its body, where it asks for the body (above
+    a LeetCode method, the 0.5B handed back the stub's docstring every time)."""
+    first = scope.range[0][0]
+    lines = scope.text.split("\n")
+    holders = {row - first for row in scope.placeholder_rows
+               if edits.PLACEHOLDER.match(lines[row - first])}
+    body_row = scope.body_range[0][0] - first if scope.body_range else 0
+    if todo.line < first and len(lines) > 1:  # above a definition of several lines
+        # in place of the placeholder; else after a Python body's docstring, or the "{"
+        after = len(lines) if scope.language == "python" else body_row + 1
+        at = min(holders) if holders else after
+        prefix = triggers.comment_prefix(todo.language)
+        lines.insert(at, f"{scope.body_indent}{prefix} TODO: {todo.description}")
+        holders = {row + (row >= at) for row in holders}
+    return "\n".join(x for i, x in enumerate(lines) if i not in holders)
 
 
 def _indent_of(text: str, line: int) -> str:
