@@ -60,6 +60,24 @@ def tiny_fp16(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="session")
+def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
+             tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A VIBE_LS_HOME with the tiny models "taught", "polyglot" and "random" (see
+    tests/test_server.py:build_lsp_home); here, for every test module to share one."""
+    if PREBUILT:
+        return Path(PREBUILT) / "lsp-home"
+    from tests.test_server import build_lsp_home
+
+    return build_lsp_home(tiny_checkpoint, tiny_fp32, tmp_path_factory.mktemp("lsp-home"))
+
+
+@pytest.fixture(scope="session")
+def polyglot(lsp_home: Path) -> Path:
+    """The exported tiny model taught to write tests/shapes.py's answer in each language."""
+    return lsp_home / "models" / "polyglot"
+
+
+@pytest.fixture(scope="session")
 def real_model() -> Path:
     """The default model as `vibe-ls setup` installs it (uses the user's VIBE_LS_HOME cache)."""
     from vibe_ls.home import DEFAULT_MODEL, model_dir
@@ -82,7 +100,7 @@ def _prebuild(folder: Path) -> None:
         _export_tiny(checkpoint, folder, precision)
     build_lsp_home(checkpoint, folder / "tiny-fp32", folder / "lsp-home")
     shutil.rmtree(folder / "checkpoint")
-    shutil.rmtree(folder / "lsp-home" / "taught-checkpoint")
+    shutil.rmtree(folder / "lsp-home" / "checkpoints")
 
 
 if __name__ == "__main__":

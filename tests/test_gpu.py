@@ -14,12 +14,7 @@ import numpy as np
 import pytest
 
 from tests.lsp_client import start, stop
-from tests.test_server import (
-    SOURCE,
-    TODO_LINE,
-    implement_action,
-    lsp_home,  # noqa: F401 - the fixture, for the last test
-)
+from tests.test_server import SOURCE, TODO_LINE, implement_action
 from vibe_ls.engine import Engine, Request
 from vibe_ls.engine.providers import cuda_status
 from vibe_ls.engine.sampling import Sampling

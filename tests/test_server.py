@@ -1,7 +1,8 @@
 """End to end: `vibe-ls serve` as a subprocess, driven over LSP with the client capabilities
 of VS Code and Neovim, on tiny models exported through the real pipeline. The "taught" model
 was trained to write one known implementation, so the tests can check what lands in the
-document; the random model never stops by itself, so there is always something to cancel."""
+document (the "polyglot" one, one per language: tests/shapes.py); the random model never stops
+by itself, so there is always something to cancel."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from tests.conftest import PREBUILT
 from tests.lsp_client import CLIENTS, Editor, start, stop
 
 ANSWER = (
@@ -42,23 +42,19 @@ NOTE = "# TODO: this is a string, not a comment"
 TODO_LINE = 5
 
 
-@pytest.fixture(scope="session")
-def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
-             tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if PREBUILT:
-        return Path(PREBUILT) / "lsp-home"
-    return build_lsp_home(tiny_checkpoint, tiny_fp32, tmp_path_factory.mktemp("lsp-home"))
-
-
 def build_lsp_home(checkpoint: Path, tiny_fp32: Path, home: Path) -> Path:
-    """A VIBE_LS_HOME with the taught model and the random one."""
-    from vibe_ls_export.pipeline import export_model
-    from vibe_ls_export.tiny import teach
+    """A VIBE_LS_HOME with the taught model, the polyglot one (tests/shapes.py) and the random
+    one. Each taught model is checked to write its answers through the engine once exported
+    (teaching fails loudly if it never does); their checkpoints are left in home/checkpoints."""
+    from vibe_ls_export.tiny import teach_exported
 
-    taught = teach(checkpoint, ANSWER, home / "taught-checkpoint", _example_prompts())
-    export_model(str(taught), home / "models" / "taught", precision="fp32",
-                 progress=lambda _: None)
-    shutil.copytree(tiny_fp32, home / "models" / "random")
+    from tests import shapes
+
+    models, checkpoints = home / "models", home / "checkpoints"
+    teach_exported(checkpoint, [(_example_prompts(), ANSWER)], models / "taught",
+                   checkpoints / "taught")
+    teach_exported(checkpoint, shapes.lessons(), models / "polyglot", checkpoints / "polyglot")
+    shutil.copytree(tiny_fp32, models / "random")
     return home
 
 

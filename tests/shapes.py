@@ -1,0 +1,259 @@
+"""Where a TODO sits in a file, in every language the assistant serves: the source files of
+the placement shape matrix, and the known answer the "polyglot" tiny model was taught to
+write for them.
+
+One function with simple checkable semantics, `sum_of_squares` (each language's usual
+spelling of the name), asked for by one TODO text. The model is taught on the prompts the
+server builds for SHAPES (with `vibe_ls.assist.implement_prompt`, at fixture-build time, so
+they follow the code), and must answer by language whatever the shape.
+
+To add a shape: append `shape(name, language, source)` to SHAPES (`taught=False` for one the
+model must cope with without having seen it: it is left out of `lessons`). The TODO line and
+the function's name are found from the source and the language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TODO_TEXT = "TODO: return the sum of the squares of nums"
+
+# The function the TODO asks for, under each language's usual name.
+FUNCTIONS = {
+    "python": "sum_of_squares", "c": "sum_of_squares", "cpp": "sum_of_squares",
+    "java": "sumOfSquares", "javascript": "sumOfSquares", "typescript": "sumOfSquares",
+    "go": "SumOfSquares", "rust": "sum_of_squares",
+}
+LANGUAGES = list(FUNCTIONS)
+FILE_NAMES = {
+    "python": "squares.py", "c": "squares.c", "cpp": "squares.cpp", "java": "Squares.java",
+    "javascript": "squares.js", "typescript": "squares.ts", "go": "squares.go",
+    "rust": "squares.rs",
+}
+
+# What the model writes: the full function in each language; a stub's signature kept.
+CODE = {
+    "python": (
+        "def sum_of_squares(nums: list[int]) -> int:\n"
+        "    total = 0\n"
+        "    for x in nums:\n"
+        "        total += x * x\n"
+        "    return total\n"
+    ),
+    "c": (
+        "int sum_of_squares(const int *nums, int n) {\n"
+        "    int total = 0;\n"
+        "    for (int i = 0; i < n; i++) {\n"
+        "        total += nums[i] * nums[i];\n"
+        "    }\n"
+        "    return total;\n"
+        "}\n"
+    ),
+    "cpp": (
+        "int sum_of_squares(const std::vector<int>& nums) {\n"
+        "    int total = 0;\n"
+        "    for (int x : nums) {\n"
+        "        total += x * x;\n"
+        "    }\n"
+        "    return total;\n"
+        "}\n"
+    ),
+    "java": (
+        "public static int sumOfSquares(int[] nums) {\n"
+        "    int total = 0;\n"
+        "    for (int x : nums) {\n"
+        "        total += x * x;\n"
+        "    }\n"
+        "    return total;\n"
+        "}\n"
+    ),
+    "javascript": (
+        "function sumOfSquares(nums) {\n"
+        "    let total = 0;\n"
+        "    for (const x of nums) {\n"
+        "        total += x * x;\n"
+        "    }\n"
+        "    return total;\n"
+        "}\n"
+    ),
+    "typescript": (
+        "function sumOfSquares(nums: number[]): number {\n"
+        "    let total = 0;\n"
+        "    for (const x of nums) {\n"
+        "        total += x * x;\n"
+        "    }\n"
+        "    return total;\n"
+        "}\n"
+    ),
+    "go": (
+        "func SumOfSquares(nums []int) int {\n"
+        "\ttotal := 0\n"
+        "\tfor _, x := range nums {\n"
+        "\t\ttotal += x * x\n"
+        "\t}\n"
+        "\treturn total\n"
+        "}\n"
+    ),
+    "rust": (
+        "fn sum_of_squares(nums: &[i32]) -> i32 {\n"
+        "    let mut total = 0;\n"
+        "    for x in nums {\n"
+        "        total += x * x;\n"
+        "    }\n"
+        "    total\n"
+        "}\n"
+    ),
+}
+SENTENCE = "Square each number and add it to a running total."
+COMPLEXITY = "Complexity: Time O(n), Space O(1). Approach: one pass."
+
+
+def answer(language: str) -> str:
+    """The polyglot model's whole answer to a TODO of SHAPES in `language`, in the form a
+    real Qwen model answers: a sentence, the code block, the complexity line."""
+    return f"{SENTENCE}\n```{language}\n{CODE[language]}```\n{COMPLEXITY}"
+
+
+ANSWERS = {language: answer(language) for language in LANGUAGES}
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str  # where the TODO sits: "inside", "above", "bare", ...
+    language: str
+    file_name: str
+    source: str
+    todo_line: int  # 0-based
+    function: str  # the name the answer defines
+    taught: bool = True  # the polyglot model was trained on this shape's prompt
+
+    @property
+    def id(self) -> str:
+        """A pytest id: "inside-rust"."""
+        return f"{self.name}-{self.language}"
+
+
+def shape(name: str, language: str, source: str, file_name: str | None = None,
+          taught: bool = True) -> Shape:
+    """A Shape whose TODO line is the one line of `source` with TODO_TEXT on it."""
+    (todo_line,) = [i for i, line in enumerate(source.split("\n")) if TODO_TEXT in line]
+    return Shape(name, language, file_name or FILE_NAMES[language], source, todo_line,
+                 FUNCTIONS[language], taught)
+
+
+# -- the shapes -------------------------------------------------------------------------
+# Stubs and doc comments per language, composed into the shapes below.
+
+STUBS = {  # (signature line, placeholder body, closing line or "")
+    "python": ("def sum_of_squares(nums: list[int]) -> int:", "pass", ""),
+    "c": ("int sum_of_squares(const int *nums, int n) {", "return 0;", "}"),
+    "cpp": ("int sum_of_squares(const std::vector<int>& nums) {", "return 0;", "}"),
+    "java": ("public static int sumOfSquares(int[] nums) {", "return 0;", "}"),
+    "javascript": ("function sumOfSquares(nums) {", "return 0;", "}"),
+    "typescript": ("function sumOfSquares(nums: number[]): number {", "return 0;", "}"),
+    "go": ("func SumOfSquares(nums []int) int {", "return 0", "}"),
+    "rust": ("fn sum_of_squares(nums: &[i32]) -> i32 {", "todo!()", "}"),
+}
+COMMENTS = {"python": "# "} | {language: "// " for language in LANGUAGES if language != "python"}
+HEADERS = {  # what a file in the language starts with
+    "python": "", "c": "#include <stddef.h>\n\n", "cpp": "#include <vector>\n\n",
+    "java": "", "javascript": "", "typescript": "", "go": "package squares\n\n", "rust": "",
+}
+DOCS = {  # a doc comment for the function, placed where the language puts it
+    "python": '"""Sum of x * x over nums."""',
+    "c": "/* Sum of x * x over the n numbers in nums. */",
+    "cpp": "/** Sum of x * x over nums. */",
+    "java": "/** Sum of x * x over nums. */",
+    "javascript": "/** Sum of x * x over nums. */",
+    "typescript": "/** Sum of x * x over nums. */",
+    "go": "// SumOfSquares is the sum of x * x over nums.",
+    "rust": "/// Sum of x * x over nums.",
+}
+INDENT = {"go": "\t"}
+
+
+def _todo(language: str) -> str:
+    return COMMENTS[language] + TODO_TEXT
+
+
+def _function(language: str, body_todo: bool, doc: bool) -> list[str]:
+    """The stub's lines: a doc comment (inside a Python body, above elsewhere), the TODO in
+    the body if `body_todo`, the placeholder."""
+    signature, placeholder, closing = STUBS[language]
+    indent = INDENT.get(language, "    ")
+    above = [DOCS[language]] if doc and language != "python" else []
+    body = [DOCS[language]] if doc and language == "python" else []
+    body += [_todo(language)] if body_todo else []
+    lines = [*above, signature, *(indent + line for line in [*body, placeholder])]
+    return lines + ([closing] if closing else [])
+
+
+def _file(language: str, lines: list[str], file_name: str | None = None) -> str:
+    """A whole file around `lines`; Java's inside a class named after the file, as Java
+    needs."""
+    if language == "java":
+        name = (file_name or FILE_NAMES[language]).removesuffix(".java")
+        lines = [f"public class {name} {{", *("    " + line if line else "" for line in lines),
+                 "}"]
+    return HEADERS[language] + "\n".join(lines) + "\n"
+
+
+# Other code in the file, before the TODO: a shape the model was not taught still gets the
+# language's answer.
+NEIGHBOURS = {
+    "python": ["def cube(x: int) -> int:", "    return x * x * x"],
+    "c": ["int cube(int x) {", "    return x * x * x;", "}"],
+    "cpp": ["int cube(int x) {", "    return x * x * x;", "}"],
+    "java": ["static int cube(int x) {", "    return x * x * x;", "}"],
+    "javascript": ["const cube = (x) => x * x * x;"],
+    "typescript": ["const cube = (x: number): number => x * x * x;"],
+    "go": ["func cube(x int) int {", "\treturn x * x * x", "}"],
+    "rust": ["fn cube(x: i32) -> i32 {", "    x * x * x", "}"],
+}
+ELSEWHERE = {  # a file name the model was not taught
+    "python": "math_utils.py", "c": "math_utils.c", "cpp": "math_utils.cc",
+    "java": "MathUtils.java", "javascript": "mathUtils.mjs", "typescript": "mathUtils.ts",
+    "go": "math_utils.go", "rust": "math_utils.rs",
+}
+
+
+def _shapes_of(language: str) -> list[Shape]:
+    todo = _todo(language)
+    gap = [""] * (2 if language == "python" else 1)
+    return [
+        # the TODO in the stub's body, before its placeholder
+        shape("inside", language, _file(language, _function(language, True, False))),
+        # the TODO on the line above the stub
+        shape("above", language, _file(language, [todo, *_function(language, False, False)])),
+        # the TODO alone at file level (Java: class level): no stub, a new function
+        shape("bare", language, _file(language, [todo])),
+        # a doc comment (Python: a docstring) and the TODO in the body
+        shape("doc-inside", language, _file(language, _function(language, True, True))),
+        # the TODO, then the stub's doc comment, then the stub (Python: docstring in the body)
+        shape("doc-above", language, _file(language, [todo, *_function(language, False, True)])),
+        # "above" after other code, in a file of another name: not taught
+        shape("above-elsewhere", language,
+              _file(language, [*NEIGHBOURS[language], *gap, todo,
+                               *_function(language, False, False)], ELSEWHERE[language]),
+              ELSEWHERE[language], taught=False),
+    ]
+
+
+SHAPES: list[Shape] = [s for language in LANGUAGES for s in _shapes_of(language)]
+
+
+def lessons(shapes: list[Shape] | None = None) -> list[tuple[list[list[dict[str, str]]], str]]:
+    """What the polyglot model is taught: per language, the Implement prompts the server
+    builds today for the taught `shapes`, and that language's answer."""
+    taught = [s for s in (SHAPES if shapes is None else shapes) if s.taught]
+    return [([prompt(s) for s in taught if s.language == language], ANSWERS[language])
+            for language in LANGUAGES if any(s.language == language for s in taught)]
+
+
+def prompt(s: Shape) -> list[dict[str, str]]:
+    """The messages the server sends to Implement the TODO of `s`."""
+    from vibe_ls.assist import Target, implement_prompt
+
+    def count(text: str) -> int:
+        return len(text) // 3
+    return implement_prompt(Target(s.source, s.language, s.file_name), s.todo_line, count)
