@@ -126,6 +126,8 @@ class Shape:
     todo_line: int  # 0-based
     function: str  # the name the answer defines
     taught: bool = True  # the polyglot model was trained on this shape's prompt
+    owner: str = ""  # the class (struct, impl) the function is called through, if any
+    real_body: bool = False  # the function has a body of its own (the answer replaces it)
 
     @property
     def id(self) -> str:
@@ -134,11 +136,11 @@ class Shape:
 
 
 def shape(name: str, language: str, source: str, file_name: str | None = None,
-          taught: bool = True) -> Shape:
+          taught: bool = True, owner: str = "", real_body: bool = False) -> Shape:
     """A Shape whose TODO line is the one line of `source` with TODO_TEXT on it."""
     (todo_line,) = [i for i, line in enumerate(source.split("\n")) if TODO_TEXT in line]
     return Shape(name, language, file_name or FILE_NAMES[language], source, todo_line,
-                 FUNCTIONS[language], taught)
+                 FUNCTIONS[language], taught, owner, real_body)
 
 
 # -- the shapes -------------------------------------------------------------------------
@@ -239,7 +241,104 @@ def _shapes_of(language: str) -> list[Shape]:
     ]
 
 
-SHAPES: list[Shape] = [s for language in LANGUAGES for s in _shapes_of(language)]
+# What stands between a TODO and the function below it, per language: decorators,
+# attributes, annotations, `export`, `static`, directives.
+MODIFIED = {
+    "python": (["def traced(f):", "    return f", "", ""], ["@traced"], ""),
+    "c": ([], [], "static "),
+    "cpp": ([], [], "[[nodiscard]] inline "),
+    "java": ([], ['@SuppressWarnings("unused")'], ""),
+    "javascript": ([], [], "export "),
+    "typescript": ([], [], "export "),
+    "go": ([], ["//go:noinline"], ""),
+    "rust": ([], ["#[inline]"], "pub "),
+}
+# A placeholder that throws, where the language has one.
+THROWS = {
+    "python": "raise NotImplementedError",
+    "cpp": 'throw std::logic_error("not implemented");',
+    "java": 'throw new UnsupportedOperationException("not implemented");',
+    "javascript": 'throw new Error("not implemented");',
+    "typescript": 'throw new Error("not implemented");',
+    "go": 'panic("not implemented")',
+    "rust": "unimplemented!()",
+}
+# A body that does something else: the TODO asks for what the answer replaces it with.
+REAL_BODIES = {
+    "python": ["return len(nums)"], "c": ["return n;"], "cpp": ["return (int) nums.size();"],
+    "java": ["return nums.length;"], "javascript": ["return nums.length;"],
+    "typescript": ["return nums.length;"], "go": ["return len(nums)"],
+    "rust": ["nums.len() as i32"],
+}
+# The function as a member: (lines before it, its signature, lines after it, the owner).
+MEMBERS = {
+    "python": (["class Squares:"], "def sum_of_squares(self, nums: list[int]) -> int:", [],
+               "Squares"),
+    "cpp": (["struct Squares {"], "int sum_of_squares(const std::vector<int>& nums) {",
+            ["};"], "Squares"),
+    "javascript": (["class Squares {"], "sumOfSquares(nums) {", ["}"], "Squares"),
+    "typescript": (["class Squares {"], "sumOfSquares(nums: number[]): number {", ["}"],
+                   "Squares"),
+    "rust": (["struct Squares;", "", "impl Squares {"], "fn sum_of_squares(nums: &[i32]) -> i32 {",
+             ["}"], "Squares"),
+    "go": (["type Squares struct{}", ""], "func (s Squares) SumOfSquares(nums []int) int {", [],
+           ""),
+}
+
+
+def _stub(language: str, placeholder: list[str], head: str = "") -> list[str]:
+    signature, _, closing = STUBS[language]
+    indent = INDENT.get(language, "    ")
+    return [head + signature, *(indent + line for line in placeholder),
+            *([closing] if closing else [])]
+
+
+def _more_shapes(language: str) -> list[Shape]:
+    """Further shapes people write: blank lines, modifiers and one-line or empty bodies
+    between the TODO and its stub, throwing placeholders, members, a real body."""
+    todo, signature, (_, placeholder, closing) = _todo(language), STUBS[language][0], \
+        STUBS[language]
+    before, between, head = MODIFIED[language]
+    one_line = f"{signature} {placeholder}" + (f" {closing}" if closing else "")
+    empty = [f"{signature}", "    ..."] if language == "python" else [f"{signature}", closing]
+    found = [
+        shape("blank-above", language, _file(language, [todo, "", *_stub(language,
+                                                                       [placeholder])])),
+        shape("modified-above", language,
+              _file(language, [*before, todo, *between, *_stub(language, [placeholder], head)])),
+        shape("one-line", language, _file(language, [todo, one_line])),
+        shape("empty-body", language, _file(language, [todo, *empty])),
+        shape("real-body", language,
+              _file(language, _stub(language, [todo, *REAL_BODIES[language]])),
+              real_body=True),
+    ]
+    if language in THROWS:
+        found.append(shape("throws", language,
+                           _file(language, [todo, *_stub(language, [THROWS[language]])])))
+    if language in MEMBERS:
+        opening, member, after, owner = MEMBERS[language]
+        indent = "" if language == "go" else "    "
+        inner = INDENT.get(language, "    ")
+        body = [f"{indent}{inner}{placeholder}", *([f"{indent}{closing}"] if closing else [])]
+        found.append(shape("member-above", language, _file(language, [
+            *opening, f"{indent}{todo}", f"{indent}{member}", *body, *after]), owner=owner))
+    if language == "python":
+        found.append(shape("doctest", language, DOCTEST))
+    return found
+
+
+DOCTEST = (
+    "from typing import List\n\n\n"
+    "def sum_of_squares(nums: List[int]) -> int:\n"
+    '    """ Add up the square of every number in nums.\n'
+    "    >>> sum_of_squares([1, 2, 3])\n    14\n    >>> sum_of_squares([])\n    0\n"
+    '    """\n'
+    f"    # {TODO_TEXT}\n"
+    "    pass\n"
+)
+
+SHAPES: list[Shape] = [s for language in LANGUAGES
+                       for s in [*_shapes_of(language), *_more_shapes(language)]]
 
 
 def lessons(shapes: list[Shape] | None = None) -> list[tuple[list[list[dict[str, str]]], str]]:

@@ -40,6 +40,26 @@ def three_sum_closest(nums: list[int], target: int) -> int:
 NOTE = "# TODO: this is a string, not a comment"
 '''
 TODO_LINE = 5
+# The same TODO in the other two shapes people write most: a comment above the stub, and a
+# doctest docstring before the TODO (with the file's imports and two blank lines above).
+ABOVE = SOURCE.replace('    """Sum of the three numbers closest to target."""\n', "").replace(
+    "    # TODO: find three numbers whose sum is closest to target\n", "").replace(
+    "\n\ndef three_sum_closest", "\n\n# TODO: find three numbers whose sum is closest to "
+    "target\ndef three_sum_closest")
+DOCTEST = '''from typing import List
+
+
+def three_sum_closest(nums: List[int], target: int) -> int:
+    """ The sum of the three numbers of nums that is closest to target.
+    >>> three_sum_closest([-1, 2, 1, -4], 1)
+    2
+    >>> three_sum_closest([0, 0, 0], 1)
+    0
+    """
+    # TODO: find three numbers whose sum is closest to target
+    pass
+'''
+SHAPES = {"inside": SOURCE, "above": ABOVE, "docstring": DOCTEST}
 
 
 def build_lsp_home(checkpoint: Path, tiny_fp32: Path, home: Path) -> Path:
@@ -62,21 +82,25 @@ def _example_prompts() -> list[list[dict[str, str]]]:
     """The prompts the server builds for SOURCE (the taught model's world), made by the same
     functions the assistant uses, so they cannot drift apart."""
     from vibe_ls import prompts, triggers
-    from vibe_ls.assist import Target, implement_messages, question_messages
+    from vibe_ls.assist import Target, implement_prompt, question_messages
 
     def count(text: str) -> int:
         return len(text) // 3
     examples = []
-    for source in (SOURCE, "# a header the user typed meanwhile\n\n" + SOURCE):
+    for source in (SOURCE, "# a header the user typed meanwhile\n\n" + SOURCE, ABOVE, DOCTEST):
         target = Target(source, "python", "solution.py")
-        line = source.split("\n").index("    # TODO: find three numbers whose sum is closest to "
-                                        "target")
+        line = _todo_line(source)
         todo = triggers.todo_at(source, "python", line)
-        scope = triggers.enclosing_scope(source, "python", line)
-        examples += [implement_messages(target, todo, scope, count),
+        scope = triggers.todo_scope(source, "python", todo)
+        examples += [implement_prompt(target, line, count),
                      question_messages(prompts.EXPLAIN, target, scope.text, count),
                      question_messages(prompts.COMPLEXITY, target, scope.text, count)]
     return examples
+
+
+def _todo_line(source: str) -> int:
+    return next(i for i, line in enumerate(source.split("\n"))
+                if "TODO: find three numbers" in line)
 
 
 @pytest.fixture(params=CLIENTS)
@@ -128,6 +152,30 @@ async def test_implement_inserts_working_code_with_a_complexity_note(editor: Edi
     assert "writing" in phases and "timing" in phases, phases
     assert any(re.match(r"checking 1(-\d+)?/", p) for p in phases), phases
     assert "time measured" in result["summary"], result["summary"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_each_shape_gets_one_working_function(editor: Editor, shape: str) -> None:
+    """The TODO inside the stub, above it, or after a doctest docstring: the stub is filled
+    (one definition, whose call runs the new code), the lines around it are kept byte for
+    byte, and the message speaks of the edited file."""
+    source = SHAPES[shape]
+    uri = editor.open("solution.py", source)
+    result = await editor.run(implement_action(await editor.actions(uri, _todo_line(source))))
+    assert result["applied"] is True, result
+    text = editor.texts[uri]
+    assert text.count("def three_sum_closest") == 1 and "    pass\n" not in text
+    kept = [line for line in source.split("\n") if line.strip() and line != "    pass"
+            and ("TODO" not in line or "NOTE" in line)]
+    assert kept == [line for line in text.split("\n") if line in kept], text
+    namespace: dict = {}
+    exec(compile(text, "solution.py", "exec"), namespace)
+    assert namespace["three_sum_closest"]([-1, 2, 1, -4], 1) == 2
+    assert "implemented `three_sum_closest`" in result["summary"]
+    if shape == "docstring":
+        assert "verified: 2/2 docstring examples" in result["summary"], result["summary"]
+        docstring = source[source.index('    """'):source.index('    """\n    #') + 8]
+        assert docstring in text
 
 
 async def test_a_windows_file_keeps_its_line_endings(editor: Editor) -> None:

@@ -22,7 +22,7 @@ _VALUE = "(" + "|".join(re.escape(v) for v in sorted(triggers.PLACEHOLDER_VALUES
                                                      reverse=True)) + r"|new \w+\[0\])"
 PLACEHOLDER = re.compile(
     rf"^\s*(pass|\.\.\.|raise NotImplementedError\b.*|return\s*{_VALUE}?\s*;?|{_VALUE}|"
-    r"todo!\(.*\);?|unimplemented!\(.*\);?|panic\(.*\)|throw new \w+\(.*\);)\s*$")
+    r"todo!\(.*\);?|unimplemented!\(.*\);?|panic\(.*\)|throw (?:new )?[\w:.]+\(.*\);)\s*$")
 
 
 @dataclass(frozen=True)
