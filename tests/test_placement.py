@@ -173,3 +173,9 @@ def test_other_languages_fill_the_function_below_once(language: str, source: str
     assert expected in text, text
     assert triggers.error_count(text, language) == 0
     assert "TODO" not in text and placed.function is not None
+
+
+def test_an_answer_that_only_repeats_a_function_elsewhere_is_refused() -> None:
+    source = "def area(r):\n    return 3.14159 * r * r\n\n\nx = 1\n# TODO: area of a circle\n"
+    with pytest.raises(placement.PlacementError, match="only defines `area` again"):
+        place(source, "python", "```python\ndef area(r):\n    return math.pi * r ** 2\n```")

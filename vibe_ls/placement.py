@@ -124,7 +124,13 @@ def _add(text: str, language: str, todo: triggers.Todo, answer: Answer, prefix: 
     the file already defines there."""
     code = drop_echoes(answer.code, prefix, marker, answer.said[:1])
     code = _unwrapped(code, language, _owners_at(text, language, todo))
-    code = _without_known(code, language, text, todo)
+    kept = _without_known(code, language, text, todo)
+    if code.strip() and not kept.strip():
+        names = ", ".join(f"`{s.name}`" for s in triggers.definitions(code, language)
+                          if not s.owners)
+        raise PlacementError(f"the answer only defines {names} again, which the file already "
+                             "has away from this TODO")
+    code = kept
     placed = [edits.resolve_marker(todo), *edits.below_edits(text, todo, code, answer.note)]
     return Placed(placed, "added", None)
 
