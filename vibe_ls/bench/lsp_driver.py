@@ -56,6 +56,9 @@ class Driver:
 
     async def start(self, options: dict) -> None:
         await self.client.start_io(sys.executable, "-m", "vibe_ls", "serve")
+        # pygls pipes the server's stderr and never reads it: once its log fills the pipe
+        # (about 60 problems of a quality run), the server blocks on a log line forever.
+        self._drain = asyncio.create_task(_drain(self.client._server.stderr))
         caps = types.ClientCapabilities(
             workspace=types.WorkspaceClientCapabilities(apply_edit=True),
             window=types.WindowClientCapabilities(work_done_progress=False))
@@ -67,6 +70,7 @@ class Driver:
         await self.client.shutdown_async(None)
         self.client.exit(None)
         await self.client.stop()
+        self._drain.cancel()
 
     def open(self, path: Path, text: str, language_id: str) -> str:
         uri = path.as_uri()
@@ -99,3 +103,9 @@ class Driver:
 
 def run(coro) -> object:
     return asyncio.run(coro)
+
+
+async def _drain(stream: asyncio.StreamReader | None) -> None:
+    """Read and drop a stream (the server's log also goes to $VIBE_LS_HOME/vibe-ls.log)."""
+    while stream is not None and await stream.read(1 << 16):
+        pass
