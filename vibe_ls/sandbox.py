@@ -27,6 +27,7 @@ import functools
 import json
 import math
 import os
+import re
 import secrets
 import select
 import shutil
@@ -315,15 +316,18 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
         fin.seek(0)
         state_out = tempfile.TemporaryFile() if keep else None  # noqa: SIM115 (returned)
         box = stack.enter_context(jail.Jail(limits.file_mb, prefixes, base, inputs))
+        status = stack.enter_context(_StatusPipe())
         fds = [f.fileno() for f in (state, state_out) if f is not None]
         if state is not None:
             state.seek(0)
         runner = [*_BASH, _RUNNER, "bash", work, _ulimits(limits),
                   str(state.fileno()) if state else "",
                   str(state_out.fileno()) if state_out else "",
-                  " ".join(map(str, fds + box.fds)), *argv]
-        outcome, ended = _supervise(box.argv(work, env, runner), box.fds + fds, fin, fout,
-                                    ferr, limits)
+                  " ".join(map(str, fds + box.fds + [status.write])), *argv]
+        bwrap, *rest = box.argv(work, env, runner)
+        argv = [bwrap, "--json-status-fd", str(status.write), *rest]
+        outcome, ended = _supervise(argv, [*box.fds, *fds, status.write], fin, fout, ferr,
+                                    limits, status)
     if state_out is not None and not ended:
         state_out.close()
         state_out = None
@@ -332,14 +336,18 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
     return outcome, state_out
 
 
-def _supervise(argv: list[str], fds: list[int], fin, fout, ferr, limits: Limits):
+def _supervise(argv: list[str], fds: list[int], fin, fout, ferr, limits: Limits,
+               pipe: _StatusPipe):
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, pass_fds=fds,
                             start_new_session=True)
+    init = pipe.namespace_init(start + limits.wall_s)
     timed_out = not _wait_exit(proc.pid, start + limits.wall_s)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # bwrap's child dies with it (die-with-parent)
     _, status, usage = os.wait4(proc.pid, 0)
+    if init is not None:
+        _wait_gone(init)
     wall = time.monotonic() - start
     proc.returncode = _code(os.waitstatus_to_exitcode(status))
     stdout, stderr = _read_output(fout), _read_output(ferr)
@@ -405,6 +413,50 @@ def _tool_prefix(program: str) -> str:
     toolchain, a JDK), else its own directory."""
     where = os.path.dirname(os.path.realpath(program))
     return os.path.dirname(where) if os.path.basename(where) == "bin" else where
+
+
+class _StatusPipe:
+    """bwrap's status descriptor: it names the host pid of the PID namespace's first
+    process. When that process has exited, the kernel has killed and reaped every other
+    process of the namespace, so waiting for it makes "nothing outlives a run" hold the
+    moment a run returns (after a wall-clock kill too, where bwrap's own exit came first)."""
+
+    def __enter__(self) -> _StatusPipe:
+        self.read, self.write = os.pipe()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for fd in (self.read, self.write):
+            if fd >= 0:
+                os.close(fd)
+
+    def namespace_init(self, deadline: float) -> int | None:
+        """A pidfd of the namespace's first process, once bwrap has said which it is."""
+        os.close(self.write)  # bwrap has its own copy: end of file once it is gone
+        self.write = -1
+        text = b""
+        while b"}" not in text and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.read], [], [], deadline - time.monotonic())
+            chunk = os.read(self.read, 4096) if ready else b""
+            if not chunk:
+                break
+            text += chunk
+        found = re.search(rb'"child-pid"\s*:\s*(\d+)', text)
+        if found is None:
+            return None
+        try:
+            return os.pidfd_open(int(found[1]))
+        except ProcessLookupError:
+            return None
+
+
+def _wait_gone(pidfd: int, seconds: float = 10.0) -> None:
+    try:
+        with select.epoll() as poll:
+            poll.register(pidfd, select.EPOLLIN)
+            poll.poll(seconds)
+    finally:
+        os.close(pidfd)
 
 
 def _wait_exit(pid: int, deadline: float) -> bool:
