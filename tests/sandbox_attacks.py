@@ -235,7 +235,7 @@ def with_argv(code: str, *args: str) -> str:
 
 def serve(request: dict) -> dict:
     """Run one attack in the sandbox: {"code", "native", "argv", "limits"} -> the Outcome."""
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     limits = sandbox.Limits(**request["limits"])
     if not request["native"]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from vibe_ls import triggers, verify
+from vibe_ls import triggers
 from vibe_ls.assist import UNKNOWN, Implementation
-from vibe_ls.checks import Example, examples, model_checks
 from vibe_ls.edits import apply
 from vibe_ls.postprocess import parse_answer
-from vibe_ls.verify import Verifier
+from vibe_ls.verify.checks import Example, examples, model_checks
+from vibe_ls.verify.verifier import Verifier, _ExamplesBatch
 
 DOC = '''Return the sum of the three numbers closest to target.
 
@@ -380,9 +380,9 @@ def test_a_sample_passing_the_users_examples_stops_its_batch_once_the_reference_
     assert outcome.chosen is right and outcome.tries == 2
     assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with")
     # Passing the examples, it still waits for the reference, which here ends last.
-    heard = verify._ExamplesBatch(verifier, with_reference=True)
+    heard = _ExamplesBatch(verifier, with_reference=True)
     assert not heard.heard("candidate", right) and heard.heard("reference", None)
-    assert not verify._ExamplesBatch(verifier, False).heard("candidate", _candidate(WRONG))
+    assert not _ExamplesBatch(verifier, False).heard("candidate", _candidate(WRONG))
 
 
 def test_later_rounds_write_samples_and_the_reference_together_when_batched() -> None:
@@ -404,8 +404,8 @@ def test_later_rounds_write_samples_and_the_reference_together_when_batched() ->
 
 
 def test_a_call_that_never_returns_is_reported_and_the_others_still_are() -> None:
-    from vibe_ls import sandbox
-    from vibe_ls.checks import OUT_OF_TIME, checker, parse_outputs
+    from vibe_ls.verify import sandbox
+    from vibe_ls.verify.checks import OUT_OF_TIME, checker, parse_outputs
 
     source = ("def power_of_four(n):\n    while n % 4 == 0:\n        n //= 4\n"
               "    return n == 1\n")

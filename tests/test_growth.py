@@ -8,11 +8,12 @@ import math
 
 import pytest
 
-from vibe_ls import growth, triggers, verify
+from vibe_ls import triggers
 from vibe_ls.assist import Assistant, Target
 from vibe_ls.postprocess import Complexity, complexity_note
 from vibe_ls.settings import Settings
-from vibe_ls.verify import apply_judgement
+from vibe_ls.verify import growth, verifier
+from vibe_ls.verify.verifier import apply_judgement
 
 SOURCE = '''
 def count_pairs(nums: list[int], target: int) -> int:
@@ -144,7 +145,7 @@ def test_add_complexity_note_measures_a_python_function() -> None:
     scope = triggers.enclosing_scope(SOURCE, "python", 4)
     judgement = assistant._measure_scope(Target(SOURCE, "python", "pairs.py"), scope,
                                          Complexity("O(n)", "O(1)", ""),
-                                         verify.PythonRuns(), None)
+                                         verifier.PythonRuns(), None)
     assert judgement is not None and judgement.time == "O(n^2)"
     # ...and a hover over the same function, even with a note added above, shows it.
     noted = SOURCE.replace("    count = 0", "    # Time: O(n^2)\n    count = 0")
@@ -162,7 +163,7 @@ RUST = ("fn count_pairs(a: &[i32]) -> i64 {\n    let mut count = 0;\n"
 def test_add_complexity_note_measures_a_compiled_function() -> None:
     """The same for a language the harness compiles: measured, corrected, and remembered
     for hovers over the function with the note added."""
-    runs = verify.runs_for("rust")
+    runs = verifier.runs_for("rust")
     if runs is None:
         pytest.skip("no rustc here")
     assistant = Assistant(Settings())
@@ -176,7 +177,7 @@ def test_add_complexity_note_measures_a_compiled_function() -> None:
 
 
 def test_the_smallest_input_shaped_like_the_sample() -> None:
-    from vibe_ls.growth import edge_calls
+    from vibe_ls.verify.growth import edge_calls
 
     assert edge_calls(repr(([16], {}))) == ["f(0)"]
     assert edge_calls(repr(([[1, 2, 3], 4.5], {"k": "ab", "flag": True}))) == \

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from vibe_ls import growth, harness, verify
-from vibe_ls.harness import signatures
 from vibe_ls.postprocess import Complexity
+from vibe_ls.verify import growth, harness, verifier
+from vibe_ls.verify.harness import signatures
 
 # count_positive(a) -> how many elements are > 0; the wrong one counts zeros too.
 RIGHT = {
@@ -126,14 +126,14 @@ def test_a_candidate_that_does_not_compile_is_fixed_from_the_compilers_error() -
     def repair(code: str, error: str) -> str:
         heard.append(error)
         return RIGHT["cpp"] if len(heard) == 2 else code  # right the second time
-    verifier = verify.Verifier(
+    chooser = verifier.Verifier(
         task="count the positive elements", function="count_positive",
         source_for=lambda code: code, write=lambda *_args, **_kw: ([], None, None),
         ask_text=lambda *_: "assert count_positive([1, -2, 3]) == 2\n"
                             "assert count_positive([0, 5]) == 1\n",
         doc_cases=[], system_prompt="", max_candidates=1, budget_s=60, on_phase=None,
-        cancel=None, runs=verify.runs_for("cpp"), repair=repair)
-    outcome = verifier.run([broken], "def count_positive(a: list[int]) -> int:",
+        cancel=None, runs=verifier.runs_for("cpp"), repair=repair)
+    outcome = chooser.run([broken], "def count_positive(a: list[int]) -> int:",
                            lambda _: Complexity("O(n)", "O(1)", ""))
     assert outcome.chosen == RIGHT["cpp"] and outcome.tries == 3
     assert len(heard) == 2 and all("error" in e and "return c;" in e for e in heard)
@@ -185,7 +185,7 @@ def test_linear_code_measures_linear(language: str) -> None:
 
 
 def test_typescript_types_are_stripped_and_what_is_more_than_types_is_refused() -> None:
-    from vibe_ls.harness.typescript import NotStrippable, to_javascript
+    from vibe_ls.verify.harness.typescript import NotStrippable, to_javascript
 
     source = ("type Pair = [number, number];\n"
               "function f<T>(a: T[], k?: number): Pair {\n"

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from vibe_ls.assist import Assistant, Target
-from vibe_ls.sandbox import unavailable
 from vibe_ls.settings import Settings
+from vibe_ls.verify.sandbox import unavailable
 
 DEDUPE = '''# Time: O(n), Space: O(n)
 def dedupe(xs):

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from vibe_ls import harness, triggers
+from vibe_ls import triggers
 from vibe_ls.assist import Assistant, Target
 from vibe_ls.edits import apply
 from vibe_ls.settings import Settings
+from vibe_ls.verify import harness
 
 pytestmark = pytest.mark.real_model
 

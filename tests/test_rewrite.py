@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from vibe_ls import differential, rewrite
 from vibe_ls.postprocess import Answer, Complexity, parse_answer
-from vibe_ls.sandbox import unavailable
+from vibe_ls.verify import differential, rewrite
+from vibe_ls.verify.sandbox import unavailable
 
 pytestmark = pytest.mark.skipif(bool(unavailable()), reason="no sandbox on this machine")
 
@@ -249,7 +249,7 @@ def test_random_inputs_miss_a_rare_difference():
     assert report.comparisons[0].difference is None
 
 
-@pytest.mark.skipif(bool(__import__("vibe_ls.symbolic").symbolic.available()),
+@pytest.mark.skipif(bool(__import__("vibe_ls.verify.symbolic").verify.symbolic.available()),
                     reason="CrossHair is not installed")
 def test_the_symbolic_search_catches_what_random_inputs_miss():
     verdict = check(COUNT, COUNT, SPECIAL_CASED)
@@ -259,7 +259,7 @@ def test_the_symbolic_search_catches_what_random_inputs_miss():
         verdict.shown
 
 
-@pytest.mark.skipif(bool(__import__("vibe_ls.symbolic").symbolic.available()),
+@pytest.mark.skipif(bool(__import__("vibe_ls.verify.symbolic").verify.symbolic.available()),
                     reason="CrossHair is not installed")
 def test_an_equivalent_rewrite_says_the_symbolic_search_found_nothing():
     verdict = check(COUNT, COUNT, "def count(xs: list[int], k: int) -> int:\n"
@@ -269,7 +269,7 @@ def test_an_equivalent_rewrite_says_the_symbolic_search_found_nothing():
 
 
 def test_the_speed_words_say_what_the_timing_showed():
-    from vibe_ls.growth import Growth
+    from vibe_ls.verify.growth import Growth
 
     sizes = (256, 512, 1024, 2048, 4096)
     quadratic = Growth(sizes, tuple(1e-9 * n * n for n in sizes))

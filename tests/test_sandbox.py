@@ -20,7 +20,7 @@ import pytest
 import sandbox_attacks
 from conftest import REPO
 
-from vibe_ls.sandbox import Limits, Workspace, isolation, run_python
+from vibe_ls.verify.sandbox import Limits, Workspace, isolation, run_python
 
 FAST = Limits(cpu_s=2, wall_s=10)
 
@@ -523,12 +523,12 @@ def test_a_workspace_leaves_nothing_behind() -> None:
 
 
 def test_without_a_sandbox_nothing_runs_and_the_verdict_says_why(monkeypatch) -> None:
-    from vibe_ls import harness, jail, sandbox, verify
+    from vibe_ls.verify import harness, jail, sandbox, verifier
 
     monkeypatch.setattr(jail, "unavailable", lambda: "bubblewrap (bwrap) is not installed")
     with pytest.raises(sandbox.Unavailable, match="no sandbox on this machine"):
         run_python("print('ran')", limits=FAST)
-    assert verify.runs_for("python") is None and verify.runs_for("c") is None
+    assert verifier.runs_for("python") is None and verifier.runs_for("c") is None
     why = harness.missing("python")
     assert why.startswith("no sandbox on this machine (bubblewrap (bwrap) is not installed")
     assert "apt-get install bubblewrap" in why

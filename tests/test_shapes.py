@@ -108,7 +108,7 @@ def _java(shape: shapes.Shape, text: str, folder: Path) -> int:
 
 def _node(shape: shapes.Shape, text: str, folder: Path) -> int:
     if shape.language == "typescript":
-        from vibe_ls.harness.typescript import to_javascript
+        from vibe_ls.verify.harness.typescript import to_javascript
 
         text = to_javascript(text)
     text = re.sub(r"^export (default )?", "", text, flags=re.MULTILINE)

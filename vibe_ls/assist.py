@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 from textwrap import dedent
 from typing import TYPE_CHECKING
 
-from vibe_ls import checks, edits, growth, placement, postprocess, prompts, triggers, verify
+from vibe_ls import edits, placement, postprocess, prompts, triggers
 from vibe_ls import hover as hovering
-from vibe_ls import rewrite as rewriting
 from vibe_ls.edits import TextEdit
 from vibe_ls.engine.sampling import Sampling
 from vibe_ls.errors import VibeError
@@ -26,6 +25,8 @@ from vibe_ls.home import resolve_model
 from vibe_ls.manifest import read_manifest
 from vibe_ls.postprocess import Answer, Complexity
 from vibe_ls.settings import Settings
+from vibe_ls.verify import checks, growth, verifier
+from vibe_ls.verify import rewrite as rewriting
 
 if TYPE_CHECKING:
     from vibe_ls.engine import Engine, Request, Result
@@ -172,7 +173,7 @@ class Assistant:
 
     def _write(self, attempt: Attempt, samplings: list[Sampling], reference: str | None,
                function: str | None, on_text: OnText | None, cancel: threading.Event | None,
-               text: verify.TextRequest | None = None,
+               text: verifier.TextRequest | None = None,
                heard: Callable[[str, object], bool] | None = None,
                ) -> tuple[list[tuple[Answer, Result]], Answer | None, str | None]:
         """Candidates for `attempt`, one per sampling, with a `reference` signature a
@@ -271,7 +272,7 @@ class Assistant:
     # -- actions ----------------------------------------------------------------------
     def implement(self, target: Target, line: int, on_text: OnText | None = None,
                   cancel: threading.Event | None = None,
-                  on_phase: verify.OnPhase | None = None) -> Proposal | None:
+                  on_phase: verifier.OnPhase | None = None) -> Proposal | None:
         marker = self.settings.todo_marker
         todo = triggers.todo_at(target.text, target.language, line, marker)
         if todo is None:
@@ -293,7 +294,7 @@ class Assistant:
             # when asked again with the code block opened: two samples get one more chance.
             if on_phase:
                 on_phase("writing again")
-            written, _, _ = self._write(attempt, [replace(verify.SAMPLING, seed=n)
+            written, _, _ = self._write(attempt, [replace(verifier.SAMPLING, seed=n)
                                                for n in (1, 2)], None, None, on_text, cancel)
             first_rows = self._last_rows
             if cancel and cancel.is_set():
@@ -307,7 +308,7 @@ class Assistant:
         answer, result = written[0]
         placed = self._implementation(attempt, answer, scope)
         verdict, judgement, details = "", None, {}
-        runs = verify.runs_for(target.language) if self.settings.verify else None
+        runs = verifier.runs_for(target.language) if self.settings.verify else None
         if runs is not None:
             outcome = self._verify(attempt, placed, runs, time.monotonic() - started, on_text,
                                    on_phase, cancel)
@@ -317,17 +318,17 @@ class Assistant:
                 placed, verdict, judgement = outcome.chosen, outcome.summary, outcome.judgement
                 details = outcome.details()
             elif runs.language != "python":
-                from vibe_ls import harness
+                from vibe_ls.verify import harness
 
                 why = harness.unrunnable(target.language, target.text)
                 verdict = "; not verified: " + (
                     why or "the harness cannot feed this function's types")
         elif self.settings.verify:
-            from vibe_ls import harness
+            from vibe_ls.verify import harness
 
             verdict = f"; not verified: {harness.missing(target.language)}"
         complexity = self._complexity(target, placed.answer.code, placed.answer, cancel)
-        placed.complexity = verify.apply_judgement(complexity, judgement)
+        placed.complexity = verifier.apply_judgement(complexity, judgement)
         complexity = placed.complexity
         if judgement is not None and judgement.measured:
             self._remember_growth(placed, target, attempt, judgement)
@@ -383,22 +384,22 @@ class Assistant:
         candidate goes in one batch there."""
         return max(self._candidates(), BATCH) if self.engine().provider == "cuda" else BATCH
 
-    def _verify(self, attempt: Attempt, first: Implementation, runs: verify.Runs,
-                first_s: float, on_text: OnText | None, on_phase: verify.OnPhase | None,
-                cancel: threading.Event | None) -> verify.Outcome | None:
+    def _verify(self, attempt: Attempt, first: Implementation, runs: verifier.Runs,
+                first_s: float, on_text: OnText | None, on_phase: verifier.OnPhase | None,
+                cancel: threading.Event | None) -> verifier.Outcome | None:
         """Check the first answer; while it falls short, write a reference and more
         candidates (together); time the best. Another language than Python is checked when
         the TODO is in a function whose types the harness reads; its reference is written in
         Python, from the same signature."""
         target, scope = attempt.target, attempt.scope
         if runs.language == "python":
-            function = scope.name if scope else verify.entry_function(first.answer.code)
+            function = scope.name if scope else verifier.entry_function(first.answer.code)
             if function is None:
                 return None
             source = first.answer.code if scope is None else target.text
-            signature = verify.signature_of(source, function)
+            signature = verifier.signature_of(source, function)
         else:
-            from vibe_ls import harness
+            from vibe_ls.verify import harness
 
             function = scope.name if scope else None
             found = harness.signature(target.language, target.text, function) \
@@ -423,8 +424,8 @@ class Assistant:
                 if self._usable(answer, result, attempt) else None
 
         def write(samplings: list[Sampling], signature: str | None,
-                  checks_request: verify.TextRequest | None,
-                  settle: verify.Settle | None = None,
+                  checks_request: verifier.TextRequest | None,
+                  settle: verifier.Settle | None = None,
                   ) -> tuple[list[Implementation | None], Implementation | None, str | None]:
             # The same question, sampled: measured on the seed task, the 0.5B's samples at a
             # mild temperature (0.4) with its reasoning were mostly right where its greedy
@@ -457,7 +458,7 @@ class Assistant:
             return self._complexity(target, candidate.answer.code, candidate.answer, cancel)
 
         cases, label = user_examples(scope, attempt.todo, function)
-        verifier = verify.Verifier(
+        chooser = verifier.Verifier(
             task=attempt.task, function=function, source_for=source_for, write=write,
             ask_text=ask_text, doc_cases=cases, examples_label=label,
             system_prompt=self.settings.system_prompt, max_candidates=self._candidates(),
@@ -465,11 +466,11 @@ class Assistant:
             on_phase=on_phase, cancel=cancel,
             batch=self._batch(), runs=runs,
             repair=repair if runs.language != "python" else None)
-        return verifier.run([first], signature, claim_for)
+        return chooser.run([first], signature, claim_for)
 
     def rewrite(self, target: Target, span: Span, on_text: OnText | None = None,
                 cancel: threading.Event | None = None,
-                on_phase: verify.OnPhase | None = None) -> Proposal | None:
+                on_phase: verifier.OnPhase | None = None) -> Proposal | None:
         """The selection rewritten, if the rewrite does what it did (`rewrite.check`); else
         a refusal that names the input they differ on, the closest rewrite offered beside."""
         span = _whole_lines(target.text, span)
@@ -506,7 +507,7 @@ class Assistant:
                                       verdict.shown, result)
 
     def _rewrite_subject(self, target: Target, span: Span, original: str) -> rewriting.Subject:
-        from vibe_ls import jail
+        from vibe_ls.verify import jail
 
         if not self.settings.verify:
             return rewriting.Subject(None, unchecked="checking is off (vibeLs.verify)")
@@ -528,7 +529,7 @@ class Assistant:
         """More rewrites, sampled and decoded together (best of n, as Implement does). A
         sample that answered in prose only (the 0.5B's samples mostly give just the
         complexity line) goes on from an opened code block, those rows together again."""
-        samplings = [replace(verify.SAMPLING, seed=n) for n in range(1, self._candidates())]
+        samplings = [replace(verifier.SAMPLING, seed=n) for n in range(1, self._candidates())]
         if not samplings:
             return []
         results = self.engine().generate_many(
@@ -578,7 +579,7 @@ class Assistant:
 
     def complexity_note(self, target: Target, span: Span, on_text: OnText | None = None,
                         cancel: threading.Event | None = None,
-                        on_phase: verify.OnPhase | None = None) -> Proposal | None:
+                        on_phase: verifier.OnPhase | None = None) -> Proposal | None:
         scope = triggers.enclosing_scope(target.text, target.language, span[0][0])
         code = scope.text if scope else _span_text(target.text, span)
         messages = self._question(prompts.COMPLEXITY, target, code)
@@ -589,10 +590,10 @@ class Assistant:
         if complexity is None:
             raise VibeError("the model did not state a complexity; try again")
         judgement = None
-        runs = verify.runs_for(target.language) if self.settings.verify else None
+        runs = verifier.runs_for(target.language) if self.settings.verify else None
         if scope is not None and runs is not None:
             judgement = self._measure_scope(target, scope, complexity, runs, on_phase)
-            complexity = verify.apply_judgement(complexity, judgement)
+            complexity = verifier.apply_judgement(complexity, judgement)
         prefix = triggers.comment_prefix(target.language)
         note = postprocess.complexity_note(complexity, prefix, code)
         first_line = _span_text(target.text, span).split("\n")[0]
@@ -604,14 +605,14 @@ class Assistant:
             return [TextEdit((line, 0), (line, 0), f"{_indent_of(text, line)}{note}\n")]
         summary = f"vibe-ls: {note}"
         if judgement is not None and judgement.measured:
-            summary += f"; {verify.verdict_words(judgement)}"
+            summary += f"; {verifier.verdict_words(judgement)}"
         return Proposal(label="vibe-ls: add complexity note", edits=edits_for(target.text) or [],
                         summary=summary, anchor="the selected function",
                         reanchor_fn=edits_for, result=result)
 
     # -- measured growth ----------------------------------------------------------------
     def _measure_scope(self, target: Target, scope: triggers.Scope, claim: Complexity,
-                       runs: verify.Runs, on_phase: verify.OnPhase | None,
+                       runs: verifier.Runs, on_phase: verifier.OnPhase | None,
                        ) -> growth.Judgement | None:
         """Time a function of the user's file on growing inputs (grown from its docstring's
         examples or its types, else from the types it accepts) and judge `claim` against it."""
@@ -626,7 +627,7 @@ class Assistant:
         return judgement
 
     def _time_scope(self, target: Target, scope: triggers.Scope,
-                    runs: verify.Runs) -> growth.Growth | None:
+                    runs: verifier.Runs) -> growth.Growth | None:
         """How a function of the user's file grows, remembered for hovers over it."""
         examples = checks.examples(scope.docstring, scope.name, target.language)
         calls = [c.call for c in examples]
@@ -637,7 +638,7 @@ class Assistant:
             return None
         measured = runs.measure(target.text, scope.name, sample)
         if measured is not None and measured.exponent is not None:
-            for key in verify.fingerprints(scope.text, target.language):
+            for key in verifier.fingerprints(scope.text, target.language):
                 self._timings[key] = measured
             while len(self._timings) > 256:
                 self._timings.popitem(last=False)
@@ -645,7 +646,7 @@ class Assistant:
 
     def _remember(self, function_text: str, judgement: growth.Judgement,
                   language: str = "python") -> None:
-        for key in verify.fingerprints(function_text, language):
+        for key in verifier.fingerprints(function_text, language):
             self._growth[key] = judgement
         while len(self._growth) > 256:
             self._growth.popitem(last=False)
@@ -661,7 +662,7 @@ class Assistant:
         """The measurement of a function in `code`, if one was made."""
         if not self._growth:  # the common case on a cached hover: no parse at all
             return None
-        return next((self._growth[k] for k in verify.fingerprints(code, language)
+        return next((self._growth[k] for k in verifier.fingerprints(code, language)
                      if k in self._growth), None)
 
     def _with_measurement(self, markdown: str, code: str, language: str = "python") -> str:
@@ -675,7 +676,7 @@ class Assistant:
     def _judged(self, code: str, claim: str, language: str) -> growth.Judgement | None:
         """`claim` judged against how the function in `code` was measured to grow, or what
         an Implement or a complexity note judged of it."""
-        timing = next((self._timings[k] for k in verify.fingerprints(code, language)
+        timing = next((self._timings[k] for k in verifier.fingerprints(code, language)
                        if k in self._timings), None) if self._timings else None
         if timing is None:
             return self.measured(code, language)
@@ -697,12 +698,12 @@ class Assistant:
         """Time the function `span` covers (not a stub), for the next hover to state its
         measured growth; done once per version of the function."""
         scope = triggers.enclosing_scope(target.text, target.language, span[0][0])
-        runs = verify.runs_for(target.language) if self.settings.verify else None
+        runs = verifier.runs_for(target.language) if self.settings.verify else None
         code = _span_text(target.text, span)
         if scope is None or scope.kind == "class" or scope.is_stub or runs is None or \
                 scope.text.strip() != code.strip() or self._timed(code, target.language):
             return
-        from vibe_ls.jail import Unavailable
+        from vibe_ls.verify.jail import Unavailable
 
         try:
             self._time_scope(target, scope, runs)
@@ -710,7 +711,7 @@ class Assistant:
             log.info("not timed for hover: %s", exc)
 
     def _timed(self, code: str, language: str) -> bool:
-        return any(k in self._timings for k in verify.fingerprints(code, language))
+        return any(k in self._timings for k in verifier.fingerprints(code, language))
 
     def _explain_key(self, target: Target, span: Span) -> str:
         code = _span_text(target.text, span)

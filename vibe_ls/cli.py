@@ -32,8 +32,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from vibe_ls import jail
     from vibe_ls.install import setup
+    from vibe_ls.verify import jail
 
     jail.ensure_installed(progress)  # no sandbox: implementations are left unverified
     setup(args.model, precision=args.precision, force=args.force, progress=progress)

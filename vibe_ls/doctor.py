@@ -42,7 +42,7 @@ def runtime_report() -> list[str]:
 def sandbox_report() -> list[str]:
     """Each layer of the sandbox that runs model-written code, present or missing, as seen
     from inside it; where there is none, why and how to get one."""
-    from vibe_ls import jail, sandbox
+    from vibe_ls.verify import jail, sandbox
 
     why = sandbox.unavailable()
     lines = [f"sandbox: {why or 'bubblewrap ' + (jail.bwrap() or '')}"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vibe_ls import growth, triggers
+from vibe_ls import triggers
+from vibe_ls.verify import growth
 
 PENDING = ("_vibe-ls is writing the explanation; hover again in a few seconds, or run "
            "**Explain selection**._")

@@ -26,7 +26,7 @@ def _median_ms(run, repeats: int) -> float:
 
 
 def _python(repeats: int) -> dict:
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     def plain() -> None:
         subprocess.run([sys.executable, "-I", "-B", "-c", PYTHON_CANDIDATE], check=True,
@@ -39,7 +39,7 @@ def _python(repeats: int) -> dict:
 
 
 def _c(repeats: int) -> dict:
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     gcc = shutil.which("gcc")
     if gcc is None:
@@ -63,7 +63,7 @@ def _row(plain_ms: float, sandboxed_ms: float) -> dict:
 
 
 def isolation_cost(repeats: int = 30) -> dict:
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     why = sandbox.unavailable()
     if why:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from vibe_ls.harness.signatures import Signature
+from vibe_ls.verify.harness.signatures import Signature
 
 RUST_RUNTIME = r'''
 mod vibe_ls_harness {

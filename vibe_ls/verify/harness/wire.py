@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from vibe_ls.harness.signatures import Signature, Type
+from vibe_ls.verify.harness.signatures import Signature, Type
 
 
 class Unfit(ValueError):

@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from vibe_ls import checks
+from vibe_ls.verify import checks
 
 MARK = "__vibe_ls_differ__"
 CALL_CPU_S = 0.25  # CPU time per call: the inputs are small, a longer call never ends
@@ -131,7 +131,7 @@ def parse(stdout: str, count: int) -> Report:
 def compare(original: str, candidates: list[str], function: str, calls: list[str],
             examples: int = EXAMPLES, budget_s: float = BUDGET_S) -> Report:
     """Every candidate file against the original file, in one sandbox run."""
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     code = script(original, candidates, function, calls, examples, budget_s)
     seconds = (budget_s + 4) * max(1, len(candidates)) + 4

@@ -21,7 +21,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from vibe_ls.checks import find_function
+from vibe_ls.verify.checks import find_function
 
 MIN_SECONDS = 2e-5  # per call; below this, interpreter overhead hides the growth
 
@@ -504,7 +504,7 @@ def edge_calls(sample: str) -> list[str]:
 
 def measure(source: str, target: str, sample: str, budget_s: float = 2.0) -> Growth | None:
     """Time `target` in the sandbox on inputs grown from `sample` (None: nothing measured)."""
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     code = script(source, target, sample, budget_s)
     outcome = sandbox.run_python(code, limits=sandbox.Limits(

@@ -16,7 +16,7 @@ import importlib.util
 import logging
 import re
 
-from vibe_ls import checks
+from vibe_ls.verify import checks
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ except SystemExit:
 def search(original: str, rewrite: str, function: str, guessed: str = "",
            budget_s: float = BUDGET_S) -> str | None:
     """An input (`f(xs=[1, 1])`) where CrossHair found the two differ, or None."""
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     params = annotations(original, function, guessed)
     if params is None or available():

@@ -39,8 +39,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibe_ls import jail
-from vibe_ls.jail import Unavailable
+from vibe_ls.verify import jail
+from vibe_ls.verify.jail import Unavailable
 
 __all__ = ["BLOCK_MARK", "Limits", "Outcome", "Unavailable", "Workspace", "isolation",
            "run_python", "unavailable"]

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from textwrap import dedent
 
-from vibe_ls import checks, differential, growth, symbolic, triggers, verify
+from vibe_ls import triggers
 from vibe_ls.postprocess import Answer, Complexity
+from vibe_ls.verify import checks, differential, growth, symbolic, verifier
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ def _defined(selected: str) -> str | None:
         return None
     if not any(isinstance(n, ast.FunctionDef) for n in tree.body):
         return None
-    return verify.entry_function(dedent(selected))
+    return verifier.entry_function(dedent(selected))
 
 
 def check(original: str, found: Subject, first: list[Candidate],
@@ -253,7 +254,7 @@ def _fastest(original: str, found: Subject, equivalent: list[Candidate], tried: 
     theirs = None
     if sample is not None:
         phase("timing the original and the rewrite")
-        runs = verify.PythonRuns()
+        runs = verifier.PythonRuns()
         theirs = runs.measure(original, function, sample)
         for candidate in distinct:
             candidate.timing = runs.measure(candidate.file, function, sample)
@@ -311,5 +312,5 @@ def claim(complexity: Complexity, timing: growth.Growth | None, code: str) -> Co
     """The model's complexity claim for the rewrite, corrected by its measurement."""
     if timing is None:
         return complexity
-    return verify.apply_judgement(complexity, growth.judge(complexity.time, timing,
+    return verifier.apply_judgement(complexity, growth.judge(complexity.time, timing,
                                                            growth.sorts(code)))

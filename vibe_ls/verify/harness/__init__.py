@@ -17,9 +17,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibe_ls import growth
-from vibe_ls.harness import cpp, others, typescript, wire
-from vibe_ls.harness.signatures import Signature, Type, python_signature, read
+from vibe_ls.verify import growth
+from vibe_ls.verify.harness import cpp, others, typescript, wire
+from vibe_ls.verify.harness.signatures import Signature, Type, python_signature, read
 
 __all__ = ["Signature", "available", "measure", "python_signature", "run_calls", "sample",
            "signature", "unrunnable"]
@@ -103,7 +103,7 @@ _NEEDS = {"c": "gcc", "cpp": "g++", "rust": "rustc", "java": "javac and java",
 
 def missing(language: str) -> str:
     """Why candidates in `language` are not run here ("" when they are)."""
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     if sandbox.unavailable():
         return sandbox.unavailable()
@@ -159,7 +159,7 @@ _JVM = ["-Xmx512m", "-Xss64m", "-XX:-UsePerfData", "-XX:+UseSerialGC"]
 
 
 def _build(space, language: str, source: str, found: Signature) -> _Built:
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     tools = _tools(language)
     compile_limits = sandbox.Limits(**_COMPILE)
@@ -217,7 +217,7 @@ def _compile_error(outcome) -> str:
 
 
 def _run_limits(language: str, cpu_s: float, wall_s: float, memory_mb: int = 1024):
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     if language in ("java", *NODE):  # runtimes that reserve address space and spawn
         return sandbox.Limits(cpu_s=cpu_s + 2, wall_s=wall_s + 3, memory_mb=memory_mb,
@@ -283,7 +283,7 @@ def run_calls(language: str, source: str, function: str, calls: list[str],
     results: list[tuple[bool, str]] = [(False, "did not run")] * len(calls)
     if found is None or not calls:
         return results
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     encoded = _calls(found, calls)
     results = [(False, "did not fit the parameter types") if e is None else r
@@ -357,7 +357,7 @@ def measure(language: str, source: str, function: str, literal: str,
     sizes = _sizes(found, literal)
     if len(sizes) < 3:
         return None
-    from vibe_ls import sandbox
+    from vibe_ls.verify import sandbox
 
     floor, stop = FLOORS[language], STOP_FLOORS.get(language, FLOORS[language])
     if language in NODE:

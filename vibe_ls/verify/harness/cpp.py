@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from vibe_ls.harness.signatures import Param, Signature
+from vibe_ls.verify.harness.signatures import Param, Signature
 
 _HAS_MAIN = re.compile(r"\bmain\s*\(")
 

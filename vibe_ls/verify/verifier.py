@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from vibe_ls import checks, growth, prompts
+from vibe_ls import prompts
 from vibe_ls.engine.sampling import Sampling
 from vibe_ls.postprocess import Complexity
+from vibe_ls.verify import checks, growth
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class PythonRuns:
 
     def outputs(self, source: str, function: str, cases: list[checks.Example],
                 probes: list[str]) -> list[tuple[bool, str]]:
-        from vibe_ls import sandbox
+        from vibe_ls.verify import sandbox
 
         script = checks.checker(source, function, cases, probes)
         outcome = sandbox.run_python(script, limits=sandbox.Limits(cpu_s=2, wall_s=4))
@@ -127,7 +128,7 @@ class NativeRuns:
 
     def outputs(self, source: str, function: str, cases: list[checks.Example],
                 probes: list[str]) -> list[tuple[bool, str]]:
-        from vibe_ls import harness
+        from vibe_ls.verify import harness
 
         return harness.run_calls(self.language, source, function,
                                  [c.call for c in cases] + list(probes),
@@ -137,14 +138,14 @@ class NativeRuns:
                 cases: list[checks.Example]) -> list[checks.Example]:
         """The cases whose arguments fit the function's parameter types (a model-written
         `f(())` or `f([1.5])` cannot be asked of an `int[]` function)."""
-        from vibe_ls import harness
+        from vibe_ls.verify import harness
 
         fits = harness.fits(self.language, source, function, [c.call for c in cases])
         return [c for c, ok in zip(cases, fits, strict=True) if ok]
 
     def sample(self, source: str, function: str, calls: list[str],
                weak_calls: list[str]) -> str | None:
-        from vibe_ls import harness
+        from vibe_ls.verify import harness
 
         mine = [s for c in calls if (s := growth.sample_from_call(c))]
         if mine:
@@ -155,7 +156,7 @@ class NativeRuns:
             max(theirs, key=len) if theirs else None)
 
     def measure(self, source: str, function: str, sample: str) -> growth.Growth | None:
-        from vibe_ls import harness
+        from vibe_ls.verify import harness
 
         return harness.measure(self.language, source, function, sample)
 
@@ -167,13 +168,13 @@ def runs_for(language: str) -> Runs | None:
     """How to run candidates in `language`, or None where that cannot be done here (no
     harness for it, its compiler or runtime is not installed, or no sandbox to run it in:
     `harness.missing` then says why)."""
-    from vibe_ls import jail
+    from vibe_ls.verify import jail
 
     if jail.unavailable():
         return None
     if language == "python":
         return PythonRuns()
-    from vibe_ls import harness
+    from vibe_ls.verify import harness
 
     return NativeRuns(language) if harness.available(language) else None
 
@@ -681,7 +682,7 @@ def _yes_or_no(literal: str) -> bool:
 
 
 def _did_not_build(candidate: Candidate) -> bool:
-    from vibe_ls.harness import COMPILE_ERROR
+    from vibe_ls.verify.harness import COMPILE_ERROR
 
     return candidate.implementation is not None and bool(candidate.outputs) and \
         candidate.outputs[0].startswith(COMPILE_ERROR)
