@@ -265,9 +265,12 @@ class Jail:
 
     def mounts(self) -> list[str]:
         size = str(self.tmpfs_mb << 20)
-        args = [*_system_binds(), *_prefix_binds(self.prefixes), "--proc", "/proc",
-                "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
-                "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]
+        # The interpreter's and toolchain's directories go on top of the private /tmp: a
+        # project cloned under /tmp (a CI runner's) has its virtual environment there.
+        args = [*_system_binds(), "--proc", "/proc", "--dev", "/dev",
+                "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
+                "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
+                *_prefix_binds(self.prefixes)]
         if self.base and not self.base.startswith("/tmp/"):
             args += ["--size", size, "--tmpfs", self.base]
         return args + self._work_tree()
