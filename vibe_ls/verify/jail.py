@@ -270,10 +270,14 @@ class Jail:
         args = [*_system_binds(), "--proc", "/proc", "--dev", "/dev",
                 "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
                 "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
-                *_prefix_binds(self.prefixes)]
+                *_prefix_binds([p for p in self.prefixes if not self._in_work_tree(p)])]
         if self.base and not self.base.startswith("/tmp/"):
             args += ["--size", size, "--tmpfs", self.base]
         return args + self._work_tree()
+
+    def _in_work_tree(self, path: str) -> bool:
+        """A program built in the work directory is found there, not bound over it."""
+        return bool(self.base) and (path == self.base or path.startswith(self.base + "/"))
 
     def _work_tree(self) -> list[str]:
         """The base directory (not writable to the code: the inputs it holds stay as the
