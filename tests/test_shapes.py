@@ -7,7 +7,6 @@ function in the edited file runs the new code."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -25,8 +24,9 @@ EXPECTED = 14  # the sum of the squares of 1, 2, 3
 
 @pytest.fixture(scope="module")
 def assistant(lsp_home: Path) -> Assistant:
-    os.environ["VIBE_LS_HOME"] = str(lsp_home)
-    return Assistant(Settings(model="polyglot", device="cpu", verify=False))
+    # the model by its directory: VIBE_LS_HOME stays the user's for the tests after these
+    return Assistant(Settings(model=str(lsp_home / "models" / "polyglot"), device="cpu",
+                              verify=False))
 
 
 @pytest.mark.parametrize("shape", shapes.SHAPES, ids=lambda s: s.id)
