@@ -356,3 +356,21 @@ def prompt(s: Shape) -> list[dict[str, str]]:
     def count(text: str) -> int:
         return len(text) // 3
     return implement_prompt(Target(s.source, s.language, s.file_name), s.todo_line, count)
+
+
+# The issue's doctest shape (#21): a docstring with doctests, then the TODO and `pass`, after
+# the file's imports and two blank lines.
+PAIR_DOCTEST = '''from typing import List
+
+
+def has_pair_with_sum(numbers: List[int], target: int) -> bool:
+    """ Check whether any two different positions of numbers add up to
+    target.
+    >>> has_pair_with_sum([1, 2, 3], 7)
+    False
+    >>> has_pair_with_sum([4, 1, 6, 3], 7)
+    True
+    """
+    # TODO: implement this function as the docstring describes
+    pass
+'''

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.shapes import PAIR_DOCTEST as DOCTEST
 from vibe_ls import edits, placement, triggers
 from vibe_ls.assist import Implementation
 from vibe_ls.postprocess import Complexity, parse_answer
@@ -27,20 +28,6 @@ def run(source: str, name: str, *args):
     return namespace[name](*args)
 
 
-DOCTEST = '''from typing import List
-
-
-def has_pair_with_sum(numbers: List[int], target: int) -> bool:
-    """ Check whether any two different positions of numbers add up to
-    target.
-    >>> has_pair_with_sum([1, 2, 3], 7)
-    False
-    >>> has_pair_with_sum([4, 1, 6, 3], 7)
-    True
-    """
-    # TODO: implement this function as the docstring describes
-    pass
-'''
 PAIR = ("```python\nfrom typing import List\n\n"
         "def has_pair_with_sum(numbers: List[int], target: int) -> bool:\n"
         "    seen = set()\n    for x in numbers:\n        if target - x in seen:\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.shapes import PAIR_DOCTEST as DOCTEST
 
 pytestmark = pytest.mark.real_model
 
@@ -20,20 +21,6 @@ ABOVE = """# TODO: return the sorted list of x in [0, m) with x*x % m == 1
 def square_roots_of_one(m: int) -> list[int]:
     pass
 """
-DOCTEST = '''from typing import List
-
-
-def has_pair_with_sum(numbers: List[int], target: int) -> bool:
-    """ Check whether any two different positions of numbers add up to
-    target.
-    >>> has_pair_with_sum([1, 2, 3], 7)
-    False
-    >>> has_pair_with_sum([4, 1, 6, 3], 7)
-    True
-    """
-    # TODO: implement this function as the docstring describes
-    pass
-'''
 JAVASCRIPT = """// TODO: return the largest sum of a non-empty contiguous subarray of nums
 function maxSubarraySum(nums) { return 0; }
 
