@@ -196,6 +196,7 @@ class _Document:
         self.lines = source.split("\n")
         with _PARSE_LOCK:
             self.root = _parser(language).parse(source.encode(_UTF8, _ERRORS)).root_node
+        self.attached: set[int] | None = None  # rows of lone comments and attributes
 
     def position(self, point: tree_sitter.Point) -> Position:
         row, byte_column = point
@@ -454,7 +455,13 @@ def _lead_row(document: _Document, definition: _Definition) -> int:
 
 def _attached_rows(document: _Document) -> set[int]:
     """Rows that hold only a comment or an attribute (`#[test]`): what may sit between a
-    definition and a TODO comment about it."""
+    definition and a TODO comment about it. Found once per document: every scope asks."""
+    if document.attached is None:
+        document.attached = _find_attached_rows(document)
+    return document.attached
+
+
+def _find_attached_rows(document: _Document) -> set[int]:
     rows: set[int] = set()
     for node in document.nodes(document.spec.comments | {"attribute_item"}
                                if document.language == "rust" else document.spec.comments):
