@@ -80,7 +80,7 @@ int main() {
     in.d.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     std::string mode = in.tok();
     long long count = std::stoll(in.tok());
-    if (mode == "C") {
+    if (mode == "C" || mode == "D") {
         for (long long i = 0; i < count; ++i) {
             @READ@
             std::string o;
@@ -88,6 +88,7 @@ int main() {
                 auto r = @CALL@;
                 o = "ok ";
                 wr(o, r);
+                if (mode == "D") { @LEFT@ }
             } catch (const std::exception& e) {
                 o = "err ";
                 wr(o, std::string("exception"));
@@ -162,7 +163,11 @@ def cpp_program(source: str, signature: Signature) -> str:
     timed = f"{_callee(signature)}(" + ", ".join(
         f"std::get<{i}>(c)" for i in range(len(params))) + ")"
     moves = ", ".join(f"std::move({n})" for n in names)
+    # mode D (the rewrite check) also writes back what the call left in its references
+    left = " ".join(f"o += ' '; wr(o, {n});" for p, n in zip(params, names, strict=True)
+                    if p.passing == "ref")
     harness = (CPP_RUNTIME.replace("@READ@", read).replace("@CALL@", call)
+               .replace("@LEFT@", left)
                .replace("@TYPES@", ", ".join(p.native for p in params))
                .replace("@MOVES@", moves).replace("@TIMED_CALL@", timed))
     return _with_own_main(source) + "\n" + harness
