@@ -32,6 +32,22 @@ SHRINK_ROUNDS = 30
 SHOWN = 160  # characters of a value in the message
 
 
+# What makes a function's result depend on the world, not its arguments, or writes to the
+# output the harness answers on: its results cannot be compared run against run.
+_WORLDLY = re.compile(r"\b(?:s?rand|time|clock|random_device|mt19937|cin|cout|cerr|printf|"
+                      r"puts|scanf|getline|chrono|thread_rng|SystemTime|Instant|stdin|"
+                      r"Math\.random|Date\.now|console\.\w+|"
+                      r"System\.(?:out|in|currentTimeMillis|nanoTime)|Random)\b|"
+                      r"\be?print(?:ln)?!")
+
+
+def worldly(function_code: str) -> str:
+    """What makes a function in C, C++, Rust, Java or JavaScript depend on more than its
+    arguments (I/O, the clock, random numbers), or ""."""
+    found = _WORLDLY.search(function_code)
+    return found.group(0) if found else ""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one call did: "returned", "raised" or "crashed"; the value returned (the

@@ -171,6 +171,10 @@ def _native_subject(text: str, language: str, line: int, selected: str) -> Subje
             return Subject(None, unchecked="the selection is not a function or inside one",
                            language=language)
         function = scope.name
+    scope = next((d for d in triggers.definitions(text, language) if d.name == function), None)
+    if scope is not None and (call := native_differential.worldly(scope.text)):
+        return Subject(function, unchecked=f"`{function}` depends on more than its "
+                                           f"arguments (it uses `{call}`)", language=language)
     if harness.signature(language, text, function) is None:
         return Subject(function, unchecked=f"the types of `{function}` are not ones the "
                                            f"{language} harness can make inputs for",
