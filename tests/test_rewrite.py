@@ -259,6 +259,42 @@ def test_a_cpp_rewrite_that_reorders_the_callers_vector_is_refused():
     assert native_check("cpp", MEDIAN, on_a_copy).chosen is not None
 
 
+SORT_CPP = """#include <vector>
+
+void sort_values(std::vector<int>& v) {
+    for (int i = 0; i < (int) v.size(); i++)
+        for (int j = 0; j + 1 < (int) v.size() - i; j++)
+            if (v[j] > v[j + 1]) std::swap(v[j], v[j + 1]);
+}
+"""
+SORT_RUST = """fn sort_values(v: &mut Vec<i32>) {
+    for i in 0..v.len() {
+        for j in 0..v.len() - 1 - i {
+            if v[j] > v[j + 1] {
+                v.swap(j, j + 1);
+            }
+        }
+    }
+}
+"""
+
+
+def test_a_function_that_returns_nothing_is_compared_by_what_it_leaves():
+    deduped = SORT_CPP.replace(
+        "    for (int i = 0; i < (int) v.size(); i++)\n"
+        "        for (int j = 0; j + 1 < (int) v.size() - i; j++)\n"
+        "            if (v[j] > v[j + 1]) std::swap(v[j], v[j + 1]);",
+        "    std::sort(v.begin(), v.end());\n"
+        "    v.erase(std::unique(v.begin(), v.end()), v.end());").replace(
+        "#include <vector>", "#include <algorithm>\n#include <vector>")
+    assert "sort_values({0, 0}): the original left v as {0, 0}, the rewrite left it as {0}" \
+        in native_check("cpp", SORT_CPP, deduped).shown
+    verdict = native_check("rust", SORT_RUST, "fn sort_values(v: &mut Vec<i32>) {\n"
+                                              "    v.sort();\n}\n")
+    assert verdict.chosen is not None, verdict.shown
+    assert "against the original's ≈ n^" in verdict.shown, verdict.shown
+
+
 def test_a_rust_panic_is_compared():
     largest = "fn largest(v: &[i32]) -> i32 {\n    *v.iter().max().unwrap()\n}\n"
     quiet = "fn largest(v: &[i32]) -> i32 {\n    v.iter().copied().max().unwrap_or(0)\n}\n"

@@ -63,7 +63,7 @@ def compare(language: str, original: str, candidates: list[str], function: str,
     """Every candidate file against the original file, on the same inputs."""
     from vibe_ls.verify import harness
 
-    found = harness.signature(language, original, function)
+    found = harness.signature(language, original, function, void=True)
     if found is None:
         return Report([], f"the types of `{function}` are not ones the {language} harness "
                           "can make inputs for")
@@ -143,7 +143,7 @@ def _against(reference, theirs: list[Outcome], inputs: list[list], raw: Signatur
     as written, `found`: with the types guessed for untyped parameters)."""
     from vibe_ls.verify import harness
 
-    mine = harness.signature(raw.language, candidate, raw.name)
+    mine = harness.signature(raw.language, candidate, raw.name, void=True)
     if mine is None or [p.type for p in mine.visible] != [p.type for p in raw.visible] \
             or mine.returns != raw.returns:
         return Comparison(0, Difference("the rewrite's signature", "takes and returns "
@@ -204,6 +204,8 @@ def differs(a: Outcome, b: Outcome, found: Signature) -> tuple[str, str] | None:
 
 
 def said(outcome: Outcome, found: Signature) -> str:
+    if outcome.kind == "returned" and found.returns.kind == "void":
+        return "returned"
     if outcome.kind == "returned":
         return "returned " + literal(outcome.value, found.returns, found.language)
     if outcome.kind == "raised":

@@ -175,7 +175,7 @@ def _native_subject(text: str, language: str, line: int, selected: str) -> Subje
     if scope is not None and (call := native_differential.worldly(scope.text)):
         return Subject(function, unchecked=f"`{function}` depends on more than its "
                                            f"arguments (it uses `{call}`)", language=language)
-    if harness.signature(language, text, function) is None:
+    if harness.signature(language, text, function, void=True) is None:
         return Subject(function, unchecked=f"the types of `{function}` are not ones the "
                                            f"{language} harness can make inputs for",
                        language=language)
@@ -294,12 +294,11 @@ def _fastest(original: str, found: Subject, equivalent: list[Candidate], tried: 
     sample = _sample(original, function, found, equivalent[0].comparison)
     distinct = list({c.answer.code: c for c in equivalent}.values())[:TIMED]
     theirs = None
-    runs = verifier.runs_for(found.language)
-    if sample is not None and runs is not None:
+    if sample is not None:
         phase("timing the original and the rewrite")
-        theirs = runs.measure(original, function, sample)
+        theirs = _measure(found.language, original, function, sample)
         for candidate in distinct:
-            candidate.timing = runs.measure(candidate.file, function, sample)
+            candidate.timing = _measure(found.language, candidate.file, function, sample)
     best = min(distinct, key=lambda c: _seconds_at_largest(c.timing))
     speed = Speed(theirs, best.timing)
     inputs = best.comparison.inputs if best.comparison else 0
@@ -312,6 +311,17 @@ def _fastest(original: str, found: Subject, equivalent: list[Candidate], tried: 
     if tried > 1:
         shown += f" (best of {tried})"
     return Verdict(best, shown, tried=tried, speed=speed)
+
+
+def _measure(language: str, source: str, function: str,
+             sample: str) -> growth.Growth | None:
+    """`function` timed on inputs grown from `sample` (C++ and Rust: one that returns
+    nothing too, as the check compared it)."""
+    if language == "python":
+        return verifier.PythonRuns().measure(source, function, sample)
+    from vibe_ls.verify import harness
+
+    return harness.measure(language, source, function, sample, void=True)
 
 
 def _seconds_at_largest(timing: growth.Growth | None) -> tuple[float, float]:
@@ -344,7 +354,7 @@ def _native_sample(source: str, function: str, found: Subject) -> str | None:
                                                         calls), strict=True) if fits]
     if fitting:
         return growth.sample_from_call(max(fitting, key=len))
-    signature = harness.signature(found.language, source, function)
+    signature = harness.signature(found.language, source, function, void=True)
     return harness.sample(signature) if signature is not None else None
 
 

@@ -125,8 +125,9 @@ def unrunnable(language: str, source: str) -> str:
     return ""
 
 
-def signature(language: str, source: str, function: str) -> Signature | None:
-    return read(language, source, function) if available(language) else None
+def signature(language: str, source: str, function: str,
+              void: bool = False) -> Signature | None:
+    return read(language, source, function, void) if available(language) else None
 
 
 _SAMPLES = {"int": 5, "float": 2.5, "bool": True, "str": "abc", "char": "a"}
@@ -453,10 +454,12 @@ def _sizes(found: Signature, literal: str) -> list[tuple[int, str]]:
 
 
 def measure(language: str, source: str, function: str, literal: str,
-            budget_s: float = 2.0, cap_s: float = 0.25) -> growth.Growth | None:
+            budget_s: float = 2.0, cap_s: float = 0.25,
+            void: bool = False) -> growth.Growth | None:
     """Time `function` on inputs grown from `literal` (`repr(([args], {}))`), in the
-    sandbox; None when nothing was measured."""
-    found = signature(language, source, function)
+    sandbox; None when nothing was measured. `void`: a C++ or Rust function that returns
+    nothing is timed too."""
+    found = signature(language, source, function, void)
     if found is None:
         return None
     sizes = _sizes(found, literal)

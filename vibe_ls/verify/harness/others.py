@@ -48,6 +48,10 @@ mod vibe_ls_harness {
         fn rd(i: &mut In) -> Self { String::rd(i).chars().next().unwrap_or('\0') }
         fn wr(&self, o: &mut String) { self.to_string().wr(o); }
     }
+    impl Wire for () {
+        fn rd(_: &mut In) -> Self {}
+        fn wr(&self, o: &mut String) { o.push('-'); }
+    }
     impl<T: Wire> Wire for Vec<T> {
         fn rd(i: &mut In) -> Self {
             let n: usize = i.tok().parse().unwrap();
