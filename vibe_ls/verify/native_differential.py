@@ -16,11 +16,13 @@ inputs (an element left out, a number brought towards 0) while they still differ
 from __future__ import annotations
 
 import ast
+import contextlib
 import itertools
 import json
 import math
 import random
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from vibe_ls.verify.differential import Comparison, Difference, Report
@@ -30,6 +32,7 @@ GENERATED = 160  # random inputs after the explicit ones, of sizes growing to MA
 MAX_SIZE = 12
 SHRINK_ROUNDS = 30
 SHOWN = 160  # characters of a value in the message
+BUILDS = 2  # programs built at once (the original's and a candidate's)
 
 
 # What makes a function's result depend on the world, not its arguments, or writes to the
@@ -68,7 +71,8 @@ def compare(language: str, original: str, candidates: list[str], function: str,
         return Report([], f"the types of `{function}` are not ones the {language} harness "
                           "can make inputs for")
     given = explicit(found, calls)
-    with harness.Program(language, original, found) as reference:
+    with contextlib.ExitStack() as stack:
+        reference, programs = _built(stack, found, original, candidates)
         if reference.error:
             return Report([], f"the original did not build ({reference.error.splitlines()[0]})")
         raw = found
@@ -82,9 +86,35 @@ def compare(language: str, original: str, candidates: list[str], function: str,
         if all(o.kind == "crashed" for o in theirs):
             return Report([], "the original crashed or never finished on every input made "
                               "for it")
-        comparisons = [replace(_against(reference, theirs, inputs, raw, found, c),
-                               guessed=guessed) for c in candidates]
+        comparisons = [p if isinstance(p, Comparison) else replace(
+            _against(reference, theirs, inputs, found, p), guessed=guessed) for p in programs]
     return Report(comparisons)
+
+
+def _built(stack: contextlib.ExitStack, found: Signature, original: str,
+           candidates: list[str]) -> tuple:
+    """The original's program and each candidate's (or why a candidate cannot be compared),
+    built BUILDS at a time (a C++ build takes seconds), closed with `stack`."""
+    from vibe_ls.verify import harness
+
+    def build(source: str, signature: Signature) -> harness.Program:
+        return harness.Program(found.language, source, signature)
+    with ThreadPoolExecutor(max_workers=BUILDS) as pool:
+        reference = pool.submit(build, original, found)
+        pending = []
+        for source in candidates:
+            mine = harness.signature(found.language, source, found.name, void=True)
+            if mine is None or [p.type for p in mine.visible] != [
+                    p.type for p in found.visible] or mine.returns != found.returns:
+                pending.append(Comparison(0, Difference(
+                    "the rewrite's signature", "takes and returns these types",
+                    "changed them")))
+            else:
+                pending.append(pool.submit(build, source, mine))
+    programs = [stack.enter_context(reference.result())]
+    programs += [p if isinstance(p, Comparison) else stack.enter_context(p.result())
+                 for p in pending]
+    return programs[0], programs[1:]
 
 
 # JavaScript's parameters have no types: guessed in this order, as Python's are.
@@ -137,33 +167,24 @@ def _type_of(value: object) -> Type | None:
     return None
 
 
-def _against(reference, theirs: list[Outcome], inputs: list[list], raw: Signature,
-             found: Signature, candidate: str) -> Comparison:
-    """One candidate file against the original's outcomes (`raw`: the original's signature
-    as written, `found`: with the types guessed for untyped parameters)."""
-    from vibe_ls.verify import harness
-
-    mine = harness.signature(raw.language, candidate, raw.name, void=True)
-    if mine is None or [p.type for p in mine.visible] != [p.type for p in raw.visible] \
-            or mine.returns != raw.returns:
-        return Comparison(0, Difference("the rewrite's signature", "takes and returns "
-                                        "these types", "changed them"))
-    mine = _with_types(mine, [p.type for p in found.visible])
-    with harness.Program(raw.language, candidate, mine) as program:
-        if program.error:
-            return Comparison(0, Difference("building the rewrite", "built",
-                                            f"did not build: {program.error.splitlines()[0]}"))
-        outcomes = _outcomes(program, inputs)
-        count = returned = 0
-        for values, a, b in zip(inputs, theirs, outcomes, strict=True):
-            if a.kind == "crashed":
-                continue
-            count += 1
-            returned += a.kind == "returned"
-            if (words := differs(a, b, found)) is not None:
-                values, words = shrink(reference, program, found, values, words)
-                return Comparison(count, Difference(call_text(found, values), *words),
-                                  returned=returned)
+def _against(reference, theirs: list[Outcome], inputs: list[list], found: Signature,
+             program) -> Comparison:
+    """One candidate's program against the original's outcomes (`found`: the original's
+    signature, with the types guessed for untyped parameters)."""
+    if program.error:
+        return Comparison(0, Difference("building the rewrite", "built",
+                                        f"did not build: {program.error.splitlines()[0]}"))
+    outcomes = _outcomes(program, inputs)
+    count = returned = 0
+    for values, a, b in zip(inputs, theirs, outcomes, strict=True):
+        if a.kind == "crashed":
+            continue
+        count += 1
+        returned += a.kind == "returned"
+        if (words := differs(a, b, found)) is not None:
+            values, words = shrink(reference, program, found, values, words)
+            return Comparison(count, Difference(call_text(found, values), *words),
+                              returned=returned)
     return Comparison(count, None, returned=returned)
 
 
