@@ -341,13 +341,16 @@ def test_a_cpp_function_that_draws_random_numbers_is_offered_not_checked():
                             "uses `rand`)"
 
 
-def test_the_files_own_calls_are_inputs_in_each_languages_spelling():
+def test_the_files_own_calls_and_doc_examples_are_inputs_in_each_languages_spelling():
     from vibe_ls.verify import native_differential
 
     cpp = "int main() { f({1, 2}, 3); f(std::vector<int>{4}, -1); f(x, 2); }"
     assert native_differential.call_sites(cpp, "f") == ["f([1, 2], 3)", "f([4], -1)"]
     rust = 'fn main() { f(&vec![1, 2], "ab".to_string(), true, 5i64); }'
     assert native_differential.call_sites(rust, "f") == ["f([1, 2], 'ab', True, 5)"]
+    documented = "/// ```\n/// assert_eq!(count(&[1, 2, 2]), 2);\n/// ```\nfn count(v: &[i32]) " \
+                 "-> usize {\n    0\n}\n"
+    assert native_differential.call_sites(documented, "count") == ["f([1, 2, 2])"]
 
 
 # -- the symbolic search -------------------------------------------------------------------

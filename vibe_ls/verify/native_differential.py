@@ -2,8 +2,9 @@
 replaces does? The differential test of `differential`, for the languages the harness runs.
 
 The original file and each candidate file are built by the language's harness (one program
-each: a file's includes, helpers and `main` stay as they are) and run on the same inputs:
-the literal arguments of the file's own calls, the smallest inputs of each parameter type (an
+each: a file's includes, helpers and `main` stay as they are; built two at a time) and run
+on the same inputs: the literal arguments of the file's own calls of the function (in code
+or in doc-comment examples), the smallest inputs of each parameter type (an
 empty vector or string, 0, a negative, one element, two equal ones), then seeded random
 values of growing size drawn from the parameter types. A candidate must return the same,
 leave what it may change (a C++ reference, a Rust `&mut`, a JavaScript array) as the
