@@ -62,7 +62,7 @@ def tiny_fp16(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="session")
 def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
              tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A VIBE_LS_HOME with the tiny models "taught", "polyglot" and "random" (see
+    """A VIBE_LS_HOME with the tiny models "taught", "polyglot", "rewriter" and "random" (see
     tests/test_server.py:build_lsp_home); here, for every test module to share one."""
     if PREBUILT:
         return Path(PREBUILT) / "lsp-home"
@@ -75,6 +75,12 @@ def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
 def polyglot(lsp_home: Path) -> Path:
     """The exported tiny model taught to write tests/shapes.py's answer in each language."""
     return lsp_home / "models" / "polyglot"
+
+
+@pytest.fixture(scope="session")
+def rewriter(lsp_home: Path) -> Path:
+    """The exported tiny model taught to write tests/rewrites.py's rewrite in each language."""
+    return lsp_home / "models" / "rewriter"
 
 
 @pytest.fixture(scope="session")
