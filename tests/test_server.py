@@ -306,13 +306,23 @@ async def _settle(future: asyncio.Future):
         return "cancelled" if "cancel" in str(exc).lower() else exc
 
 
+async def _hover_until(editor: Editor, params: types.HoverParams, words: str) -> types.Hover:
+    """Hover until the explanation is in: a hover answers with what is known after 0.8 s
+    (on a loaded machine before the model has written it) and the next one has it."""
+    for _ in range(120):
+        hover = await editor.client.text_document_hover_async(params)
+        assert hover is not None and hover.contents.kind == types.MarkupKind.Markdown
+        if words in hover.contents.value:
+            return hover
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"no hover said {words!r}: {hover.contents.value}")
+
+
 async def test_hover_explains_a_function(editor: Editor) -> None:
     uri = editor.open("solution.py", SOURCE)
     position = types.Position(3, 6)  # on `three_sum_closest`
-    hover = await editor.client.text_document_hover_async(types.HoverParams(
-        types.TextDocumentIdentifier(uri=uri), position))
-    assert hover is not None and hover.contents.kind == types.MarkupKind.Markdown
-    assert "two pointers" in hover.contents.value
+    hover = await _hover_until(editor, types.HoverParams(
+        types.TextDocumentIdentifier(uri=uri), position), "two pointers")
     again = await editor.client.text_document_hover_async(types.HoverParams(
         types.TextDocumentIdentifier(uri=uri), position))
     assert again.contents.value == hover.contents.value
@@ -326,8 +336,7 @@ async def test_hover_inside_the_last_selection_until_the_text_changes(editor: Ed
     inside = types.HoverParams(types.TextDocumentIdentifier(uri=uri), types.Position(6, 6))
     assert await editor.client.text_document_hover_async(inside) is None  # not on a name
     await editor.actions(uri, 3, 6, len("    pass"))  # the editor sends the selection
-    hover = await editor.client.text_document_hover_async(inside)
-    assert hover is not None and "two pointers" in hover.contents.value
+    await _hover_until(editor, inside, "two pointers")
     # An edit above moves the code: the remembered selection no longer covers it.
     editor.change(uri, "# a header the user typed meanwhile\n\n" + SOURCE)
     assert await editor.client.text_document_hover_async(inside) is None
