@@ -26,7 +26,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                         "pip install 'vibe-ls[export]'") from exc
     manifest = export_model(args.source, Path(args.out), precision=args.precision,
                             device=args.device, name=args.name, force=args.force,
-                            progress=progress)
+                            progress=progress, attention=args.attention,
+                            context=args.context)
     print(f"exported {manifest.name} ({manifest.precision}) to {args.out}")
     return 0
 
@@ -269,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                         help="where the model will run")
     export.add_argument("--name", help="model name in the manifest (default: the out dir name)")
+    export.add_argument("--attention", choices=["mha", "gqa"], default="mha",
+                        help="gqa: GroupQueryAttention on a static KV buffer (CUDA graphs)")
+    export.add_argument("--context", type=int, default=4096,
+                        help="with --attention gqa: KV positions per row (default 4096)")
     export.add_argument("--force", action="store_true", help="replace an existing --out")
     export.set_defaults(func=cmd_export)
 
