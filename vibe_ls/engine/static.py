@@ -112,6 +112,7 @@ class StaticDecoder:
         self.kv: list[tuple[object, int]] = []  # per past name: [rows, kv, context, d]
         self.held: list[list[int]] = []  # the tokens whose KV each row holds
         self.stash: OrderedDict[tuple[int, ...], list[tuple[object, int]]] = OrderedDict()
+        self.pending: dict[int, tuple[int, ...]] = {}  # row -> a prompt to stash if overwritten
         self.graphs: dict[int, int] = {}  # batch size -> gpu_graph_id
         self._step_io: dict[str, tuple[object, int]] = {}
 
@@ -145,6 +146,7 @@ class StaticDecoder:
 
     def copy_row(self, src: int, dst: int, length: int) -> None:
         """Row `dst` holds row `src`'s first `length` positions (a copy within the buffer)."""
+        self._keep_pending(dst, self.held[src][:length])
         if src == dst or length == 0:
             self.held[dst] = list(self.held[src][:length])
             return
@@ -157,6 +159,7 @@ class StaticDecoder:
 
     def empty_cache(self, row: int = 0) -> Span:
         self.reserve(row + 1)
+        self._keep_pending(row, [])
         self.held[row] = []
         return Span(row, 0)
 
@@ -165,8 +168,9 @@ class StaticDecoder:
     def reuse(self, prompt: list[int], row: int = 0) -> Span:
         """Row `row` holding the longest known prefix of `prompt` (at least one prompt token
         is left to prefill: its logits choose the first new token). What the row already
-        holds costs nothing; a stashed prefix is copied in."""
+        holds costs nothing; a prefix another row or the stash holds is copied in."""
         self.reserve(row + 1)
+        self._keep_pending(row, prompt)
         limit = len(prompt) - 1
         held = min(_common(self.held[row], prompt), limit)
         best, best_len = None, held
@@ -174,6 +178,14 @@ class StaticDecoder:
             n = min(_common(list(key), prompt), limit)
             if n > best_len:
                 best, best_len = key, n
+        other, other_len = None, best_len  # another row of the buffer holding more of it
+        for r in range(self.rows):
+            n = min(_common(self.held[r], prompt), limit)
+            if r != row and n > other_len:
+                other, other_len = r, n
+        if other is not None:
+            self.copy_row(other, row, other_len)
+            return Span(row, other_len)
         if best is not None:
             self.stash.move_to_end(best)
             self._unstash(self.stash[best], len(best), row, best_len)
@@ -182,19 +194,27 @@ class StaticDecoder:
         return Span(row, best_len)
 
     def remember(self, prompt: list[int], span: Span) -> None:
-        """Stash the prompt's KV (a compact copy), so another prompt in the row meanwhile
-        does not lose it."""
-        key = tuple(prompt[: span.length])
-        if not key or key in self.stash:
+        """The prompt's KV in `span` is worth keeping: it is stashed (a compact copy) when a
+        prompt that does not continue it is about to overwrite the row, not before (most
+        requests share their system prompt with the last one: then nothing is copied)."""
+        self.pending[span.row] = tuple(prompt[: span.length])
+
+    def _keep_pending(self, row: int, incoming: Sequence[int]) -> None:
+        """Before `incoming` is written to `row`: stash the row's pending prompt unless
+        `incoming` continues it."""
+        key = self.pending.get(row)
+        if key is None or _common(key, incoming) >= len(key):
             return
-        n = span.length
+        del self.pending[row]
+        if key in self.stash or _common(self.held[row], key) < len(key):
+            return
+        n = len(key)
         copies = [self.memory.empty((self.kv_heads, n, self.head_dim), self.kv_dtype)
                   for _ in self.kv]
         head, size = self._head_bytes(self.context), self._head_bytes(n)
         for (_, base), (_, dst) in zip(self.kv, copies, strict=True):
             for h in range(self.kv_heads):
-                self.memory.copy(dst + h * size, base + (span.row * self.kv_heads + h) * head,
-                                 size)
+                self.memory.copy(dst + h * size, base + (row * self.kv_heads + h) * head, size)
         self.stash[key] = copies
         while len(self.stash) > STASH:
             self.stash.popitem(last=False)
