@@ -238,7 +238,7 @@ def test_gqa_export_matches_pytorch(tiny_checkpoint: Path, tiny_fp32: Path,
     from vibe_ls.engine.static import StaticDecoder
 
     manifest = read_manifest(tiny_gqa)
-    assert (manifest.attention, manifest.context) == ("gqa", 512)
+    assert (manifest.attention, manifest.context) == ("gqa", 1024)
     assert manifest.parity["greedy_identical"] is True
     assert manifest.parity["top1_agreement"] == 1.0
     graph = onnx.load(tiny_gqa / "model.onnx", load_external_data=False).graph

@@ -304,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
     bench.add_argument("--threads", type=int, help="CPU threads (default: all available)")
     bench.add_argument("--new-tokens", type=int, default=128)
-    bench.add_argument("--compare", help="comma-separated peers: llama.cpp,genai,transformers")
+    bench.add_argument("--compare", help="comma-separated peers: llama.cpp,genai,transformers "
+                                         "(transformers: generate with a static cache on the "
+                                         "device vibe-ls ran on, fp16 on cuda)")
     bench.add_argument("--genai-model",
                        help="an onnxruntime-genai model directory for --compare genai")
     bench.add_argument("--json", help="also write the report to this file")

@@ -199,6 +199,12 @@ class StaticDecoder:
         requests share their system prompt with the last one: then nothing is copied)."""
         self.pending[span.row] = tuple(prompt[: span.length])
 
+    def forget(self) -> None:
+        """No prompt prefix is known any more (the buffer keeps its memory)."""
+        self.held = [[] for _ in self.held]
+        self.pending.clear()
+        self.stash.clear()
+
     def _keep_pending(self, row: int, incoming: Sequence[int]) -> None:
         """Before `incoming` is written to `row`: stash the row's pending prompt unless
         `incoming` continues it."""
