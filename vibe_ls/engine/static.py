@@ -50,10 +50,10 @@ class Memory:
 
     def __init__(self, device: str, device_id: int = 0) -> None:
         self.device, self.device_id = device, device_id
-        self._memcpy = None
+        self._memcpy = self._sync = None
         if device == "cuda":
             cudart = _cudart()
-            self._memcpy = cudart.cudaMemcpy
+            self._memcpy, self._sync = cudart.cudaMemcpy, cudart.cudaDeviceSynchronize
             self._memcpy.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                      ctypes.c_int]
 
@@ -71,8 +71,12 @@ class Memory:
             return
         if self._memcpy is None:
             ctypes.memmove(dst, src, nbytes)
-        elif self._memcpy(dst, src, nbytes, 4) != 0:  # cudaMemcpyDefault: any direction
+            return
+        if self._memcpy(dst, src, nbytes, 4) != 0:  # cudaMemcpyDefault: any direction
             raise RuntimeError("cudaMemcpy failed")
+        # A copy to the device (from pageable memory, or within it) may still be in flight
+        # when cudaMemcpy returns, and onnxruntime's stream does not wait for the default one.
+        self._sync()
 
 
 def _cudart():
