@@ -258,8 +258,13 @@ class StaticDecoder:
             raise ContextFull(self.context)
         total = span.length + len(ids)
         binding = self.session.io_binding()
-        binding.bind_cpu_input("input_ids", np.asarray([ids], np.int64))
-        binding.bind_cpu_input("seqlens_k", np.asarray([total - 1], np.int32))
+        for name, value in (("input_ids", np.asarray([ids], np.int64)),
+                            ("seqlens_k", np.asarray([total - 1], np.int32))):
+            if self.device == "cpu":
+                binding.bind_cpu_input(name, value)
+            else:  # on the device, as in the captured steps: no input is copied in the run
+                binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(
+                    value, self.device, 0))
         binding.bind_cpu_input("total_sequence_length", np.asarray(total, np.int32))
         binding.bind_cpu_input("logits_to_keep", np.asarray(keep or len(ids), np.int64))
         self._bind_kv(binding, span.row, 1)
