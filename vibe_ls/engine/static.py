@@ -132,8 +132,13 @@ class StaticDecoder:
         old, old_rows = self.kv, self.rows
         self.kv = [self.memory.empty((rows, self.kv_heads, self.context, self.head_dim),
                                      self.kv_dtype) for _ in self.past_names]
+        head = self._head_bytes(self.context)
         for (_, src), (_, dst) in zip(old, self.kv, strict=False):
-            self.memory.copy(dst, src, old_rows * self._row_bytes)
+            for r in range(old_rows):  # only what rows hold: untouched pages stay unmapped
+                n = self._head_bytes(len(self.held[r]))
+                for h in range(self.kv_heads):
+                    offset = (r * self.kv_heads + h) * head
+                    self.memory.copy(dst + offset, src + offset, n)
         self.held += [[] for _ in range(rows - old_rows)]
         self.rows = rows
         self._step_io = {

@@ -189,6 +189,7 @@ def static_rows(engine: Engine, requests: list[Request], on_text: OnText | None,
     drop the rest or add a row)."""
     cancel = cancel or threading.Event()
     batch = Batch(engine, on_text, cancel)
+    batch.decoder.reserve(len(requests))  # one allocation for the rows known at the start
     start = time.monotonic()
     for i, request in enumerate(requests):
         if not batch.admit(StaticGeneration(engine, request, on_text if i == 0 else None,
