@@ -165,21 +165,34 @@ def test_the_gqa_fp16_export_keeps_parity_on_cuda(tiny_gqa_fp16: Path, tiny_fp32
     assert int(np.argmax(half)) in np.argsort(full)[-5:]
 
 
-def test_the_gqa_step_has_no_memcpy_node(tiny_gqa_fp16: Path, tmp_path: Path) -> None:
-    """Every node of the decode step runs on the GPU (a Memcpy would break graph capture and
-    cost a sync): the graph onnxruntime runs, saved after partitioning, has none."""
+def _cuda_ops(model: Path, folder: Path) -> list[str]:
+    """The op types of the graph onnxruntime runs on CUDA (saved after partitioning)."""
     import onnx
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    options.optimized_model_filepath = str(folder / "optimized.onnx")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    ort.InferenceSession(str(tiny_gqa_fp16 / "model.onnx"), options,
+    ort.InferenceSession(str(model / "model.onnx"), options,
                          providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
-    graph = onnx.load(tmp_path / "optimized.onnx", load_external_data=False).graph
-    ops = [n.op_type for n in graph.node]
+    graph = onnx.load(folder / "optimized.onnx", load_external_data=False).graph
+    return [n.op_type for n in graph.node]
+
+
+def test_the_gqa_step_has_no_memcpy_node(tiny_gqa_fp16: Path, tmp_path: Path) -> None:
+    """Every node of the decode step runs on the GPU (a Memcpy would break graph capture and
+    cost a sync)."""
+    ops = _cuda_ops(tiny_gqa_fp16, tmp_path)
     assert not [op for op in ops if op.startswith("Memcpy")], ops
     assert ops.count("GroupQueryAttention") == 2
+
+
+def test_the_gqa_step_fuses_residual_adds_into_its_norms(tiny_gqa_fp16: Path,
+                                                          tmp_path: Path) -> None:
+    """The export fuses each RMSNorm; on CUDA onnxruntime folds the residual Add before it
+    in (SkipSimplifiedLayerNormalization): one kernel where there were two."""
+    ops = _cuda_ops(tiny_gqa_fp16, tmp_path)
+    assert ops.count("SkipSimplifiedLayerNormalization") >= 2 * 2, ops
 
 
 def test_gqa_batches_on_cuda_decode_each_row_as_if_alone(tiny_gqa: Path) -> None:

@@ -24,7 +24,11 @@ Progress = Callable[[str], None]
 
 
 # What `vibe-ls setup` builds by default: where CUDA is usable, the 1.5B in fp16 with
-# GroupQueryAttention on a static KV buffer (CUDA graphs); elsewhere the 0.5B in int4.
+# GroupQueryAttention on a static KV buffer (CUDA graphs); elsewhere the 0.5B in int4 with
+# optimum's attention. On the CPU the GQA graph was not slower (0.5B int4, alternating
+# `vibe-ls bench` runs on a 2-core VM under load ~13: decode 4.8/4.9 against 3.5/4.6 tok/s,
+# prefill 26 against 25/33 tok/s) but its buffer costs memory and a rebuild for every
+# installed model, for a gain that noise cannot confirm: the CPU keeps today's graph.
 BY_DEVICE = {"cuda": ("qwen2.5-coder-1.5b", "fp16", "gqa"),
              "cpu": (home.DEFAULT_MODEL, "int4", "mha")}
 
