@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibe_ls.verify import jail
+from vibe_ls.verify import cgroup, jail
 from vibe_ls.verify.jail import Unavailable
 
 __all__ = ["BLOCK_MARK", "Limits", "Outcome", "Unavailable", "Workspace", "isolation",
@@ -48,6 +48,8 @@ __all__ = ["BLOCK_MARK", "Limits", "Outcome", "Unavailable", "Workspace", "isola
 OUTPUT_LIMIT = 1 << 20  # bytes of stdout and of stderr kept
 BLOCK_MARK = "@@vibe-sandbox-blocked@@ "
 _SETUP_FAILED = 125  # the runner's exit status when it could not prepare the work directory
+# Tasks of a run besides the code's own: bwrap's two, the runner, its subshell.
+_OWN_TASKS = 6
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,10 @@ def _make_hook(work, allow_procs, allow_ctypes=False):
 def _main():
     work, script, allow = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
     allow_ctypes = sys.argv[4] == "1"
+    if sys.argv[5:]:  # the Landlock rules: before anything of the candidate runs
+        restrict(*split(sys.argv[5:])[0])
+    for name in [m for m in sys.modules if m.partition(".")[0] in ("ctypes", "_ctypes")]:
+        del sys.modules[name]  # so that importing it again meets the tripwire
     with open(script, encoding="utf-8") as f:
         code = compile(f.read(), script, "exec")
     import traceback
@@ -175,6 +181,7 @@ def _main():
 
 _main()
 '''.replace("@MARK@", repr(BLOCK_MARK))
+_BOOTSTRAP = jail.LANDLOCK_SOURCE + _BOOTSTRAP
 
 # The first process in the sandbox (bash, as nobody when run by root): unpack the last
 # run's state into the work directory (the parent's inputs, already copied in by bwrap, stay
@@ -215,7 +222,8 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits(),
     argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOTSTRAP, f"{base}/work",
             f"{base}/main.py", "1" if limits.processes > 0 else "0",
             "1" if limits.ctypes else "0"]
-    outcome, _ = _run(base, inputs, None, argv, stdin, limits, {}, _python_prefixes())
+    outcome, _ = _run(base, inputs, None, argv, stdin, limits, {}, jail.python_prefixes(),
+                      bootstrap=True)
     return outcome
 
 
@@ -279,12 +287,13 @@ def isolation() -> dict[str, bool]:
             "no-new-privs": status.get("NoNewPrivs") == "1",
             "no capabilities": status.get("CapEff") == "0" * 16 == status.get("CapPrm"),
             "rlimits": all(v != -1 for v in limits),
-            "unprivileged user": seen["uid"] != 0}
+            "unprivileged user": seen["uid"] != 0,
+            "landlock": seen["landlock"]}
 
 
 _LAYERS = ("user namespace", "pid namespace", "network namespace",
            "mount namespace, tmpfs work directory", "seccomp", "no-new-privs",
-           "no capabilities", "rlimits", "unprivileged user")
+           "no capabilities", "rlimits", "unprivileged user", "landlock")
 _PROBE = r'''
 import json, os, resource
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
@@ -292,17 +301,24 @@ status = {k: v.strip() for k, v in status.items()}
 mounts = [line.split() for line in open("/proc/self/mountinfo")]
 work_fs = next((m[m.index("-") + 1] for m in sorted(mounts, key=lambda m: -len(m[4]))
                 if os.getcwd().startswith(m[4])), "")
+try:  # readable to everyone, but no Landlock rule names it
+    landlock = not os.listdir("/")
+except PermissionError:
+    landlock = True
 print(json.dumps({"ns": {n: os.stat(f"/proc/self/ns/{n}").st_ino for n in ("user", "pid", "net")},
                   "pid": os.getpid(), "uid": os.geteuid(), "status": status, "work_fs": work_fs,
+                  "landlock": landlock,
                   "limits": [resource.getrlimit(r)[1] for r in (resource.RLIMIT_CPU,
                              resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NPROC)]}))
 '''
 
 
 def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str,
-         limits: Limits, extra_env: dict[str, str], prefixes: list[str], keep: bool = False):
+         limits: Limits, extra_env: dict[str, str], prefixes: list[str], keep: bool = False,
+         bootstrap: bool = False):
     """One sandboxed run: (its Outcome, the work directory packed for the next run when
-    `keep`, else None; None too when the run did not end by itself)."""
+    `keep`, else None; None too when the run did not end by itself). `bootstrap`: argv is
+    our Python bootstrap, which applies the Landlock rules itself (else the launcher does)."""
     reason = jail.unavailable()
     if reason:
         raise Unavailable(reason)
@@ -316,6 +332,8 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
         fin.seek(0)
         state_out = tempfile.TemporaryFile() if keep else None  # noqa: SIM115 (returned)
         box = stack.enter_context(jail.Jail(limits.file_mb, prefixes, base, inputs))
+        group = stack.enter_context(contextlib.closing(cgroup.RunGroup(
+            _run_memory(limits), limits.processes + _OWN_TASKS)))
         status = stack.enter_context(_StatusPipe())
         fds = [f.fileno() for f in (state, state_out) if f is not None]
         if state is not None:
@@ -323,11 +341,12 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
         runner = [*_BASH, _RUNNER, "bash", work, _ulimits(limits),
                   str(state.fileno()) if state else "",
                   str(state_out.fileno()) if state_out else "",
-                  " ".join(map(str, fds + box.fds + [status.write])), *argv]
+                  " ".join(map(str, fds + box.fds + [status.write])),
+                  *([*argv, *box.landlock_rules()] if bootstrap else box.landlocked(argv))]
         bwrap, *rest = box.argv(work, env, runner)
-        argv = [bwrap, "--json-status-fd", str(status.write), *rest]
+        argv = group.enter([bwrap, "--json-status-fd", str(status.write), *rest])
         outcome, ended = _supervise(argv, [*box.fds, *fds, status.write], fin, fout, ferr,
-                                    limits, status)
+                                    limits, status, group)
     if state_out is not None and not ended:
         state_out.close()
         state_out = None
@@ -336,8 +355,14 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
     return outcome, state_out
 
 
+def _run_memory(limits: Limits) -> int:
+    """The whole run's memory bound where a cgroup holds it: what one process may have,
+    and its tmpfs places (the work directory with /tmp, /dev/shm) full."""
+    return (limits.memory_mb + 2 * limits.file_mb) << 20
+
+
 def _supervise(argv: list[str], fds: list[int], fin, fout, ferr, limits: Limits,
-               pipe: _StatusPipe):
+               pipe: _StatusPipe, group: cgroup.RunGroup):
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, pass_fds=fds,
                             start_new_session=True)
@@ -356,7 +381,8 @@ def _supervise(argv: list[str], fds: list[int], fin, fout, ferr, limits: Limits,
         blocked = blocked or "the sandbox could not be set up: " + stderr.strip()[:300]
         return Outcome(proc.returncode, stdout, stderr, timed_out, blocked, wall), False
     cpu = usage.ru_utime + usage.ru_stime
-    reason = _reason(proc.returncode, timed_out, stderr, cpu, limits, blocked)
+    reason = _reason(proc.returncode, timed_out, stderr, cpu, limits, blocked,
+                     group.out_of_memory())
     return Outcome(proc.returncode, stdout, stderr, timed_out, reason, wall), not timed_out
 
 
@@ -399,13 +425,6 @@ def _write_files(work: Path, files: dict[str, str]) -> None:
         path = work / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-
-
-@functools.lru_cache(maxsize=1)
-def _python_prefixes() -> list[str]:
-    """What this interpreter needs to start: its venv, its installation, the real binary."""
-    return [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-            os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))]
 
 
 def _tool_prefix(program: str) -> str:
@@ -476,11 +495,13 @@ def _wait_exit(pid: int, deadline: float) -> bool:
 
 
 def _reason(rc: int | None, timed_out: bool, stderr: str, cpu: float, limits: Limits,
-            blocked: str) -> str:
+            blocked: str, out_of_memory: bool = False) -> str:
     if timed_out:
         return "timeout"
     if blocked:
         return f"blocked: {blocked}"
+    if out_of_memory:  # the kernel killed a process of the run, perhaps not the first
+        return "memory limit"
     if rc == -signal.SIGXCPU or (rc == -signal.SIGKILL and cpu >= math.ceil(limits.cpu_s)):
         return "cpu limit"
     if rc == -signal.SIGXFSZ or (rc and ("File too large" in stderr
