@@ -22,26 +22,19 @@ C_CANDIDATE = '#include <stdio.h>\nint main(void) { printf("%d\\n", 2 + 3); retu
 BEFORE = "9f32b19"  # the last commit with the audit-hook sandbox (vibe_ls/sandbox.py)
 _COMPILE = {"cpu_s": 30, "wall_s": 60, "processes": 16, "file_mb": 64}
 
-# Runs with the chosen sandbox module importable as `box`: prints its medians (ms) as JSON.
+# Runs with the chosen sandbox module importable as `box` (and this package, for its timer):
+# prints its medians (ms) as JSON.
 _TIMER = r'''
-import inspect, json, statistics, sys, time
+import inspect, json, sys
 import box
+from vibe_ls.bench.isolation import median_ms
 py, c, repeats, gcc = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-
-def median_ms(run):
-    run()  # warm: one-time probes, the page cache
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 def python():
     out = box.run_python(py)
     assert out.stdout == "5\n", out
 
-result = {"python": median_ms(python)}
+result = {"python": median_ms(python, repeats)}
 if gcc:
     with box.Workspace({"p.c": c}) as space:
         built = space.run([gcc, "-O2", "-o", "p", "p.c"], limits=box.Limits(**@COMPILE@))
@@ -49,13 +42,13 @@ if gcc:
         program = str(space.work / "p")
         # As the harness runs a built program: nothing kept (a choice the old one lacked).
         keep = {"keep": False} if "keep" in inspect.signature(space.run).parameters else {}
-        result["c"] = median_ms(lambda: space.run([program], **keep))
+        result["c"] = median_ms(lambda: space.run([program], **keep), repeats)
 print(json.dumps(result))
 '''.replace("@COMPILE@", repr(_COMPILE))
 
 
-def _median_ms(run, repeats: int) -> float:
-    run()
+def median_ms(run, repeats: int) -> float:
+    run()  # warm: one-time probes, the page cache
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -66,14 +59,14 @@ def _median_ms(run, repeats: int) -> float:
 
 def _plain(repeats: int, gcc: str | None) -> dict:
     """The same candidates with no sandbox at all."""
-    result = {"python": _median_ms(lambda: subprocess.run(
+    result = {"python": median_ms(lambda: subprocess.run(
         [sys.executable, "-I", "-B", "-c", PYTHON_CANDIDATE], check=True, capture_output=True),
         repeats)}
     if gcc:
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([gcc, "-O2", "-o", f"{tmp}/p", "-x", "c", "-"], input=C_CANDIDATE,
                            text=True, check=True)
-            result["c"] = _median_ms(lambda: subprocess.run([f"{tmp}/p"], check=True,
+            result["c"] = median_ms(lambda: subprocess.run([f"{tmp}/p"], check=True,
                                                             capture_output=True), repeats)
     return result
 
@@ -98,7 +91,7 @@ def _before(repeats: int, gcc: str | None) -> dict:
             return {"skipped": f"not a git checkout with commit {BEFORE} "
                                f"({shown.stderr.strip()[:120] or 'git failed'})"}
         Path(tmp, "box.py").write_text(shown.stdout, encoding="utf-8")
-        return _timed(tmp, repeats, gcc)
+        return _timed(f"{tmp}:{repo}", repeats, gcc)
 
 
 def _after(repeats: int, gcc: str | None) -> dict:
