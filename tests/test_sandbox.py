@@ -600,6 +600,19 @@ def test_a_workspace_leaves_nothing_behind() -> None:
     assert not base.exists()
 
 
+def test_without_landlock_the_bwrap_layers_still_run(monkeypatch) -> None:
+    monkeypatch.setattr(jail, "landlock_abi", lambda: 0)  # a kernel without Landlock
+    out = run_python("import os\nprint(sorted(os.listdir('/'))[:2])", limits=FAST)
+    assert out.returncode == 0 and out.stdout.startswith("['bin', "), out
+    layers = isolation.__wrapped__()
+    assert not layers.pop("landlock") and all(layers.values()), layers
+    from vibe_ls.doctor import sandbox_report
+
+    monkeypatch.setattr("vibe_ls.verify.sandbox.isolation", isolation.__wrapped__)
+    assert "landlock ABI 0: this kernel has none (the bubblewrap layers still hold)" in \
+        "\n".join(sandbox_report())
+
+
 def test_without_a_sandbox_nothing_runs_and_the_verdict_says_why(monkeypatch) -> None:
     from vibe_ls.verify import harness, jail, sandbox, verifier
 
