@@ -23,18 +23,18 @@ BEFORE = "9f32b19"  # the last commit with the audit-hook sandbox (vibe_ls/sandb
 _COMPILE = {"cpu_s": 30, "wall_s": 60, "processes": 16, "file_mb": 64}
 
 # Runs with the chosen sandbox module importable as `box` (and this package, for its timer):
-# prints its medians (ms) as JSON.
+# prints the times of its runs (ms) as JSON.
 _TIMER = r'''
 import inspect, json, sys
 import box
-from vibe_ls.bench.isolation import median_ms
+from vibe_ls.bench.isolation import times_ms
 py, c, repeats, gcc = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 
 def python():
     out = box.run_python(py)
     assert out.stdout == "5\n", out
 
-result = {"python": median_ms(python, repeats)}
+result = {"python": times_ms(python, repeats)}
 if gcc:
     with box.Workspace({"p.c": c}) as space:
         built = space.run([gcc, "-O2", "-o", "p", "p.c"], limits=box.Limits(**@COMPILE@))
@@ -42,32 +42,32 @@ if gcc:
         program = str(space.work / "p")
         # As the harness runs a built program: nothing kept (a choice the old one lacked).
         keep = {"keep": False} if "keep" in inspect.signature(space.run).parameters else {}
-        result["c"] = median_ms(lambda: space.run([program], **keep), repeats)
+        result["c"] = times_ms(lambda: space.run([program], **keep), repeats)
 print(json.dumps(result))
 '''.replace("@COMPILE@", repr(_COMPILE))
 
 
-def median_ms(run, repeats: int) -> float:
+def times_ms(run, repeats: int) -> list[float]:
     run()  # warm: one-time probes, the page cache
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        times.append((time.perf_counter() - start) * 1000)
+    return times
 
 
 def _plain(repeats: int, gcc: str | None) -> dict:
     """The same candidates with no sandbox at all."""
-    result = {"python": median_ms(lambda: subprocess.run(
+    result = {"python": times_ms(lambda: subprocess.run(
         [sys.executable, "-I", "-B", "-c", PYTHON_CANDIDATE], check=True, capture_output=True),
         repeats)}
     if gcc:
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([gcc, "-O2", "-o", f"{tmp}/p", "-x", "c", "-"], input=C_CANDIDATE,
                            text=True, check=True)
-            result["c"] = median_ms(lambda: subprocess.run([f"{tmp}/p"], check=True,
-                                                            capture_output=True), repeats)
+            result["c"] = times_ms(lambda: subprocess.run([f"{tmp}/p"], check=True,
+                                                           capture_output=True), repeats)
     return result
 
 
@@ -103,18 +103,26 @@ def _after(repeats: int, gcc: str | None) -> dict:
         return _timed(f"{tmp}:{repo}", repeats, gcc)
 
 
-def isolation_cost(repeats: int = 30) -> dict:
+def isolation_cost(repeats: int = 30, rounds: int = 5) -> dict:
+    """Medians (ms) of each way to run each candidate. The ways take turns, `rounds` times,
+    so that a machine whose load changes meanwhile weighs on all of them alike."""
     from vibe_ls.verify import cgroup, jail, sandbox
 
     why = sandbox.unavailable()
     if why:
         return {"skipped": why}
-    gcc = shutil.which("gcc")
-    report = {"repeats": repeats, "gcc": gcc, "plain": _plain(repeats, gcc),
-              "before": _before(repeats, gcc), "after": _after(repeats, gcc),
-              "layers": sandbox.isolation(), "landlock_abi": jail.landlock_abi(),
-              "memory": cgroup.describe()}
-    return report
+    gcc, each = shutil.which("gcc"), max(1, repeats // rounds)
+    ways = {"plain": _plain, "before": _before, "after": _after}
+    samples: dict = {way: {} for way in ways}
+    for _ in range(rounds):
+        for way, measure in ways.items():
+            for name, times in measure(each, gcc).items():
+                samples[way].setdefault(name, []).extend(
+                    times if isinstance(times, list) else [times])
+    report = {way: {name: statistics.median(times) if name != "skipped" else times[0]
+                    for name, times in found.items()} for way, found in samples.items()}
+    return {"repeats": each * rounds, "gcc": gcc, **report, "layers": sandbox.isolation(),
+            "landlock_abi": jail.landlock_abi(), "memory": cgroup.describe()}
 
 
 def _row(report: dict, name: str) -> str:
