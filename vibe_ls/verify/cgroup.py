@@ -14,6 +14,7 @@ import contextlib
 import functools
 import os
 import secrets
+import threading
 import time
 
 CONTROLLERS = ("memory", "pids")
@@ -161,7 +162,8 @@ class RunGroup:
         return False
 
     def close(self) -> None:
-        _PENDING.extend(self.groups.values())
+        with _LOCK:
+            _PENDING.extend(self.groups.values())
         self.groups = {}
         _sweep()
 
@@ -169,17 +171,19 @@ class RunGroup:
 # Run cgroups not yet removed: the last task of a run may take a moment to leave its
 # cgroups (waiting for it cost 5 ms a run); tried again at the next run and at exit.
 _PENDING: list[str] = []
+_LOCK = threading.Lock()
 
 
 def _sweep() -> None:
-    for group in list(_PENDING):
-        try:
-            os.rmdir(group)
-        except FileNotFoundError:
-            pass
-        except OSError:
-            continue
-        _PENDING.remove(group)
+    with _LOCK:
+        for group in list(_PENDING):
+            try:
+                os.rmdir(group)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                continue
+            _PENDING.remove(group)
 
 
 @atexit.register
