@@ -1,7 +1,8 @@
 """The operating system's isolation for model-written code: a bubblewrap (`bwrap`) command
 line that runs a program in new user, mount, PID, network, IPC and UTS namespaces, on a root
 of read-only binds, with size-bounded tmpfs for its writable places, no capabilities,
-`no_new_privs` and a seccomp filter.
+`no_new_privs` and a seccomp filter; and the Landlock rules (`landlock`) that the program
+applies to itself inside, through a launcher, as a second layer.
 
 `sandbox` builds on this; nothing here trusts the code that runs inside. Where the isolation
 cannot be set up (`unavailable()` says why) nothing is run: there is no weaker fallback.

@@ -6,6 +6,9 @@ with new user, mount, PID, network, IPC and UTS namespaces, a root of read-only 
 system and of the interpreter or toolchain, size-bounded tmpfs for the work directory,
 /tmp and /dev/shm, no capabilities, `no_new_privs`, a seccomp filter, and rlimits (CPU,
 address space, file size, open files, processes). As root the code runs as `nobody`.
+Inside, Landlock holds the same lines again (reads only what is bound in, writes only in
+the tmpfs, no TCP, no signal out). Where the code may start more processes, a cgroup (where
+one is delegated: `cgroup`) bounds the memory of the whole run.
 
 Nothing outlives a run: the runner kills every process in the PID namespace before it
 packs the work directory, and the namespace's first process ending ends the rest. The
