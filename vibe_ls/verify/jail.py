@@ -231,9 +231,14 @@ def landlock_abi() -> int:
         return 0
 
 
-# The launcher for programs other than Python candidates (those restrict themselves in
-# their bootstrap): restrict, then exec the command. Only the standard library, -S: it runs
-# where vibe-ls is not importable, in about 10 ms.
+def self_restricting() -> bool:
+    """Whether a Python candidate applies the Landlock rules in its own bootstrap: where
+    there is Landlock but no compiled launcher (which saves it importing ctypes)."""
+    return bool(landlock_abi()) and launcher.native() is None
+
+
+# The launcher where no compiled one could be built: restrict, then exec the command. Only
+# the standard library, -S: it runs where vibe-ls is not importable, in about 10 ms.
 LANDLOCK_SOURCE = Path(landlock.__file__).read_text(encoding="utf-8")
 LAUNCHER = LANDLOCK_SOURCE + "\nimport sys\nlaunch(sys.argv[1:])\n"
 
@@ -325,11 +330,15 @@ class Jail:
             return []
         return landlock.arguments(self.readable(), self.writable(), ["/dev"])
 
-    def landlocked(self, command: list[str]) -> list[str]:
+    def landlocked(self, command: list[str], restricts_itself: bool = False) -> list[str]:
         """`command` started through the Landlock launcher (as it is without Landlock):
-        the compiled one where it could be built, else this interpreter."""
+        the compiled one where it could be built, else this interpreter; or, when it
+        `restricts_itself` (our Python bootstrap) and there is no compiled launcher, with
+        the rules after its arguments."""
         if not landlock_abi():
             return command
+        if self_restricting() and restricts_itself:
+            return [*command, *self.landlock_rules()]
         native = launcher.native()
         start = [native] if native else [sys.executable, "-I", "-S", "-c", LAUNCHER]
         return [*start, *self.landlock_rules(), *command]

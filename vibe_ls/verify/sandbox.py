@@ -184,7 +184,8 @@ def _main():
 
 _main()
 '''.replace("@MARK@", repr(BLOCK_MARK))
-_BOOTSTRAP = jail.LANDLOCK_SOURCE + _BOOTSTRAP
+# Where there is no compiled launcher, the bootstrap applies the Landlock rules itself.
+_BOOTSTRAP_LANDLOCK = jail.LANDLOCK_SOURCE + _BOOTSTRAP
 
 # The first process in the sandbox (bash, as nobody when run by root): unpack the last
 # run's state into the work directory (the parent's inputs, already copied in by bwrap, stay
@@ -222,7 +223,8 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits(),
     work directory holds `files`, under `limits`; nothing of it remains afterwards."""
     base = f"/tmp/vibe-sandbox-{secrets.token_hex(6)}"  # a path inside the sandbox only
     inputs = {"main.py": code.encode("utf-8"), **_named(files or {}, "work/")}
-    argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOTSTRAP, f"{base}/work",
+    bootstrap = _BOOTSTRAP_LANDLOCK if jail.self_restricting() else _BOOTSTRAP
+    argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", bootstrap, f"{base}/work",
             f"{base}/main.py", "1" if limits.processes > 0 else "0",
             "1" if limits.ctypes else "0"]
     outcome, _ = _run(base, inputs, None, argv, stdin, limits, {}, jail.python_prefixes(),
@@ -321,7 +323,7 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
          bootstrap: bool = False):
     """One sandboxed run: (its Outcome, the work directory packed for the next run when
     `keep`, else None; None too when the run did not end by itself). `bootstrap`: argv is
-    our Python bootstrap, which applies the Landlock rules itself (else the launcher does)."""
+    our Python bootstrap, which can apply the Landlock rules itself."""
     reason = jail.unavailable()
     if reason:
         raise Unavailable(reason)
@@ -344,7 +346,7 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
                   str(state.fileno()) if state else "",
                   str(state_out.fileno()) if state_out else "",
                   " ".join(map(str, fds + box.fds + [status.write])),
-                  *([*argv, *box.landlock_rules()] if bootstrap else box.landlocked(argv))]
+                  *box.landlocked(argv, restricts_itself=bootstrap)]
         bwrap, *rest = box.argv(work, env, runner)
         argv = group.enter([bwrap, "--json-status-fd", str(status.write), *rest])
         outcome, ended = _supervise(argv, [*box.fds, *fds, status.write], fin, fout, ferr,
