@@ -87,7 +87,8 @@ def native() -> str | None:
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         return None
-    tag = hashlib.sha256(SOURCE.encode()).hexdigest()[:12]
+    # A home shared between machines may see another architecture's build.
+    tag = hashlib.sha256((SOURCE + os.uname().machine).encode()).hexdigest()[:12]
     try:
         where = home.home() / "sandbox"
         where.mkdir(parents=True, exist_ok=True)
