@@ -304,12 +304,15 @@ print(("ESCAPED memory" if held == children else "blocked memory"), held * mb, "
 """
 
 # Native, for Landlock alone: a write into a directory that the test binds writable (the
-# first layer weakened on purpose), and a TCP bind inside the sandbox's own network.
+# first layer weakened on purpose), a TCP bind inside the sandbox's own network, and a
+# signal to the process that started it (the sandbox's runner, the same user).
 LANDLOCK_C = r"""
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <unistd.h>
 int main(int argc, char **argv) {
     FILE *f = fopen(argv[1], "a");
     printf("write %d\n", f != NULL && fputs("pwned", f) >= 0 && fclose(f) == 0);
@@ -318,6 +321,7 @@ int main(int argc, char **argv) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(0x7f000001);
     printf("bind %d\n", s >= 0 && bind(s, (struct sockaddr *) &a, sizeof a) == 0);
+    printf("signal %d\n", kill(getppid(), 0) == 0);
     return 0;
 }
 """

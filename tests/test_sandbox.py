@@ -537,7 +537,8 @@ def test_attack_check_then_use_race(attacker, victim) -> None:
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="no C compiler")
 def test_attack_landlock_alone_holds_a_writable_bind(attacker, victim) -> None:
     """The first layer weakened on purpose (the victim's directory bound writable into the
-    sandbox): Landlock alone refuses the write, and a TCP bind inside the sandbox."""
+    sandbox): Landlock alone refuses the write, a TCP bind inside the sandbox, and a signal
+    to the runner (outside the code's Landlock domain, the same user)."""
     if not jail.landlock_abi():
         pytest.skip("this kernel has no Landlock")
     victim.parent.chmod(0o777)  # so that only Landlock stands between the code and it
@@ -545,10 +546,10 @@ def test_attack_landlock_alone_holds_a_writable_bind(attacker, victim) -> None:
     bind, inside = str(victim.parent), f"{sandbox_attacks.BOUND}/{victim.name}"
     out = _attack(attacker, victim, sandbox_attacks.LANDLOCK_C, inside, native=True,
                   bind=bind)
-    assert out["stdout"].split() == ["write", "0", "bind", "0"], out
+    assert out["stdout"].split() == ["write", "0", "bind", "0", "signal", "0"], out
     without = _sandboxed(attacker, sandbox_attacks.LANDLOCK_C, inside, native=True,
                          bind=bind, landlock=False)
-    assert without["stdout"].split() == ["write", "1", "bind", "1"], without
+    assert without["stdout"].split() == ["write", "1", "bind", "1", "signal", "1"], without
     assert victim.read_text() == "preciouspwned"
     victim.write_text("precious")
 
