@@ -25,7 +25,7 @@ _COMPILE = {"cpu_s": 30, "wall_s": 60, "processes": 16, "file_mb": 64}
 # Runs with the chosen sandbox module importable as `box` (and this package, for its timer):
 # prints the times of its runs (ms) as JSON.
 _TIMER = r'''
-import inspect, json, sys
+import inspect, json, os, sys
 import box
 from vibe_ls.bench.isolation import times_ms
 py, c, repeats, gcc = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -39,7 +39,7 @@ if gcc:
     with box.Workspace({"p.c": c}) as space:
         built = space.run([gcc, "-O2", "-o", "p", "p.c"], limits=box.Limits(**@COMPILE@))
         assert built.returncode == 0, built
-        program = str(space.work / "p")
+        program = os.path.join(space.work, "p")
         # As the harness runs a built program: nothing kept (a choice the old one lacked).
         keep = {"keep": False} if "keep" in inspect.signature(space.run).parameters else {}
         result["c"] = times_ms(lambda: space.run([program], **keep), repeats)
@@ -57,18 +57,43 @@ def times_ms(run, repeats: int) -> list[float]:
     return times
 
 
+# No sandbox at all, with the sandbox's interface, so that the same timer runs it.
+_PLAIN = r'''
+import os, subprocess, sys, tempfile
+
+class Limits:
+    def __init__(self, **limits):
+        pass
+
+def run_python(code):
+    return subprocess.run([sys.executable, "-I", "-B", "-c", code], capture_output=True,
+                          text=True)
+
+class Workspace:
+    def __init__(self, files):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.work = self.tmp.name
+        for name, text in files.items():
+            with open(os.path.join(self.work, name), "w") as f:
+                f.write(text)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.tmp.cleanup()
+
+    def run(self, argv, limits=None):
+        return subprocess.run(argv, cwd=self.work, capture_output=True, text=True)
+'''
+
+
 def _plain(repeats: int, gcc: str | None) -> dict:
-    """The same candidates with no sandbox at all."""
-    result = {"python": times_ms(lambda: subprocess.run(
-        [sys.executable, "-I", "-B", "-c", PYTHON_CANDIDATE], check=True, capture_output=True),
-        repeats)}
-    if gcc:
-        with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([gcc, "-O2", "-o", f"{tmp}/p", "-x", "c", "-"], input=C_CANDIDATE,
-                           text=True, check=True)
-            result["c"] = times_ms(lambda: subprocess.run([f"{tmp}/p"], check=True,
-                                                           capture_output=True), repeats)
-    return result
+    """The same candidates with no sandbox at all, through the same timer."""
+    repo = Path(__file__).resolve().parents[2]
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "box.py").write_text(_PLAIN, encoding="utf-8")
+        return _timed(f"{tmp}:{repo}", repeats, gcc)
 
 
 def _timed(module_dir: str, repeats: int, gcc: str | None) -> dict:
