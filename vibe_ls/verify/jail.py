@@ -231,12 +231,6 @@ def landlock_abi() -> int:
         return 0
 
 
-def self_restricting() -> bool:
-    """Whether a Python candidate applies the Landlock rules in its own bootstrap: where
-    there is Landlock but no compiled launcher (which saves it importing ctypes)."""
-    return bool(landlock_abi()) and launcher.native() is None
-
-
 # The launcher where no compiled one could be built: restrict, then exec the command. Only
 # the standard library, -S: it runs where vibe-ls is not importable, in about 10 ms.
 LANDLOCK_SOURCE = Path(landlock.__file__).read_text(encoding="utf-8")
@@ -250,6 +244,7 @@ class Jail:
     def __init__(self, tmpfs_mb: int, prefixes: list[str] = (), base: str = "",
                  inputs: dict[str, bytes] | None = None) -> None:
         self.tmpfs_mb = tmpfs_mb
+        self.launcher = launcher.native() if landlock_abi() else None  # None: the Python one
         self.prefixes = list(prefixes) + self._launcher_prefixes()
         self.base = base  # holds the inputs and the work directory ("": none)
         self.as_root = os.geteuid() == 0
@@ -330,6 +325,11 @@ class Jail:
             return []
         return landlock.arguments(self.readable(), self.writable(), ["/dev"])
 
+    def restricts_in_bootstrap(self) -> bool:
+        """Whether a Python candidate applies the Landlock rules in its own bootstrap: where
+        there is Landlock but no compiled launcher (which saves it importing ctypes)."""
+        return bool(landlock_abi()) and self.launcher is None
+
     def landlocked(self, command: list[str], restricts_itself: bool = False) -> list[str]:
         """`command` started through the Landlock launcher (as it is without Landlock):
         the compiled one where it could be built, else this interpreter; or, when it
@@ -337,19 +337,17 @@ class Jail:
         the rules after its arguments."""
         if not landlock_abi():
             return command
-        if self_restricting() and restricts_itself:
+        if restricts_itself and self.restricts_in_bootstrap():
             return [*command, *self.landlock_rules()]
-        native = launcher.native()
-        start = [native] if native else [sys.executable, "-I", "-S", "-c", LAUNCHER]
+        start = [self.launcher] if self.launcher else [sys.executable, "-I", "-S", "-c",
+                                                       LAUNCHER]
         return [*start, *self.landlock_rules(), *command]
 
-    @staticmethod
-    def _launcher_prefixes() -> list[str]:
+    def _launcher_prefixes(self) -> list[str]:
         """Where the Landlock launcher lives, bound in too."""
         if not landlock_abi():
             return []
-        native = launcher.native()
-        return [os.path.dirname(native)] if native else python_prefixes()
+        return [os.path.dirname(self.launcher)] if self.launcher else python_prefixes()
 
     def _in_work_tree(self, path: str) -> bool:
         """A program built in the work directory is found there, not bound over it."""

@@ -81,10 +81,10 @@ int main(int argc, char **argv) {
 """
 
 
-@functools.lru_cache(maxsize=1)
 def native() -> str | None:
-    """The compiled launcher's path, built on first use; None where it cannot be built."""
-    compiler = shutil.which("cc") or shutil.which("gcc")
+    """The compiled launcher's path, built on first use; None where it cannot be built.
+    Looked for on every call: the cache directory may have gone (a test's home)."""
+    compiler = _compiler()
     if compiler is None:
         return None
     # A home shared between machines may see another architecture's build.
@@ -99,7 +99,20 @@ def native() -> str | None:
     path = where / f"landlock-launcher-{tag}"
     if os.access(path, os.X_OK):
         return str(path)
-    return _build(compiler, str(path))
+    if str(path) in _FAILED:  # one try a process: a compiler that fails keeps failing
+        return None
+    built = _build(compiler, str(path))
+    if built is None:
+        _FAILED.add(str(path))
+    return built
+
+
+_FAILED: set[str] = set()
+
+
+@functools.lru_cache(maxsize=1)
+def _compiler() -> str | None:
+    return shutil.which("cc") or shutil.which("gcc")
 
 
 def _build(compiler: str, path: str) -> str | None:

@@ -223,12 +223,16 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits(),
     work directory holds `files`, under `limits`; nothing of it remains afterwards."""
     base = f"/tmp/vibe-sandbox-{secrets.token_hex(6)}"  # a path inside the sandbox only
     inputs = {"main.py": code.encode("utf-8"), **_named(files or {}, "work/")}
-    bootstrap = _BOOTSTRAP_LANDLOCK if jail.self_restricting() else _BOOTSTRAP
-    argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", bootstrap, f"{base}/work",
-            f"{base}/main.py", "1" if limits.processes > 0 else "0",
-            "1" if limits.ctypes else "0"]
-    outcome, _ = _run(base, inputs, None, argv, stdin, limits, {}, jail.python_prefixes(),
-                      bootstrap=True)
+
+    def command(box: jail.Jail) -> list[str]:
+        own = box.restricts_in_bootstrap()
+        return box.landlocked([
+            sys.executable, "-I", "-B", "-X", "utf8", "-c",
+            _BOOTSTRAP_LANDLOCK if own else _BOOTSTRAP, f"{base}/work", f"{base}/main.py",
+            "1" if limits.processes > 0 else "0", "1" if limits.ctypes else "0"],
+            restricts_itself=True)
+
+    outcome, _ = _run(base, inputs, None, command, stdin, limits, {}, jail.python_prefixes())
     return outcome
 
 
@@ -263,8 +267,9 @@ class Workspace:
         is what later runs start from (a compiler's output); without, it is dropped, and
         the run is cheaper by the packing (running a built program)."""
         inputs = _named(_read_tree(self.work), "work/")
-        outcome, state = _run(str(self.base), inputs, self._state, argv, stdin, limits,
-                              env or {}, [_tool_prefix(argv[0])], keep=keep)
+        outcome, state = _run(str(self.base), inputs, self._state,
+                              lambda box: box.landlocked(argv), stdin, limits, env or {},
+                              [_tool_prefix(argv[0])], keep=keep)
         if state is not None:  # a run that was killed keeps the earlier state
             if self._state is not None:
                 self._state.close()
@@ -318,12 +323,11 @@ print(json.dumps({"ns": {n: os.stat(f"/proc/self/ns/{n}").st_ino for n in ("user
 '''
 
 
-def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str,
-         limits: Limits, extra_env: dict[str, str], prefixes: list[str], keep: bool = False,
-         bootstrap: bool = False):
-    """One sandboxed run: (its Outcome, the work directory packed for the next run when
-    `keep`, else None; None too when the run did not end by itself). `bootstrap`: argv is
-    our Python bootstrap, which can apply the Landlock rules itself."""
+def _run(base: str, inputs: dict[str, bytes], state, command, stdin: str,
+         limits: Limits, extra_env: dict[str, str], prefixes: list[str], keep: bool = False):
+    """One sandboxed run of `command(jail)` (the command line, with its Landlock launcher):
+    (its Outcome, the work directory packed for the next run when `keep`, else None; None
+    too when the run did not end by itself)."""
     reason = jail.unavailable()
     if reason:
         raise Unavailable(reason)
@@ -346,7 +350,7 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
                   str(state.fileno()) if state else "",
                   str(state_out.fileno()) if state_out else "",
                   " ".join(map(str, fds + box.fds + [status.write])),
-                  *box.landlocked(argv, restricts_itself=bootstrap)]
+                  *command(box)]
         bwrap, *rest = box.argv(work, env, runner)
         argv = group.enter([bwrap, "--json-status-fd", str(status.write), *rest])
         outcome, ended = _supervise(argv, [*box.fds, *fds, status.write], fin, fout, ferr,
