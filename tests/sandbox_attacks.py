@@ -8,6 +8,8 @@ stops it. Used by tests/test_sandbox.py, in this process and as an unprivileged 
 
 from __future__ import annotations
 
+import contextlib
+
 # Turn the audit hook off through a blocked call's traceback: the hook's frame holds its
 # sibling closures, whose cells hold the deny function (shared with the hook's own cell);
 # replace it with one that lets everything through, then write outside.
@@ -228,13 +230,143 @@ int main(int argc, char **argv) {
 '''
 
 
+# Check-then-use: a signal handler swaps "d" between a directory inside and a link to the
+# victim's directory, so that a path checked while it was inside is opened while it is the
+# link (the old audit hook fell after 22-65 tries). Unprotected, the link gets through.
+RACE = r"""
+import os, signal, sys
+target = sys.argv[1]
+name = os.path.basename(target)
+os.mkdir("d")
+os.symlink(os.path.dirname(target), "link")
+
+busy = []
+
+def swap(*_):
+    if busy:  # a handler can be entered again before it returns
+        return
+    busy.append(1)
+    try:
+        if os.path.islink("d"):
+            os.rename("d", "link")
+            os.rename("real", "d")
+        else:
+            os.rename("d", "real")
+            os.rename("link", "d")
+    except OSError:
+        pass
+    finally:
+        busy.clear()
+
+def written():
+    try:
+        with open(target) as f:
+            return "pwned" in f.read()
+    except OSError:
+        return False
+
+signal.signal(signal.SIGALRM, swap)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+for tries in range(1, 3001):
+    try:
+        with open("d/" + name, "a") as f:
+            f.write("pwned")
+    except OSError:
+        pass
+    if written():
+        print("ESCAPED race after", tries, "tries")
+        break
+else:
+    print("blocked after", tries, "tries")
+signal.setitimer(signal.ITIMER_REAL, 0)
+"""
+
+# Memory across processes: each child under the per-process bound, all of them together far
+# over the run's. argv[2] children of argv[3] MB each, touched; "ESCAPED" when all held it.
+MEMORY_TASKS = r"""
+import os, sys, time
+children, mb = int(sys.argv[2]), int(sys.argv[3])
+pids = []
+for _ in range(children):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        block = b"x" * (mb << 20)
+        os.write(w, b"1")
+        time.sleep(3)
+        os._exit(0)
+    os.close(w)
+    pids.append((pid, r))
+held = sum(os.read(r, 1) == b"1" for _, r in pids)
+for pid, _ in pids:
+    os.waitpid(pid, 0)
+print(("ESCAPED memory" if held == children else "blocked memory"), held * mb, "MB")
+"""
+
+# Native, for Landlock alone: a write into a directory that the test binds writable (the
+# first layer weakened on purpose), a TCP bind inside the sandbox's own network, and a
+# signal to the process that started it (the sandbox's runner, the same user).
+LANDLOCK_C = r"""
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    FILE *f = fopen(argv[1], "a");
+    printf("write %d\n", f != NULL && fputs("pwned", f) >= 0 && fclose(f) == 0);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    printf("bind %d\n", s >= 0 && bind(s, (struct sockaddr *) &a, sizeof a) == 0);
+    printf("signal %d\n", kill(getppid(), 0) == 0);
+    return 0;
+}
+"""
+
+
 def with_argv(code: str, *args: str) -> str:
     """The attack with its arguments in sys.argv[1:] (run_python takes no arguments)."""
     return f"import sys\nsys.argv[1:] = {list(args)!r}\n" + code
 
 
+BOUND = "/srv/victim"  # where `weakened` binds a host directory (outside every tmpfs)
+
+
+@contextlib.contextmanager
+def weakened(bind: str = "", landlock: bool = True):
+    """The sandbox with a layer taken away on purpose, to show what another holds alone:
+    `bind` a host directory writable at BOUND; without `landlock`."""
+    from vibe_ls.verify import jail
+
+    mounts, abi = jail.Jail.mounts, jail.landlock_abi
+
+    def with_bind(self) -> list[str]:
+        args = mounts(self)
+        at = args.index("--remount-ro")
+        return [*args[:at], "--perms", "0755", "--dir", "/srv", "--bind", bind, BOUND,
+                *args[at:]]
+
+    if bind:
+        jail.Jail.mounts = with_bind
+    if not landlock:
+        jail.landlock_abi = lambda: 0
+    try:
+        yield
+    finally:
+        jail.Jail.mounts, jail.landlock_abi = mounts, abi
+
+
 def serve(request: dict) -> dict:
-    """Run one attack in the sandbox: {"code", "native", "argv", "limits"} -> the Outcome."""
+    """Run one attack in the sandbox: {"code", "native", "argv", "limits", and optionally
+    "bind", "landlock" (see `weakened`)} -> the Outcome."""
+    with weakened(request.get("bind", ""), request.get("landlock", True)):
+        return _serve(request)
+
+
+def _serve(request: dict) -> dict:
     from vibe_ls.verify import sandbox
 
     limits = sandbox.Limits(**request["limits"])
@@ -246,7 +378,8 @@ def serve(request: dict) -> dict:
             cpu_s=30, wall_s=60, processes=16, file_mb=64))
         if built.returncode != 0:
             return built.__dict__
-        return space.run([str(space.work / "p"), *request["argv"]], limits=limits).__dict__
+        out = space.run([str(space.work / "p"), *request["argv"]], limits=limits)
+        return {**out.__dict__, "workspace": str(space.base)}
 
 
 if __name__ == "__main__":  # as an unprivileged user: a request on stdin, the outcome out

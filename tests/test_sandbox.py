@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -20,6 +21,7 @@ import pytest
 import sandbox_attacks
 from conftest import REPO
 
+from vibe_ls.verify import cgroup, jail
 from vibe_ls.verify.sandbox import Limits, Workspace, isolation, run_python
 
 FAST = Limits(cpu_s=2, wall_s=10)
@@ -160,7 +162,9 @@ def test_isolation_report_lists_every_layer_present() -> None:
     layers = isolation()
     assert set(layers) >= {"user namespace", "pid namespace", "network namespace",
                            "mount namespace, tmpfs work directory", "seccomp",
-                           "no-new-privs", "no capabilities", "rlimits"}
+                           "no-new-privs", "no capabilities", "rlimits", "landlock"}
+    if not jail.landlock_abi():  # a kernel without it: the layer is reported missing
+        assert not layers.pop("landlock")
     assert all(layers.values()), layers
     uid = run_python("import os\nprint(os.geteuid())", limits=FAST).stdout.strip()
     assert uid != "0"
@@ -306,18 +310,29 @@ def _state(path: Path) -> tuple:
 
 
 def _leftovers() -> set[str]:
-    return {f"/dev/shm/{n}" for n in os.listdir("/dev/shm")} | {
-        str(p) for p in Path(tempfile.gettempdir()).glob("vibe-sandbox-*")}
+    """What sandboxed code (always nobody) could have left in /dev/shm. Other processes of
+    the machine make and remove their own files there and workspaces in /tmp meanwhile: a
+    run's own workspace is checked by its path."""
+    found = set()
+    for entry in os.scandir("/dev/shm"):
+        with contextlib.suppress(OSError):
+            if entry.stat(follow_symlinks=False).st_uid == NOBODY:
+                found.add(entry.path)
+    return found
 
 
 def _sandboxed(attacker: str, code: str, *args: str, native: bool = False,
-               limits: Limits = FAST) -> dict:
+               limits: Limits = FAST, cgroup_procs: str = "", **weakened) -> dict:
+    """The attack's outcome in the sandbox, as `attacker`; `weakened`: see
+    sandbox_attacks.weakened; `cgroup_procs`: the unprivileged user starts in that cgroup."""
     request = {"code": code, "argv": list(args), "native": native,
-               "limits": dict(limits.__dict__)}
+               "limits": dict(limits.__dict__), **weakened}
     if _uid(attacker) is None:
         return sandbox_attacks.serve(request)
     site = sysconfig.get_paths()["purelib"]  # pyseccomp
-    done = subprocess.run([SYSTEM_PYTHON, str(Path(sandbox_attacks.__file__))],
+    enter = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', cgroup_procs] if cgroup_procs \
+        else []
+    done = subprocess.run([*enter, SYSTEM_PYTHON, str(Path(sandbox_attacks.__file__))],
                           input=json.dumps(request), capture_output=True, text=True,
                           user=NOBODY, group=NOBODY, extra_groups=[], timeout=120,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{REPO}:{site}"},
@@ -351,13 +366,14 @@ def _unprotected(attacker: str, code: str, *args: str, native: bool = False) -> 
 
 
 def _attack(attacker: str, victim: Path, code: str, *args: str, native: bool = False,
-            limits: Limits = FAST) -> dict:
+            limits: Limits = FAST, **options) -> dict:
     """Run `code` sandboxed; check that nothing outside changed and nothing remains."""
     before, leftovers = _state(victim), _leftovers()
-    out = _sandboxed(attacker, code, *args, native=native, limits=limits)
+    out = _sandboxed(attacker, code, *args, native=native, limits=limits, **options)
     assert "ESCAPED" not in out["stdout"], out
     assert _state(victim) == before, out
     assert _leftovers() <= leftovers, out
+    assert not os.path.exists(out.get("workspace", "/nonexistent")), out
     return out
 
 
@@ -510,6 +526,74 @@ def test_attack_native_metadata_and_unix_socket(attacker, victim) -> None:
         assert "chmod 0" in unprotected and "connect 0" in unprotected
 
 
+def test_attack_check_then_use_race(attacker, victim) -> None:
+    limits = Limits(cpu_s=5, wall_s=15)
+    out = _attack(attacker, victim, sandbox_attacks.RACE, str(victim), limits=limits)
+    assert "blocked after" in out["stdout"], out
+    assert "ESCAPED race" in _unprotected(attacker, sandbox_attacks.RACE, str(victim))
+    victim.write_text("precious")
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no C compiler")
+def test_attack_landlock_alone_holds_a_writable_bind(attacker, victim) -> None:
+    """The first layer weakened on purpose (the victim's directory bound writable into the
+    sandbox): Landlock alone refuses the write, a TCP bind inside the sandbox, and a signal
+    to the runner (outside the code's Landlock domain, the same user)."""
+    if not jail.landlock_abi():
+        pytest.skip("this kernel has no Landlock")
+    victim.parent.chmod(0o777)  # so that only Landlock stands between the code and it
+    victim.chmod(0o666)
+    bind, inside = str(victim.parent), f"{sandbox_attacks.BOUND}/{victim.name}"
+    out = _attack(attacker, victim, sandbox_attacks.LANDLOCK_C, inside, native=True,
+                  bind=bind)
+    assert out["stdout"].split() == ["write", "0", "bind", "0", "signal", "0"], out
+    without = _sandboxed(attacker, sandbox_attacks.LANDLOCK_C, inside, native=True,
+                         bind=bind, landlock=False)
+    assert without["stdout"].split() == ["write", "1", "bind", "1", "signal", "1"], without
+    assert victim.read_text() == "preciouspwned"
+    victim.write_text("precious")
+
+
+@pytest.fixture
+def run_cgroup(attacker):
+    """For the unprivileged user: a memory cgroup delegated to it (made and handed over by
+    root, as a service manager would), which it starts in; as root: none needed."""
+    if _uid(attacker) is None:
+        yield ""
+        return
+    own = cgroup._candidates("memory")
+    if not own:
+        pytest.skip("no memory cgroup to delegate")
+    group = f"{own[-1]}/vibe-test-{secrets.token_hex(4)}"
+    try:
+        os.mkdir(group)
+    except OSError as exc:
+        pytest.skip(f"no memory cgroup can be made to delegate: {exc}")
+    for path in (group, f"{group}/cgroup.procs", f"{group}/tasks"):
+        if os.path.exists(path):
+            os.chown(path, NOBODY, NOBODY)
+    yield f"{group}/cgroup.procs"
+    for _ in range(100):
+        try:
+            os.rmdir(group)
+            break
+        except OSError:
+            time.sleep(0.05)
+
+
+def test_attack_memory_across_processes(attacker, victim, run_cgroup) -> None:
+    """Four processes of 120 MB, each under the per-process bound (192 MB of address
+    space), together over the run's (192 MB and the 2 x 16 MB tmpfs)."""
+    if _uid(attacker) is None and "memory" not in cgroup.delegated():
+        pytest.skip(f"memory bounded {cgroup.describe()}")
+    limits = Limits(cpu_s=10, wall_s=20, memory_mb=192, processes=4)
+    out = _attack(attacker, victim, sandbox_attacks.MEMORY_TASKS, str(victim), "4", "120",
+                  limits=limits, cgroup_procs=run_cgroup)
+    assert out["reason"] == "memory limit", out
+    assert "ESCAPED memory 480 MB" in _unprotected(attacker, sandbox_attacks.MEMORY_TASKS,
+                                                   str(victim), "4", "120")
+
+
 def test_a_workspace_leaves_nothing_behind() -> None:
     with Workspace({"a.txt": "x"}) as space:
         base = space.base
@@ -520,6 +604,19 @@ def test_a_workspace_leaves_nothing_behind() -> None:
         assert again.stdout == "more\n"  # what a run made, the next run sees
         assert sorted(os.listdir(space.work)) == ["a.txt"]  # never on the host
     assert not base.exists()
+
+
+def test_without_landlock_the_bwrap_layers_still_run(monkeypatch) -> None:
+    monkeypatch.setattr(jail, "landlock_abi", lambda: 0)  # a kernel without Landlock
+    out = run_python("import os\nprint(sorted(os.listdir('/'))[:2])", limits=FAST)
+    assert out.returncode == 0 and out.stdout.startswith("['bin', "), out
+    layers = isolation.__wrapped__()
+    assert not layers.pop("landlock") and all(layers.values()), layers
+    from vibe_ls.doctor import sandbox_report
+
+    monkeypatch.setattr("vibe_ls.verify.sandbox.isolation", isolation.__wrapped__)
+    assert "landlock ABI 0: this kernel has none (the bubblewrap layers still hold)" in \
+        "\n".join(sandbox_report())
 
 
 def test_without_a_sandbox_nothing_runs_and_the_verdict_says_why(monkeypatch) -> None:

@@ -42,7 +42,7 @@ def runtime_report() -> list[str]:
 def sandbox_report() -> list[str]:
     """Each layer of the sandbox that runs model-written code, present or missing, as seen
     from inside it; where there is none, why and how to get one."""
-    from vibe_ls.verify import jail, sandbox
+    from vibe_ls.verify import cgroup, jail, sandbox
 
     why = sandbox.unavailable()
     lines = [f"sandbox: {why or 'bubblewrap ' + (jail.bwrap() or '')}"]
@@ -50,6 +50,11 @@ def sandbox_report() -> list[str]:
         lines.append("  implementations are not verified until it is installed")
     for layer, present in sandbox.isolation().items():
         lines.append(f"  {layer}: {'present' if present else 'MISSING'}")
+    abi = jail.landlock_abi()
+    lines.append(f"  landlock ABI {abi}: " + (
+        "files" + ", TCP" * (abi >= 4) + ", signals and abstract sockets" * (abi >= 6)
+        if abi else "this kernel has none (the bubblewrap layers still hold)"))
+    lines.append(f"  memory bounded {cgroup.describe()}")
     return lines
 
 

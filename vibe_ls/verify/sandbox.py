@@ -6,6 +6,9 @@ with new user, mount, PID, network, IPC and UTS namespaces, a root of read-only 
 system and of the interpreter or toolchain, size-bounded tmpfs for the work directory,
 /tmp and /dev/shm, no capabilities, `no_new_privs`, a seccomp filter, and rlimits (CPU,
 address space, file size, open files, processes). As root the code runs as `nobody`.
+Inside, Landlock holds the same lines again (reads only what is bound in, writes only in
+the tmpfs, no TCP, no signal out). Where the code may start more processes, a cgroup (where
+one is delegated: `cgroup`) bounds the memory of the whole run.
 
 Nothing outlives a run: the runner kills every process in the PID namespace before it
 packs the work directory, and the namespace's first process ending ends the rest. The
@@ -39,7 +42,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibe_ls.verify import jail
+from vibe_ls.verify import cgroup, jail
 from vibe_ls.verify.jail import Unavailable
 
 __all__ = ["BLOCK_MARK", "Limits", "Outcome", "Unavailable", "Workspace", "isolation",
@@ -48,6 +51,8 @@ __all__ = ["BLOCK_MARK", "Limits", "Outcome", "Unavailable", "Workspace", "isola
 OUTPUT_LIMIT = 1 << 20  # bytes of stdout and of stderr kept
 BLOCK_MARK = "@@vibe-sandbox-blocked@@ "
 _SETUP_FAILED = 125  # the runner's exit status when it could not prepare the work directory
+# Tasks of a run besides the code's own: bwrap's two, the runner, its subshell.
+_OWN_TASKS = 6
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,10 @@ def _make_hook(work, allow_procs, allow_ctypes=False):
 def _main():
     work, script, allow = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
     allow_ctypes = sys.argv[4] == "1"
+    if sys.argv[5:]:  # the Landlock rules: before anything of the candidate runs
+        restrict(*split(sys.argv[5:])[0])
+    for name in [m for m in sys.modules if m.partition(".")[0] in ("ctypes", "_ctypes")]:
+        del sys.modules[name]  # so that importing it again meets the tripwire
     with open(script, encoding="utf-8") as f:
         code = compile(f.read(), script, "exec")
     import traceback
@@ -175,6 +184,8 @@ def _main():
 
 _main()
 '''.replace("@MARK@", repr(BLOCK_MARK))
+# Where there is no compiled launcher, the bootstrap applies the Landlock rules itself.
+_BOOTSTRAP_LANDLOCK = jail.LANDLOCK_SOURCE + _BOOTSTRAP
 
 # The first process in the sandbox (bash, as nobody when run by root): unpack the last
 # run's state into the work directory (the parent's inputs, already copied in by bwrap, stay
@@ -212,10 +223,16 @@ def run_python(code: str, stdin: str = "", limits: Limits = Limits(),
     work directory holds `files`, under `limits`; nothing of it remains afterwards."""
     base = f"/tmp/vibe-sandbox-{secrets.token_hex(6)}"  # a path inside the sandbox only
     inputs = {"main.py": code.encode("utf-8"), **_named(files or {}, "work/")}
-    argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOTSTRAP, f"{base}/work",
-            f"{base}/main.py", "1" if limits.processes > 0 else "0",
-            "1" if limits.ctypes else "0"]
-    outcome, _ = _run(base, inputs, None, argv, stdin, limits, {}, _python_prefixes())
+
+    def command(box: jail.Jail) -> list[str]:
+        own = box.restricts_in_bootstrap()
+        return box.landlocked([
+            sys.executable, "-I", "-B", "-X", "utf8", "-c",
+            _BOOTSTRAP_LANDLOCK if own else _BOOTSTRAP, f"{base}/work", f"{base}/main.py",
+            "1" if limits.processes > 0 else "0", "1" if limits.ctypes else "0"],
+            restricts_itself=True)
+
+    outcome, _ = _run(base, inputs, None, command, stdin, limits, {}, jail.python_prefixes())
     return outcome
 
 
@@ -250,8 +267,9 @@ class Workspace:
         is what later runs start from (a compiler's output); without, it is dropped, and
         the run is cheaper by the packing (running a built program)."""
         inputs = _named(_read_tree(self.work), "work/")
-        outcome, state = _run(str(self.base), inputs, self._state, argv, stdin, limits,
-                              env or {}, [_tool_prefix(argv[0])], keep=keep)
+        outcome, state = _run(str(self.base), inputs, self._state,
+                              lambda box: box.landlocked(argv), stdin, limits, env or {},
+                              [_tool_prefix(argv[0])], keep=keep)
         if state is not None:  # a run that was killed keeps the earlier state
             if self._state is not None:
                 self._state.close()
@@ -279,12 +297,13 @@ def isolation() -> dict[str, bool]:
             "no-new-privs": status.get("NoNewPrivs") == "1",
             "no capabilities": status.get("CapEff") == "0" * 16 == status.get("CapPrm"),
             "rlimits": all(v != -1 for v in limits),
-            "unprivileged user": seen["uid"] != 0}
+            "unprivileged user": seen["uid"] != 0,
+            "landlock": seen["landlock"]}
 
 
 _LAYERS = ("user namespace", "pid namespace", "network namespace",
            "mount namespace, tmpfs work directory", "seccomp", "no-new-privs",
-           "no capabilities", "rlimits", "unprivileged user")
+           "no capabilities", "rlimits", "unprivileged user", "landlock")
 _PROBE = r'''
 import json, os, resource
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
@@ -292,17 +311,23 @@ status = {k: v.strip() for k, v in status.items()}
 mounts = [line.split() for line in open("/proc/self/mountinfo")]
 work_fs = next((m[m.index("-") + 1] for m in sorted(mounts, key=lambda m: -len(m[4]))
                 if os.getcwd().startswith(m[4])), "")
+try:  # readable to everyone, but no Landlock rule names it
+    landlock = not os.listdir("/")
+except PermissionError:
+    landlock = True
 print(json.dumps({"ns": {n: os.stat(f"/proc/self/ns/{n}").st_ino for n in ("user", "pid", "net")},
                   "pid": os.getpid(), "uid": os.geteuid(), "status": status, "work_fs": work_fs,
+                  "landlock": landlock,
                   "limits": [resource.getrlimit(r)[1] for r in (resource.RLIMIT_CPU,
                              resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NPROC)]}))
 '''
 
 
-def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str,
+def _run(base: str, inputs: dict[str, bytes], state, command, stdin: str,
          limits: Limits, extra_env: dict[str, str], prefixes: list[str], keep: bool = False):
-    """One sandboxed run: (its Outcome, the work directory packed for the next run when
-    `keep`, else None; None too when the run did not end by itself)."""
+    """One sandboxed run of `command(jail)` (the command line, with its Landlock launcher):
+    (its Outcome, the work directory packed for the next run when `keep`, else None; None
+    too when the run did not end by itself)."""
     reason = jail.unavailable()
     if reason:
         raise Unavailable(reason)
@@ -316,6 +341,7 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
         fin.seek(0)
         state_out = tempfile.TemporaryFile() if keep else None  # noqa: SIM115 (returned)
         box = stack.enter_context(jail.Jail(limits.file_mb, prefixes, base, inputs))
+        group = stack.enter_context(contextlib.closing(_run_group(limits)))
         status = stack.enter_context(_StatusPipe())
         fds = [f.fileno() for f in (state, state_out) if f is not None]
         if state is not None:
@@ -323,11 +349,12 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
         runner = [*_BASH, _RUNNER, "bash", work, _ulimits(limits),
                   str(state.fileno()) if state else "",
                   str(state_out.fileno()) if state_out else "",
-                  " ".join(map(str, fds + box.fds + [status.write])), *argv]
+                  " ".join(map(str, fds + box.fds + [status.write])),
+                  *command(box)]
         bwrap, *rest = box.argv(work, env, runner)
-        argv = [bwrap, "--json-status-fd", str(status.write), *rest]
+        argv = group.enter([bwrap, "--json-status-fd", str(status.write), *rest])
         outcome, ended = _supervise(argv, [*box.fds, *fds, status.write], fin, fout, ferr,
-                                    limits, status)
+                                    limits, status, group)
     if state_out is not None and not ended:
         state_out.close()
         state_out = None
@@ -336,8 +363,19 @@ def _run(base: str, inputs: dict[str, bytes], state, argv: list[str], stdin: str
     return outcome, state_out
 
 
+def _run_group(limits: Limits) -> cgroup.RunGroup:
+    """The run's cgroups: its memory bound is what one process may have and its tmpfs
+    places (the work directory with /tmp, /dev/shm) full. Only where the code may start
+    more processes or is bounded by RLIMIT_DATA: one process under RLIMIT_AS is bounded
+    already, and joining a cgroup costs 15-20 ms a run (on the loaded 2-core VM)."""
+    if limits.processes == 0 and limits.memory_kind == "address":
+        return cgroup.RunGroup(0, 0, controllers=())
+    return cgroup.RunGroup((limits.memory_mb + 2 * limits.file_mb) << 20,
+                           limits.processes + _OWN_TASKS)
+
+
 def _supervise(argv: list[str], fds: list[int], fin, fout, ferr, limits: Limits,
-               pipe: _StatusPipe):
+               pipe: _StatusPipe, group: cgroup.RunGroup):
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, pass_fds=fds,
                             start_new_session=True)
@@ -356,7 +394,8 @@ def _supervise(argv: list[str], fds: list[int], fin, fout, ferr, limits: Limits,
         blocked = blocked or "the sandbox could not be set up: " + stderr.strip()[:300]
         return Outcome(proc.returncode, stdout, stderr, timed_out, blocked, wall), False
     cpu = usage.ru_utime + usage.ru_stime
-    reason = _reason(proc.returncode, timed_out, stderr, cpu, limits, blocked)
+    reason = _reason(proc.returncode, timed_out, stderr, cpu, limits, blocked,
+                     group.out_of_memory())
     return Outcome(proc.returncode, stdout, stderr, timed_out, reason, wall), not timed_out
 
 
@@ -399,13 +438,6 @@ def _write_files(work: Path, files: dict[str, str]) -> None:
         path = work / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-
-
-@functools.lru_cache(maxsize=1)
-def _python_prefixes() -> list[str]:
-    """What this interpreter needs to start: its venv, its installation, the real binary."""
-    return [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-            os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))]
 
 
 def _tool_prefix(program: str) -> str:
@@ -476,11 +508,13 @@ def _wait_exit(pid: int, deadline: float) -> bool:
 
 
 def _reason(rc: int | None, timed_out: bool, stderr: str, cpu: float, limits: Limits,
-            blocked: str) -> str:
+            blocked: str, out_of_memory: bool = False) -> str:
     if timed_out:
         return "timeout"
     if blocked:
         return f"blocked: {blocked}"
+    if out_of_memory:  # the kernel killed a process of the run, perhaps not the first
+        return "memory limit"
     if rc == -signal.SIGXCPU or (rc == -signal.SIGKILL and cpu >= math.ceil(limits.cpu_s)):
         return "cpu limit"
     if rc == -signal.SIGXFSZ or (rc and ("File too large" in stderr
