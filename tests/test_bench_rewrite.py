@@ -88,3 +88,13 @@ def test_the_command_prints_the_shares_and_writes_every_case(lsp_home: Path, tmp
     assert case["problem"] == rewrite.select(1)[0].name
     assert case["tests"] == len(rewrite.select(1)[0].tests)
     assert report["machine"]["cpus"] >= 1
+
+
+def test_the_users_function_given_back_with_a_note_is_not_counted_as_a_rewrite():
+    noted = "# Time: O(n^2), Space: O(n)\n" + DEDUPE.source
+    assert rewrite.same_code(noted, DEDUPE)
+    assert not rewrite.same_code(DEDUPE.source.replace("out.append(x)", "out += [x]"), DEDUPE)
+    assert not rewrite.same_code("def dedupe(xs):\n    return xs[\n", DEDUPE)
+    outcome = {"applied": True, "equivalent": True, "faster": False}
+    assert rewrite.classify(outcome, 1.0, same=True) == "same code"
+    assert rewrite.classify(outcome, 1.0) == "no faster"

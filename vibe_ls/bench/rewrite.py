@@ -7,6 +7,7 @@ faster equivalent, the median measured speed-up, and why the others were kept.""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
@@ -27,7 +28,10 @@ from vibe_ls.bench.rewrite_problems import PROBLEMS, Problem
 
 TITLE = "Rewrite with a better algorithm"
 STATEMENT_S = 5  # seconds one hidden test may run (a rewrite that never ends fails it)
-OUTCOMES = ("faster", "no faster", "not checked", "refused", "not applied", "error")
+# "same code": applied, but the function is the user's own, statement for statement (the
+# model gave it back; only its complexity note was added)
+OUTCOMES = ("faster", "no faster", "same code", "not checked", "refused", "not applied",
+            "error")
 
 # Runs each hidden test against solution.py as its own statement, in a copy of the module's
 # names, so one failure does not hide the others; prints what passed and what did not.
@@ -110,9 +114,11 @@ async def _one(driver: Driver, folder: Path, problem: Problem) -> dict:
     text = driver.texts[uri]
     graded = grade(text, problem)
     speedup = speed_up(outcome)
+    same = same_code(text, problem)
     return {"problem": problem.name, "slow": problem.slow,
-            "outcome": classify(outcome, speedup), "applied": bool(outcome.get("applied")),
-            "changed": text != problem.source, "passed": graded["passed"] == graded["total"],
+            "outcome": classify(outcome, speedup, same),
+            "applied": bool(outcome.get("applied")), "same_code": same,
+            "passed": graded["passed"] == graded["total"],
             "tests_passed": graded["passed"], "tests": graded["total"],
             "failed": graded["failed"], "speedup": speedup, "seconds": seconds,
             "message": outcome.get("summary") or outcome.get("error") or "",
@@ -136,7 +142,22 @@ def speed_up(outcome: dict) -> float | None:
     return ratio if found.group(2) == "faster" else 1 / ratio
 
 
-def classify(outcome: dict, speedup: float | None) -> str:
+def same_code(text: str, problem: Problem) -> bool:
+    """Whether the file still defines the problem's function exactly as it was (comments
+    aside): nothing was rewritten."""
+    def function(source: str) -> str | None:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return None
+        found = [ast.dump(n) for n in tree.body if isinstance(n, ast.FunctionDef)
+                 and n.name == problem.name]
+        return found[-1] if found else None
+    mine = function(text)
+    return mine is not None and mine == function(problem.source)
+
+
+def classify(outcome: dict, speedup: float | None, same: bool = False) -> str:
     """One of OUTCOMES for what the action did."""
     summary = outcome.get("summary") or ""
     if outcome.get("refused"):
@@ -145,6 +166,8 @@ def classify(outcome: dict, speedup: float | None) -> str:
         return "error"
     if not outcome.get("applied"):
         return "not applied"
+    if same:
+        return "same code"
     if "not checked:" in summary or not outcome.get("equivalent"):
         return "not checked"
     if outcome.get("faster") is not None:
@@ -174,6 +197,7 @@ async def _run(problems: list[Problem], model: str, device: str, log) -> list[di
 def summary(results: list[dict]) -> dict:
     n = len(results) or 1
     applied = [r for r in results if r["applied"]]
+    rewritten = [r for r in applied if not r["same_code"]]
     timed = [r["speedup"] for r in applied if r["speedup"] is not None
              and r["outcome"] in ("faster", "no faster")]
     faster = [r for r in results if r["outcome"] == "faster"]
@@ -181,6 +205,8 @@ def summary(results: list[dict]) -> dict:
             "applied": len(applied),
             "applied_passing": sum(r["passed"] for r in applied) / max(len(applied), 1),
             "applied_failing": [r["problem"] for r in applied if not r["passed"]],
+            "rewritten": len(rewritten),
+            "rewritten_passing": sum(r["passed"] for r in rewritten) / max(len(rewritten), 1),
             "faster_share": len(faster) / n,
             "median_speedup": statistics.median(timed) if timed else None,
             "median_speedup_faster": statistics.median(r["speedup"] for r in faster)
@@ -229,10 +255,14 @@ def print_rewrite(report: dict) -> None:
              if report["applied_failing"] else ""))
     median = report["median_speedup"]
     print(f"faster equivalent: {_share(report['faster_share'])} of the functions; median "
-          f"measured speed-up of the applied equivalents "
+          f"measured speed-up of the equivalent rewrites "
           + (f"{median:.1f}x" if median is not None else "-")
           + (f" ({report['median_speedup_faster']:.1f}x over the faster ones)"
              if report["median_speedup_faster"] is not None else ""))
+    if report["rewritten"] != report["applied"]:
+        print(f"of the applied, {report['rewritten']} changed the code (the rest gave the "
+              f"user's function back with a note); {_share(report['rewritten_passing'])} of "
+              f"those pass the hidden tests")
     print("outcomes: " + ", ".join(f"{kind} {count}" for kind, count
                                     in report["outcomes"].items() if count))
     print(f"time per function: mean {report['seconds_per_function']:.1f} s, median "
