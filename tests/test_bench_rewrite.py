@@ -93,6 +93,9 @@ def test_the_command_prints_the_shares_and_writes_every_case(lsp_home: Path, tmp
 def test_the_users_function_given_back_with_a_note_is_not_counted_as_a_rewrite():
     noted = "# Time: O(n^2), Space: O(n)\n" + DEDUPE.source
     assert rewrite.same_code(noted, DEDUPE)
+    undocumented = DEDUPE.source.replace(
+        '    """The items of xs without repeats, in the order they first appear."""\n', "")
+    assert undocumented != DEDUPE.source and rewrite.same_code(undocumented, DEDUPE)
     assert not rewrite.same_code(DEDUPE.source.replace("out.append(x)", "out += [x]"), DEDUPE)
     assert not rewrite.same_code("def dedupe(xs):\n    return xs[\n", DEDUPE)
     outcome = {"applied": True, "equivalent": True, "faster": False}

@@ -143,18 +143,25 @@ def speed_up(outcome: dict) -> float | None:
 
 
 def same_code(text: str, problem: Problem) -> bool:
-    """Whether the file still defines the problem's function exactly as it was (comments
-    aside): nothing was rewritten."""
-    def function(source: str) -> str | None:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            return None
-        found = [ast.dump(n) for n in tree.body if isinstance(n, ast.FunctionDef)
-                 and n.name == problem.name]
-        return found[-1] if found else None
-    mine = function(text)
-    return mine is not None and mine == function(problem.source)
+    """Whether the file still defines the problem's function statement for statement as it
+    was (comments and the docstring aside): nothing was rewritten."""
+    mine = _statements(text, problem.name)
+    return mine is not None and mine == _statements(problem.source, problem.name)
+
+
+def _statements(source: str, name: str) -> str | None:
+    """The last definition of `name` in `source`, without its docstring, as an AST dump."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
+    if not found:
+        return None
+    node = found[-1]
+    if ast.get_docstring(node) is not None:
+        node.body = node.body[1:]
+    return ast.dump(node)
 
 
 def classify(outcome: dict, speedup: float | None, same: bool = False) -> str:
