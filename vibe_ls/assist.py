@@ -569,6 +569,11 @@ class Assistant:
         details = {"equivalent": chosen.equivalent, "tried": verdict.tried,
                    "inputs": chosen.comparison.inputs if chosen.comparison else 0,
                    "shown": verdict.shown}
+        measured = verdict.speed.at_largest() if verdict.speed and chosen is verdict.chosen \
+            else None
+        if measured is not None:  # for `vibe-ls bench --rewrite`, as numbers
+            details.update(speedup=round(measured[1], 3), speedup_at_n=measured[0],
+                           faster=verdict.speed.faster)
         return Proposal(label="vibe-ls: rewrite with a better algorithm",
                         edits=edits_for(target.text) or [],
                         summary=f"vibe-ls: rewritten — {shown}; Time {complexity.time}, "

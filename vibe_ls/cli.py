@@ -84,6 +84,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         return 0
+    if args.rewrite:
+        from vibe_ls.bench.rewrite import print_rewrite, rewrite_bench
+
+        report = rewrite_bench(args.model, args.device, args.rewrite, progress)
+        print_rewrite(report)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     if args.quality:
         from vibe_ls.bench.quality import quality
         from vibe_ls.bench.shapes import parse_shapes
@@ -313,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quality", type=int, metavar="N",
                        help="instead: implement N LeetCode stubs through the LSP flow and "
                             "run their tests (needs the bench extra)")
+    bench.add_argument("--rewrite", type=int, metavar="N",
+                       help="instead: rewrite N slow-but-correct functions through the LSP "
+                            "flow and run their hidden tests on the result")
     bench.add_argument("--difficulty", default="Easy", choices=["Easy", "Medium", "Hard"])
     bench.add_argument("--shape", metavar="SHAPES",
                        help="with --quality: where the TODO sits — inside, above, docstring, a "
