@@ -53,6 +53,10 @@ def test_the_speed_up_comes_from_the_action_or_its_message():
                              "summary": "vibe-ls: rewritten — not checked: no sandbox"},
                             None) == "not checked"
     assert rewrite.classify({"applied": False, "refused": True}, None) == "refused"
+    kept = "vibe-ls: the rewrite was not applied, your code stays: no better algorithm found: x"
+    assert rewrite.classify({"refused": True, "summary": kept}, None) == "kept"
+    slower = "vibe-ls: the rewrite was not applied, your code stays: it is slower: same …"
+    assert rewrite.classify({"refused": True, "summary": slower}, None) == "slower"
 
 
 @pytest.mark.skipif(bool(unavailable()), reason="no sandbox on this machine")

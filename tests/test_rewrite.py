@@ -75,11 +75,35 @@ def test_best_of_n_finds_the_equivalent_rewrite_and_it_is_measured_faster():
 def test_an_equivalent_rewrite_that_is_no_faster_is_labelled():
     total = "def total(xs: list[int]) -> int:\n    s = 0\n    for x in xs:\n        s += x\n" \
             "    return s\n"
-    by_index = "def total(xs: list[int]) -> int:\n    s = 0\n    for i in range(len(xs)):\n" \
-               "        s += xs[i]\n    return s\n"
-    verdict = check(total, total, by_index)
+    spelled_out = total.replace("s += x", "s = s + x")
+    verdict = check(total, total, spelled_out)
     assert verdict.chosen is not None
     assert "no faster than the original (≈ n^1." in verdict.shown, verdict.shown
+
+
+def test_the_users_code_given_back_is_not_a_rewrite():
+    # the 0.5B's "rewrite" of dedupe: the same loop, docstring and comments changed
+    same = '\ndef dedupe(xs):\n    """Use a set."""\n    out = []  # seen\n' \
+           '    for x in xs:\n        if x not in out:\n            out.append(x)\n' \
+           '    return out\n'
+    verdict = check(DEDUPE, DEDUPE, same, more=(DEDUPE,))
+    assert verdict.chosen is None and verdict.refused is None and verdict.tried == 2
+    assert verdict.shown == ("no better algorithm found: all 2 equivalent rewrites of 2 are "
+                             "your code as it was"), verdict.shown
+    verdict = check(DEDUPE, DEDUPE, same, more=(WITH_A_SET,))  # the samples go on
+    assert verdict.chosen is not None and WITH_A_SET in verdict.chosen.file
+
+
+def test_an_equivalent_rewrite_measured_slower_is_refused_and_offered_as_slower():
+    original = "def count_positive(xs: list[int]) -> int:\n    return sum(1 for x in xs if x > 0)\n"
+    quadratic = ("def count_positive(xs: list[int]) -> int:\n    n = 0\n"
+                 "    for i in range(len(xs)):\n        if xs[i] > 0 and list(xs):\n"
+                 "            n += 1\n    return n\n")
+    verdict = check(original, original, quadratic)
+    assert verdict.chosen is None and verdict.refused is not None
+    assert verdict.shown.startswith("it is slower: same results as the original on"), \
+        verdict.shown
+    assert verdict.refused_as.endswith("slower than your code"), verdict.refused_as
 
 
 def test_a_rewrite_that_sorts_the_callers_list_is_refused():

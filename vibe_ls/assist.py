@@ -496,12 +496,15 @@ class Assistant:
             return None
         if verdict.chosen is None:
             offer = self._rewrite_proposal(target, original, verdict.refused, verdict, cancel,
-                                           f"NOT equivalent: {verdict.shown}")
+                                           f"{verdict.refused_as}: {verdict.shown}")
+            if offer is not None:  # the second action's title says what it applies
+                offer = replace(offer, label=f"Apply the refused rewrite ({verdict.refused_as})")
+            equivalent = verdict.refused is None or verdict.refused.equivalent
             return Proposal(label="vibe-ls: rewrite refused", edits=[],
                             summary=f"vibe-ls: the rewrite was not applied, your code stays: "
                                     f"{verdict.shown}", anchor="the selected code",
                             reanchor_fn=lambda _: None, result=result, refused=True,
-                            alternative=offer, details={"equivalent": False})
+                            alternative=offer, details={"equivalent": equivalent})
         return self._rewrite_proposal(target, original, verdict.chosen, verdict, cancel,
                                       verdict.shown, result)
 

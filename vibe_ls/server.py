@@ -229,9 +229,9 @@ def code_action(ls: VibeServer, params: types.CodeActionParams) -> list[types.Co
             types.CodeAction(title="Explain selection", kind=types.CodeActionKind.Empty,
                              command=_command("Explain selection", EXPLAIN, *sel)),
         ]
-    refused_version, _ = ls.refused.get(uri, (None, None))
-    if uri in ls.refused and refused_version == version:
-        title = "Apply the refused rewrite (NOT equivalent to your code)"
+    refused_version, offer = ls.refused.get(uri, (None, None))
+    if offer is not None and refused_version == version:
+        title = offer.label  # "Apply the refused rewrite (NOT equivalent to your code)"
         actions.append(types.CodeAction(title=title, kind=types.CodeActionKind.RefactorRewrite,
                                         command=_command(title, REWRITE_ANYWAY, uri, version)))
     return actions or None

@@ -30,8 +30,10 @@ TITLE = "Rewrite with a better algorithm"
 STATEMENT_S = 5  # seconds one hidden test may run (a rewrite that never ends fails it)
 # "same code": applied, but the function is the user's own, statement for statement (the
 # model gave it back; only its complexity note was added)
-OUTCOMES = ("faster", "no faster", "same code", "not checked", "refused", "not applied",
-            "error")
+# "kept": refused because the model only gave the code back; "slower": equivalent but
+# measured slower, so refused (both leave the user's code as it was)
+OUTCOMES = ("faster", "no faster", "same code", "not checked", "refused", "kept", "slower",
+            "not applied", "error")
 
 # Runs each hidden test against solution.py as its own statement, in a copy of the module's
 # names, so one failure does not hide the others; prints what passed and what did not.
@@ -168,7 +170,8 @@ def classify(outcome: dict, speedup: float | None, same: bool = False) -> str:
     """One of OUTCOMES for what the action did."""
     summary = outcome.get("summary") or ""
     if outcome.get("refused"):
-        return "refused"
+        return "kept" if "no better algorithm found" in summary else \
+            "slower" if "it is slower" in summary else "refused"
     if outcome.get("error"):
         return "error"
     if not outcome.get("applied"):

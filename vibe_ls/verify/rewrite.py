@@ -116,6 +116,7 @@ class Verdict:
     tried: int = 1
     speed: Speed | None = None
     details: dict = field(default_factory=dict)
+    refused_as: str = "NOT equivalent to your code"  # the second action's words
 
 
 def _times(ratio: float) -> str:
@@ -213,7 +214,7 @@ def check(original: str, found: Subject, first: list[Candidate],
     pool = list(first)
     phase(f"comparing {_count(pool)} with the original")
     unchecked = _compare(original, found, pool)
-    if not unchecked and not any(c.equivalent for c in pool) and more is not None:
+    if not unchecked and not _changed(original, found, pool) and more is not None:
         extra = more()
         if extra:
             phase(f"comparing {len(extra)} more with the original")
@@ -226,7 +227,51 @@ def check(original: str, found: Subject, first: list[Candidate],
     if not equivalent:
         closest = max(pool, key=lambda c: c.comparison.inputs if c.comparison else -1)
         return Verdict(None, _refusal(closest, len(pool)), refused=closest, tried=len(pool))
-    return _fastest(original, found, equivalent, len(pool), phase)
+    changed = _changed(original, found, pool)
+    if not changed:  # the 0.5B gave `dedupe` back as it was, under a note saying "a set"
+        which = "the rewrite is" if len(pool) == 1 else f"all {len(equivalent)} equivalent " \
+                                                        f"rewrites of {len(pool)} are"
+        return Verdict(None, f"no better algorithm found: {which} your code as it was",
+                       tried=len(pool))
+    return _unless_slower(_fastest(original, found, changed, len(pool), phase))
+
+
+def _changed(original: str, found: Subject, pool: list[Candidate]) -> list[Candidate]:
+    """The equivalent candidates that are not the original given back (comments, layout
+    and docstrings aside)."""
+    before = _code_shape(original, found.language)
+    return [c for c in pool if c.equivalent and _code_shape(c.file, found.language) != before]
+
+
+def _code_shape(source: str, language: str) -> str:
+    """The code with what does not run left out: Python's syntax tree without docstrings,
+    elsewhere the text without comments and whitespace."""
+    if language == "python":
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return source
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                    isinstance(body[0].value, ast.Constant) and \
+                    isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+        return ast.dump(tree)
+    return re.sub(r"\s+", "", re.sub(r"//[^\n]*|/\*.*?\*/", "", source, flags=re.DOTALL))
+
+
+def _unless_slower(verdict: Verdict) -> Verdict:
+    """An equivalent rewrite measured FASTER times slower than the original (where both were
+    slow enough to time) is not applied: offered from the second action, labelled."""
+    speed = verdict.speed
+    measured = speed.at_largest() if speed is not None else None
+    if measured is None or measured[1] >= 1 / FASTER or _too_quick(speed.rewrite) or \
+            _too_quick(speed.original):
+        return verdict
+    return Verdict(None, f"it is slower: {verdict.shown}", refused=verdict.chosen,
+                   tried=verdict.tried, speed=speed,
+                   refused_as=f"{_times(1 / measured[1])} slower than your code")
 
 
 def _count(pool: list[Candidate]) -> str:
