@@ -240,8 +240,9 @@ def test_the_reference_outvotes_candidates_that_share_a_bug() -> None:
     verifier.doc_cases = []
     outcome = verifier.run([wrong], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.reference == "agrees"
-    assert outcome.tries == 3 and outcome.probes == 8
-    assert "verified: agrees with a brute-force reference on 8 inputs" in outcome.summary
+    assert outcome.tries == 3 and outcome.probes >= 16  # drawn by Hypothesis
+    assert f"verified: agrees with a brute-force reference on {outcome.probes} inputs" in \
+        outcome.summary
     # With a reference that agrees with the first answer, nothing more is sampled.
     settled = _verifier([same_bug], "", right, reference=_candidate(BRUTE))
     settled.doc_cases = []
