@@ -379,13 +379,13 @@ class Verifier:
         passes the examples when they are `decisive`, or every model check. Another candidate
         that agrees with the reference returns what it returns wherever it answered, so it
         passes the same model checks (only those count), and one that disagrees ranks below
-        it: sampling on would only buy a timing tie-break. Even the user's examples do not
+        it: sampling on would only buy a timing tie-break. One that changes its arguments,
+        with no reference doing the same, settles nothing. Even the user's examples do not
         settle it before the reference is in: they rarely try the edge of the task (a modulus
         of 1, a list with no even value, a tie), which the drawn inputs do."""
         return any(c.ran and not c.hangs and all(c.doc) and (
-            c.matches_reference
-            or (no_reference and (self.decisive or (c.checked and all(c.checked)))))
-            for c in pool)
+            c.matches_reference or (no_reference and not c.mutates and (
+                self.decisive or (c.checked and all(c.checked))))) for c in pool)
 
     def _prepare(self, first_source: str, sample: str | None) -> str | None:
         """With the model's asserts in: keep those whose values fit the parameters, and
@@ -509,9 +509,10 @@ class Verifier:
             log.info("candidate %s: doc %s, model %s, agree %d, reference %s, hangs %r, "
                      "outputs %s", "reference" if c is ref else c.order + 1, c.doc, c.checked,
                      c.agree, c.matches_reference, c.hangs, c.outputs)
-        status = ""
+        status, difference = "", ""
         if ref is not None and ref.ran:  # a reference that raised everywhere shows nothing
             status = "agrees" if ranked[0].matches_reference else "disagrees"
+            difference = self._difference(ranked[0], ref) if status == "disagrees" else ""
             if self.runs.language == "python" and self._reference_wins(ref, ranked[0]):
                 ranked.insert(0, ref)  # slow but right beats fast but wrong
                 status = "chosen"
@@ -531,8 +532,7 @@ class Verifier:
                                      growth.sorts(self._code_of(best.implementation)))
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
-                          len(pool), status, calls,
-                          self._difference(best, ref) if status == "disagrees" else "")
+                          len(pool), status, calls, difference)
         outcome.summary = self._summary(best, outcome)
         return outcome
 
@@ -584,7 +584,9 @@ class Verifier:
         if unasked:
             parts.append("changes its arguments")
         if outcome.reference == "chosen":
-            parts.append("the reference version itself (no other candidate agreed with it)")
+            parts.append("the reference version itself (no other candidate agreed with it"
+                         + (f"; the best differed at {outcome.difference})"
+                            if outcome.difference else ")"))
         if best.agree >= 2:
             parts.append(f"{best.agree} of {outcome.tries} candidates return the same")
         if self.counted:
@@ -712,7 +714,7 @@ class _ExamplesBatch:
         if self.waiting or v._cancelled() or not self.passing:
             return False
         if self.reference is None or not self.reference.ran:
-            settled = v.decisive
+            settled = v.decisive and any(not c.mutates for c in self.passing)
         else:
             v._match(self.passing, self.reference)
             settled = any(c.matches_reference for c in self.passing)
