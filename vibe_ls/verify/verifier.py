@@ -580,7 +580,7 @@ class Verifier:
                          + (f" ({outcome.difference})" if outcome.difference else ""))
         # It changed its arguments, and no reference written apart did the same: the task
         # most likely did not ask for that (the 0.5B's `numbers.sort()` on the caller's list).
-        unasked = best.mutates and not best.matches_reference
+        unasked = best.mutates and not best.matches_reference and outcome.reference != "chosen"
         if unasked:
             parts.append("changes its arguments")
         if outcome.reference == "chosen":
@@ -728,9 +728,9 @@ def _said(shown: str) -> str:
     """What a checked call showed, as words: `returned 3`, `raised KeyError`."""
     if shown.startswith(NO_ANSWER) or shown == checks.OUT_OF_TIME:
         return shown
-    value, _, state = shown.partition(checks.MUTATED)
+    value, marked, state = shown.partition(checks.MUTATED)
     return f"returned {value}" + (f" and left its arguments as {state}" if state
-                                  else " and changed its arguments" if _ else "")
+                                  else " and changed its arguments" if marked else "")
 
 
 def _sample_call(sample: str) -> str | None:
