@@ -365,6 +365,13 @@ class Verifier:
         return len(self.doc_cases) >= 2 and not all(
             _yes_or_no(c.expected) for c in self.doc_cases)
 
+    def _counts(self, reference: Candidate | None) -> bool:
+        """The reference is evidence: it ran, and where the user's examples decide on their
+        own, it passes them all (one that fails them is known to be wrong, and its
+        disagreement with a candidate that passes them shows nothing about the candidate)."""
+        return reference is not None and reference.ran and (
+            not self.decisive or all(reference.doc))
+
     @staticmethod
     def _most(checked: list[bool]) -> bool:
         """Passes most of the model-written checks that count (all of none). The model's
@@ -472,7 +479,7 @@ class Verifier:
         self._match(pool, ref)
         self._agreement(pool)
         self._count(pool, ref)
-        while not self._settled(pool, reference_asked and not (ref and ref.ran)) and \
+        while not self._settled(pool, reference_asked and not self._counts(ref)) and \
                 not self._cancelled() and \
                 time.monotonic() - start < self.budget_s:
             with_reference = ref is None and not reference_asked and calls > 0
@@ -510,7 +517,7 @@ class Verifier:
                      "outputs %s", "reference" if c is ref else c.order + 1, c.doc, c.checked,
                      c.agree, c.matches_reference, c.hangs, c.outputs)
         status, difference = "", ""
-        if ref is not None and ref.ran:  # a reference that raised everywhere shows nothing
+        if self._counts(ref):
             status = "agrees" if ranked[0].matches_reference else "disagrees"
             difference = self._difference(ranked[0], ref) if status == "disagrees" else ""
             if self.runs.language == "python" and self._reference_wins(ref, ranked[0]):
@@ -530,10 +537,14 @@ class Verifier:
             measured = best.timing or self.measure(best.implementation)  # timed once
             judgement = growth.judge(claim.time, measured,
                                      growth.sorts(self._code_of(best.implementation)))
+        if ref is not None and ref.ran and not status:
+            ignored = "the brute-force reference failed your examples (not counted)"
+        else:
+            ignored = ""
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
                           len(pool), status, calls, difference)
-        outcome.summary = self._summary(best, outcome)
+        outcome.summary = self._summary(best, outcome, ignored)
         return outcome
 
     def _difference(self, best: Candidate, reference: Candidate) -> str:
@@ -570,10 +581,12 @@ class Verifier:
             self._count(pool, reference)
             broken = self.repaired if _did_not_build(self.repaired) else None
 
-    def _summary(self, best: Candidate, outcome: Outcome) -> str:
+    def _summary(self, best: Candidate, outcome: Outcome, ignored: str = "") -> str:
         parts = []
         if self.doc_cases:
             parts.append(f"{sum(best.doc)}/{len(self.doc_cases)} {self.examples_label}")
+        if ignored:
+            parts.append(ignored)
         if outcome.reference in ("agrees", "disagrees"):
             parts.append(f"{'agrees' if best.matches_reference else 'DISAGREES'} with a "
                          f"brute-force reference on {outcome.probes} inputs"
@@ -713,7 +726,7 @@ class _ExamplesBatch:
                 self.passing.append(candidate)
         if self.waiting or v._cancelled() or not self.passing:
             return False
-        if self.reference is None or not self.reference.ran:
+        if not v._counts(self.reference):
             settled = v.decisive and any(not c.mutates for c in self.passing)
         else:
             v._match(self.passing, self.reference)
