@@ -255,6 +255,7 @@ class Verifier:
         self.counted: list[int] = []  # indexes of the model-written checks that count
         self.probes: list[str] = []
         self.edges: list[str] = []  # the smallest inputs, where only never returning counts
+        self.in_place = False  # the reference changed its arguments too
         self._scores: dict[tuple, tuple[list[bool], list[bool], tuple[str, ...], str]] = {}
 
     def _phase(self, text: str) -> None:
@@ -537,10 +538,9 @@ class Verifier:
             measured = best.timing or self.measure(best.implementation)  # timed once
             judgement = growth.judge(claim.time, measured,
                                      growth.sorts(self._code_of(best.implementation)))
-        if ref is not None and ref.ran and not status:
-            ignored = "the brute-force reference failed your examples (not counted)"
-        else:
-            ignored = ""
+        ignored = "the brute-force reference failed your examples (not counted)" \
+            if ref is not None and ref.ran and not status else ""
+        self.in_place = ref is not None and ref.ran and ref.mutates
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
                           len(pool), status, calls, difference)
@@ -593,7 +593,9 @@ class Verifier:
                          + (f" ({outcome.difference})" if outcome.difference else ""))
         # It changed its arguments, and no reference written apart did the same: the task
         # most likely did not ask for that (the 0.5B's `numbers.sort()` on the caller's list).
-        unasked = best.mutates and not best.matches_reference and outcome.reference != "chosen"
+        # (A reference that changes them too, counted or not, says the task asks for it.)
+        unasked = best.mutates and not best.matches_reference and \
+            outcome.reference != "chosen" and not self.in_place
         if unasked:
             parts.append("changes its arguments")
         if outcome.reference == "chosen":
