@@ -219,16 +219,24 @@ def test_candidates_that_never_run_are_a_warning_that_says_why() -> None:
 
 def test_passing_the_examples_while_the_reference_disagrees_is_not_verified() -> None:
     """A candidate that only looks at the first four numbers passes all three docstring
-    examples (none is longer) but not the longer probes, where a reference (itself off on one
-    example, so it is not inserted) disagrees: it is inserted as unconfirmed. On the quality
-    benchmark both "verified" inserts that failed the hidden tests were of this kind."""
+    examples (none is longer) but not the longer drawn inputs, where the reference disagrees:
+    it is not called verified (the reference, passing the examples too, is inserted). On the
+    quality benchmark both "verified" inserts that failed the hidden tests were of this kind.
+    A reference that fails one of the user's examples is known to be wrong: its disagreement
+    is not counted, and the message says so."""
     wrong = _candidate(WRONG)
     first_four = _candidate(RIGHT.replace("nums = sorted(nums)", "nums = sorted(nums[:4])"))
-    off = _candidate(BRUTE.replace("abs(s - target)", "abs(s - target + 3)"))
-    verifier = _verifier([first_four], "", wrong, reference=off)
+    verifier = _verifier([first_four], "", wrong, reference=_candidate(BRUTE))
     outcome = verifier.run([wrong], "def three_sum_closest(nums, target):", lambda c: c.complexity)
-    assert outcome.chosen is first_four and outcome.reference == "disagrees"
-    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, DISAGREES"), \
+    assert outcome.reference == "chosen" and "verified:" not in outcome.summary
+    assert "the best differed at three_sum_closest(" in outcome.summary, outcome.summary
+    off = _candidate(BRUTE.replace("abs(s - target)", "abs(s - target + 3)"))
+    right = _candidate(RIGHT)
+    outcome = _verifier([], "", right, reference=off).run(
+        [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.chosen is right and outcome.reference == ""
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples, the brute-force "
+                                      "reference failed your examples (not counted)"), \
         outcome.summary
 
 
@@ -240,8 +248,9 @@ def test_the_reference_outvotes_candidates_that_share_a_bug() -> None:
     verifier.doc_cases = []
     outcome = verifier.run([wrong], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.reference == "agrees"
-    assert outcome.tries == 3 and outcome.probes == 8
-    assert "verified: agrees with a brute-force reference on 8 inputs" in outcome.summary
+    assert outcome.tries == 3 and outcome.probes >= 16  # drawn by Hypothesis
+    assert f"verified: agrees with a brute-force reference on {outcome.probes} inputs" in \
+        outcome.summary
     # With a reference that agrees with the first answer, nothing more is sampled.
     settled = _verifier([same_bug], "", right, reference=_candidate(BRUTE))
     settled.doc_cases = []
@@ -485,3 +494,188 @@ def test_yes_no_examples_alone_do_not_verify_a_predicate() -> None:
     assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples"), outcome.summary
     # Examples with other answers than yes and no still decide on their own.
     assert _verifier([], "", _candidate(RIGHT)).decisive
+
+
+# -- inputs drawn by Hypothesis: the edge of the task -------------------------------------
+
+def _edge_case(source: str, function: str, todo: str, first: str, others: list[str],
+               reference: str | None):
+    """Verify `first` (then `others`, as later samples) against `reference` on `source`."""
+    def made(answer: str) -> Implementation:
+        return _candidate(answer, function, todo)
+    first_candidate = made(first)
+    verifier = _verifier([made(a) for a in others], "", first_candidate,
+                         reference=made(reference) if reference else None, source=source,
+                         function=function, max_candidates=len(others) + 1)
+    signature = f"def {function}(...):"
+    return verifier.run([first_candidate], signature, lambda c: c.complexity)
+
+
+POWER_MOD = '''def power_mod(base: int, exp: int, mod: int) -> int:
+    """base ** exp % mod.
+
+    >>> power_mod(2, 10, 1000)
+    24
+    >>> power_mod(3, 0, 7)
+    1
+    >>> power_mod(5, 3, 13)
+    8
+    """
+    # TODO: compute base ** exp % mod by repeated squaring
+    pass
+'''
+# Right on every example; wrong only where mod is 1 and exp 0 (1, not 0).
+MOD_SLIP = '''```python
+def power_mod(base, exp, mod):
+    result, base = 1, base % mod
+    while exp:
+        if exp & 1:
+            result = result * base % mod
+        base = base * base % mod
+        exp >>= 1
+    return result
+```'''
+MOD_RIGHT = MOD_SLIP.replace("result, base = 1, base % mod", "result, base = 1 % mod, base % mod")
+MOD_BRUTE = "```python\ndef power_mod(base, exp, mod):\n    return base ** exp % mod\n```"
+
+
+def test_a_modulus_of_1_tells_candidates_apart() -> None:
+    """Both candidates pass every example; the drawn inputs try a modulus of 1 (every example
+    modulus is at least 1, so the draw starts there), where only one agrees with the
+    reference: it is chosen and verified. Alone, the slip is inserted as unconfirmed, with
+    the smallest input where it and the reference differ."""
+    todo = "compute base ** exp % mod by repeated squaring"
+    outcome = _edge_case(POWER_MOD, "power_mod", todo, MOD_SLIP, [MOD_RIGHT], MOD_BRUTE)
+    assert outcome.chosen.answer.code == parse_answer(MOD_RIGHT, "python").code
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with a "
+                                      "brute-force reference"), outcome.summary
+    alone = _edge_case(POWER_MOD, "power_mod", todo, MOD_SLIP, [], MOD_BRUTE)
+    assert alone.reference == "chosen" and "verified:" not in alone.summary  # slow but right
+    assert alone.summary.startswith("; unconfirmed: 3/3 docstring examples, the reference "
+                                    "version itself"), alone.summary
+    assert "power_mod(" in alone.difference and ", 0, 1): returned 1, the reference " \
+        "returned 0" in alone.difference, alone.difference
+    assert f"the best differed at {alone.difference}" in alone.summary
+
+
+MAX_EVEN = '''def max_even(nums: list[int]) -> int:
+    """The largest even value in nums, or -1 where there is none.
+
+    >>> max_even([1, 2, 3, 4])
+    4
+    >>> max_even([7, 6, 5])
+    6
+    """
+    # TODO: return the largest even value
+    pass
+'''
+EVEN_SLIP = ("```python\ndef max_even(nums):\n"
+             "    return max([x for x in nums if x % 2 == 0], default=0)\n```")
+EVEN_RIGHT = EVEN_SLIP.replace("default=0", "default=-1")
+EVEN_BRUTE = ("```python\ndef max_even(nums):\n    best = -1\n    for x in nums:\n"
+              "        if x % 2 == 0 and x > best:\n            best = x\n    return best\n```")
+
+
+def test_a_list_with_no_even_value_tells_candidates_apart() -> None:
+    todo = "return the largest even value"
+    outcome = _edge_case(MAX_EVEN, "max_even", todo, EVEN_SLIP, [EVEN_RIGHT], EVEN_BRUTE)
+    assert outcome.chosen.answer.code == parse_answer(EVEN_RIGHT, "python").code
+    assert outcome.summary.startswith("; verified: 2/2 docstring examples"), outcome.summary
+    alone = _edge_case(MAX_EVEN, "max_even", todo, EVEN_SLIP, [], EVEN_BRUTE)
+    assert "verified:" not in alone.summary and alone.reference == "chosen"
+    assert "returned 0, the reference returned -1" in alone.difference, alone.difference
+
+
+FIRST_MAX = '''def first_max(nums: list[int]) -> int:
+    """The index of the largest value in nums; on a tie, the first such index.
+
+    >>> first_max([1, 3, 2])
+    1
+    >>> first_max([5, 1])
+    0
+    """
+    # TODO: find where the largest value is
+    pass
+'''
+TIE_SLIP = ("```python\ndef first_max(nums):\n    best = 0\n    for i, x in enumerate(nums):\n"
+            "        if x >= nums[best]:\n            best = i\n    return best\n```")
+TIE_RIGHT = TIE_SLIP.replace("x >= nums[best]", "x > nums[best]")
+TIE_BRUTE = "```python\ndef first_max(nums):\n    return nums.index(max(nums))\n```"
+
+K_LARGEST = '''def k_largest(nums: list[int], k: int) -> list[int]:
+    """The k largest values of nums, largest first.
+
+    >>> k_largest([3, 1, 2], 1)
+    [3]
+    >>> k_largest([5, 9, 7], 1)
+    [9]
+    """
+    # TODO: return the k largest values
+    pass
+'''
+ORDER_SLIP = "```python\ndef k_largest(nums, k):\n    return sorted(nums)[-k:]\n```"
+ORDER_RIGHT = "```python\ndef k_largest(nums, k):\n    return sorted(nums)[::-1][:k]\n```"
+ORDER_BRUTE = ("```python\ndef k_largest(nums, k):\n    out = []\n    rest = list(nums)\n"
+               "    for _ in range(min(k, len(rest))):\n        out.append(max(rest))\n"
+               "        rest.remove(max(rest))\n    return out\n```")
+
+
+@pytest.mark.parametrize("source, function, slip, right, brute", [
+    (FIRST_MAX, "first_max", TIE_SLIP, TIE_RIGHT, TIE_BRUTE),  # a tie for the largest
+    (K_LARGEST, "k_largest", ORDER_SLIP, ORDER_RIGHT, ORDER_BRUTE),  # the order of k > 1
+])
+def test_ties_and_order_tell_candidates_apart(source: str, function: str, slip: str,
+                                              right: str, brute: str) -> None:
+    todo = triggers.todo_at(source, "python", _todo_line(source)).description
+    outcome = _edge_case(source, function, todo, slip, [right], brute)
+    assert outcome.chosen.answer.code == parse_answer(right, "python").code, outcome.summary
+    assert outcome.summary.startswith("; verified: 2/2 docstring examples"), outcome.summary
+    # alone, the slip is not called verified (here the reference itself is inserted: it
+    # passes the examples too, and nothing else agreed with it)
+    alone = _edge_case(source, function, todo, slip, [], brute)
+    assert "verified:" not in alone.summary and alone.reference == "chosen", alone.summary
+
+
+MEDIAN = '''def median(numbers: list[int]) -> int:
+    """The middle value of numbers once sorted (the upper one of two).
+
+    >>> median([3, 1, 2])
+    2
+    >>> median([4, 1, 3, 2])
+    3
+    """
+    # TODO: return the median
+    pass
+'''
+# The 0.5B's habit: sorting the caller's list in place.
+SORTS_IN_PLACE = ("```python\ndef median(numbers):\n    numbers.sort()\n"
+                  "    return numbers[len(numbers) // 2]\n```")
+PURE = ("```python\ndef median(numbers):\n    ordered = sorted(numbers)\n"
+        "    return ordered[len(ordered) // 2]\n```")
+MEDIAN_BRUTE = ("```python\ndef median(numbers):\n    for x in numbers:\n"
+                "        below = sum(y < x for y in numbers)\n"
+                "        same = sum(y == x for y in numbers)\n"
+                "        if below <= len(numbers) // 2 < below + same:\n            return x\n```")
+
+
+def test_a_candidate_that_changes_its_arguments_loses_to_one_that_does_not() -> None:
+    """Both return the same everywhere; one sorts the caller's list. The pure one is chosen,
+    with a reference or without; alone, the other is not called verified."""
+    todo = "return the median"
+    for reference in (MEDIAN_BRUTE, None):
+        outcome = _edge_case(MEDIAN, "median", todo, SORTS_IN_PLACE, [PURE], reference)
+        assert outcome.chosen.answer.code == parse_answer(PURE, "python").code
+        assert outcome.summary.startswith("; verified: 2/2 docstring examples"), \
+            outcome.summary
+    # alone beside a pure reference, the reference is inserted instead
+    alone = _edge_case(MEDIAN, "median", todo, SORTS_IN_PLACE, [], MEDIAN_BRUTE)
+    assert alone.reference == "chosen" and "verified:" not in alone.summary
+    # beside a reference that is off (the lower middle, so it fails an example and is
+    # neither inserted nor counted), it is kept, and the message says what it does
+    lower = MEDIAN_BRUTE.replace("below <= len(numbers) // 2", "below <= (len(numbers) - 1) // 2")
+    kept = _edge_case(MEDIAN, "median", todo, SORTS_IN_PLACE, [], lower)
+    assert kept.reference == "" and "changes its arguments" in kept.summary
+    assert kept.summary.startswith("; unconfirmed: "), kept.summary
+    no_reference = _edge_case(MEDIAN, "median", todo, SORTS_IN_PLACE, [], None)
+    assert no_reference.summary.startswith("; unconfirmed: 2/2 docstring examples, changes "
+                                           "its arguments"), no_reference.summary

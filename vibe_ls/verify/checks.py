@@ -254,12 +254,19 @@ def _assert_statement(line: str) -> ast.stmt | None:
 # longer loops forever (the 0.5B's `while n % 4 == 0: n //= 4` on n = 0).
 CALL_CPU_S = 0.4
 OUT_OF_TIME = "did not finish"
+# Beside what a call returned, where it changed its arguments (then with what it left them
+# as, where it returned None: the state is then the answer).
+MUTATED = " and changed its arguments "
+
+
+def mutates(shown: str) -> bool:
+    return MUTATED in shown
 
 
 def checker(source: str, name: str, cases: list[Example], probes: list[str] = ()) -> str:
     """A script that runs the edited file, then each example and each probe (a call with no
-    expected value) on function `name`, and prints what each returned and whether each
-    example passed."""
+    expected value, `f(...)`) on function `name`, and prints what each returned, whether it
+    changed its arguments, and whether each example passed."""
     target = call_target(source, name)
     calls = json.dumps([[c.call, c.expected] for c in cases] + [[p, None] for p in probes])
     # Each call has CALL_CPU_S of CPU time (a BaseException, so that the candidate's own
@@ -281,13 +288,19 @@ def checker(source: str, name: str, cases: list[Example], probes: list[str] = ()
             "    results = []\n"
             f"    for call, expected in json.loads({calls!r}):\n"
             "        try:\n"
+            "            args, kwargs = eval('(lambda *a, **k: (list(a), k))' + call[1:])\n"
+            "            before = repr((args, kwargs))\n"
             f"            signal.setitimer(signal.ITIMER_PROF, {CALL_CPU_S})\n"
             "            try:\n"
-            "                value = eval(call)\n"
+            "                value = f(*args, **kwargs)\n"
             "            finally:\n"
             "                signal.setitimer(signal.ITIMER_PROF, 0)\n"
             "            ok = expected is not None and value == eval(expected)\n"
-            "            results.append([bool(ok), shown(value)])\n"
+            "            after = repr((args, kwargs))\n"
+            "            text = shown(value)\n"
+            "            if after != before:  # where it returns None, the state is the answer\n"
+            f"                text += {MUTATED!r} + (after[:2000] if value is None else '')\n"
+            "            results.append([bool(ok), text])\n"
             "        except OutOfTime:\n"
             f"            results.append([False, {OUT_OF_TIME!r}])\n"
             "        except Exception as exc:\n"

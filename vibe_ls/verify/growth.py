@@ -316,7 +316,7 @@ def pick_sample(source: str, function: str, calls: list[str],
 
 MARK = "__vibe_ls_growth__"
 
-# Growing a sample input to size n (also run by the host, to make small probe inputs).
+# Growing a sample input to size n, for timing (also run by the native harness).
 GROW = r'''
 import random as __vibe_ls_random, string as __vibe_ls_string
 
@@ -359,18 +359,12 @@ def __vibe_ls_scalar(pool, rnd, n):
     return rnd.randint(-n if low < 0 else 0, max(n, high))
 
 
-def __vibe_ls_grown(sample, n, seed, vary=False):
+def __vibe_ls_grown(sample, n, seed):
     args, kwargs = sample
     has = __vibe_ls_has_sequences(list(args) + list(kwargs.values()))
     rnd = __vibe_ls_random.Random(seed)
-
-    def one(v):
-        if vary and has and type(v) is int and v != 0:  # a target, a k: same sign, new value
-            bound = max(abs(v), n)
-            return rnd.randint(1, bound) if v > 0 else rnd.randint(-bound, -1)
-        return __vibe_ls_grow(v, n, rnd, has)
-
-    return [one(v) for v in args], {k: one(v) for k, v in kwargs.items()}
+    return ([__vibe_ls_grow(v, n, rnd, has) for v in args],
+            {k: __vibe_ls_grow(v, n, rnd, has) for k, v in kwargs.items()})
 '''
 
 _SCRIPT = r'''
@@ -454,52 +448,6 @@ def parse(stdout: str) -> Growth | None:
     if not sizes:
         return None
     return Growth(tuple(sizes), tuple(seconds), error)
-
-
-def probes(sample: str, count: int = 8) -> list[str]:
-    """Small random calls grown from `sample` (sizes 3..10), as `f(...)` source text. Timing
-    keeps an integer beside a list as it is (a target, a k); every other probe draws a new
-    one of the same sign, or a candidate that returns the target on a hit looks right."""
-    scope: dict = {}
-    exec(GROW, scope)  # our own helper code, not generated code
-    calls = []
-    for i in range(count):
-        args, kwargs = scope["__vibe_ls_grown"](ast.literal_eval(sample), 3 + i, 1000 + i,
-                                                i % 2 == 1)
-        calls.append(_call_text(args, kwargs))
-    return calls
-
-
-def _call_text(args: list, kwargs: dict) -> str:
-    """`f(1, [2], k=3)`: a call of the function under test, as source text."""
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return f"f({', '.join(parts)})"
-
-
-def _smallest(value: object) -> object:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return type(value)(0)
-    if isinstance(value, (str, list, tuple, dict, set)):
-        return type(value)()
-    return value
-
-
-def edge_calls(sample: str) -> list[str]:
-    """The smallest input shaped like `sample` (numbers 0, collections empty), as `f(...)`
-    source text, unless that is the sample. A right answer may raise there (the task may not
-    define it), but one that never returns is wrong. (-1 was left out: a loop that is right
-    for the task's n >= 1 may never end on it.)"""
-    try:
-        args, kwargs = ast.literal_eval(sample)
-        edge_args = [_smallest(a) for a in args]
-        edge_kwargs = {k: _smallest(v) for k, v in kwargs.items()}
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return []
-    if (edge_args, edge_kwargs) == (list(args), kwargs):
-        return []
-    return [_call_text(edge_args, edge_kwargs)]
 
 
 def measure(source: str, target: str, sample: str, budget_s: float = 2.0) -> Growth | None:

@@ -2,7 +2,12 @@
 
 1. Checks: the docstring's own examples (trusted), and a second model call that writes a
    slow, obviously correct reference version of the function; every candidate is run on the
-   examples' inputs and on small random inputs (probes), and compared with the reference.
+   examples' inputs and on inputs Hypothesis draws like them or from the type hints, small
+   first (`inputs`), and compared with the reference: what it returns, the exception type
+   it raises, and whether it changes its arguments. The examples alone do not make an insert
+   `verified` where a reference could be had: it must also agree with the reference on the
+   drawn inputs (the edge of the task — a modulus of 1, a list with no even value, a tie —
+   is where a candidate that passes the examples still goes wrong).
    Two solutions written from different prompts (one told to brute-force) rarely share a bug,
    so agreement with the reference is strong evidence; asked for expected values directly, a
    small model mostly gets them wrong (it was measured: 1 of 5 right on the seed task). When
@@ -30,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from vibe_ls import prompts
 from vibe_ls.engine.sampling import Sampling
 from vibe_ls.postprocess import Complexity
-from vibe_ls.verify import checks, growth
+from vibe_ls.verify import checks, growth, inputs
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +68,12 @@ class Candidate:
     def key(self) -> tuple:
         grows = self.exponent if self.exponent is not None else 99.0
         return (-sum(self.doc), bool(self.hangs), not self.matches_reference, -self.agree,
-                -sum(self.checked), grows, self.order)
+                self.mutates, -sum(self.checked), grows, self.order)
+
+    @property
+    def mutates(self) -> bool:
+        """It changed an argument it was called with (and may have been asked not to)."""
+        return any(checks.mutates(o) for o in self.outputs)
 
     @property
     def ran(self) -> bool:
@@ -83,6 +93,7 @@ class Outcome:
     tries: int = 1
     reference: str = ""  # "agrees", "disagrees", "chosen" (nothing else did as well), ""
     probes: int = 0
+    difference: str = ""  # the smallest input where it and the reference differ, and how
 
     def details(self) -> dict:
         j = self.judgement
@@ -244,6 +255,7 @@ class Verifier:
         self.counted: list[int] = []  # indexes of the model-written checks that count
         self.probes: list[str] = []
         self.edges: list[str] = []  # the smallest inputs, where only never returning counts
+        self.in_place = False  # the reference changed its arguments too
         self._scores: dict[tuple, tuple[list[bool], list[bool], tuple[str, ...], str]] = {}
 
     def _phase(self, text: str) -> None:
@@ -315,9 +327,10 @@ class Verifier:
     def _reference_wins(self, reference: Candidate, best: Candidate) -> bool:
         """No candidate agrees with the reference: insert the reference itself when it passes
         every docstring example, at least as many as the best candidate, and returned a value
-        for every docstring example and probe (the model's own checks may ask what the task
-        never defined). On the quality benchmark and the seed task, a reference that nothing
-        agreed with was right more often than the candidates (whose samples share bugs).
+        for every docstring example and every drawn input the candidate returned on (the
+        model's own checks may ask what the task never defined). On the quality benchmark
+        and the seed task, a reference that nothing agreed with was right more often than
+        the candidates (whose samples share bugs).
         It must also pass as many of the model's counted asserts as the best candidate: on
         `remove_element` (no parsable examples) a reference returning `len(nums)` replaced
         a right first answer."""
@@ -326,8 +339,9 @@ class Verifier:
         return (not best.matches_reference and not reference.hangs and all(reference.doc)
                 and sum(reference.doc) >= sum(best.doc)
                 and sum(checked) >= sum(best.checked)
-                and all(not o.startswith(NO_ANSWER) for i, o in enumerate(reference.outputs)
-                        if i not in model))
+                and all(not o.startswith(NO_ANSWER) for i, (o, theirs) in enumerate(
+                    zip(reference.outputs, best.outputs, strict=False))
+                        if i not in model and not theirs.startswith(NO_ANSWER)))
 
     def _count(self, pool: list[Candidate], reference: Candidate | None) -> None:
         """Which model-written checks count: those whose input the reference answered. The
@@ -352,6 +366,13 @@ class Verifier:
         return len(self.doc_cases) >= 2 and not all(
             _yes_or_no(c.expected) for c in self.doc_cases)
 
+    def _counts(self, reference: Candidate | None) -> bool:
+        """The reference is evidence: it ran, and where the user's examples decide on their
+        own, it passes them all (one that fails them is known to be wrong, and its
+        disagreement with a candidate that passes them shows nothing about the candidate)."""
+        return reference is not None and reference.ran and (
+            not self.decisive or all(reference.doc))
+
     @staticmethod
     def _most(checked: list[bool]) -> bool:
         """Passes most of the model-written checks that count (all of none). The model's
@@ -361,28 +382,39 @@ class Verifier:
         return 2 * sum(checked) > len(checked) or not checked
 
     def _settled(self, pool: list[Candidate], no_reference: bool) -> bool:
-        """More samples cannot change the choice: one passes the user's own examples (when
-        they are `decisive`), or passes them and agrees with the reference everywhere, or
-        (when no reference could be had) passes every model check. Another candidate that
-        agrees with the reference returns what it returns wherever it answered, so it passes
-        the same model checks (only those count), and one that disagrees ranks below it:
-        sampling on would only buy a timing tie-break."""
+        """More samples cannot change the choice: one passes the user's own examples and
+        agrees with the reference on every drawn input, or (when no reference could be had)
+        passes the examples when they are `decisive`, or every model check. Another candidate
+        that agrees with the reference returns what it returns wherever it answered, so it
+        passes the same model checks (only those count), and one that disagrees ranks below
+        it: sampling on would only buy a timing tie-break. One that changes its arguments,
+        with no reference doing the same, settles nothing. Even the user's examples do not
+        settle it before the reference is in: they rarely try the edge of the task (a modulus
+        of 1, a list with no even value, a tie), which the drawn inputs do."""
         return any(c.ran and not c.hangs and all(c.doc) and (
-            self.decisive or c.matches_reference
-            or (no_reference and c.checked and all(c.checked))) for c in pool)
+            c.matches_reference or (no_reference and not c.mutates and (
+                self.decisive or (c.checked and all(c.checked))))) for c in pool)
 
     def _prepare(self, first_source: str, sample: str | None) -> str | None:
         """With the model's asserts in: keep those whose values fit the parameters, and
         choose the probes (grown from the sample call, or from the asserts without one)."""
         self.model_cases = self.runs.fitting(first_source, self.function, self.model_cases)
         sample = sample or self._sample(first_source)
-        self._probe_from(sample)
+        self._probe_from(first_source, sample)
         return sample
 
-    def _probe_from(self, sample: str | None) -> None:
-        self.probes = growth.probes(sample) if sample else []
-        self.edges = growth.edge_calls(sample) \
-            if sample and self.runs.language == "python" else []
+    def _probe_from(self, source: str, sample: str | None) -> None:
+        """The inputs every candidate and the reference are compared on: drawn by Hypothesis
+        like the user's examples, the model's asserts and the sample, or from the type
+        hints (`inputs`); and the smallest input, where only never returning counts."""
+        calls = [c.call for c in [*self.doc_cases, *self.model_cases]]
+        python = self.runs.language == "python"
+        if not python and sample and (found := _sample_call(sample)) and found not in calls:
+            calls.append(found)  # the harness's sample: the types it can feed
+        self.probes = inputs.draw(source if python else None,
+                                  checks.call_target(source, self.function) if python
+                                  else self.function, calls)
+        self.edges = inputs.edge_calls(sample) if sample and python else []
 
     # -- best of n ------------------------------------------------------------------
     def _add(self, pool: list[Candidate], implementations: list[object | None]) -> None:
@@ -437,7 +469,7 @@ class Verifier:
                 self.write_checks(signature)
                 sample = self._prepare(first_source, sample)
         else:
-            self._probe_from(sample)
+            self._probe_from(first_source, sample)
         calls = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
         pool: list[Candidate] = []
         self._phase(f"checking {_which(1, len(initial) + len(written), self.max_candidates)}"
@@ -448,7 +480,7 @@ class Verifier:
         self._match(pool, ref)
         self._agreement(pool)
         self._count(pool, ref)
-        while not self._settled(pool, reference_asked and ref is None) and \
+        while not self._settled(pool, reference_asked and not self._counts(ref)) and \
                 not self._cancelled() and \
                 time.monotonic() - start < self.budget_s:
             with_reference = ref is None and not reference_asked and calls > 0
@@ -463,7 +495,7 @@ class Verifier:
             samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
             written, written_reference, _ = self.write(
                 samplings, signature if with_reference else None, None,
-                _ExamplesBatch(self, with_reference, ref).heard
+                _ExamplesBatch(self, with_reference, ref, pool).heard
                 if len(self.doc_cases) >= 2 else None)
             reference_asked = reference_asked or with_reference
             if self._cancelled():
@@ -485,9 +517,10 @@ class Verifier:
             log.info("candidate %s: doc %s, model %s, agree %d, reference %s, hangs %r, "
                      "outputs %s", "reference" if c is ref else c.order + 1, c.doc, c.checked,
                      c.agree, c.matches_reference, c.hangs, c.outputs)
-        status = ""
-        if ref is not None:
+        status, difference = "", ""
+        if self._counts(ref):
             status = "agrees" if ranked[0].matches_reference else "disagrees"
+            difference = self._difference(ranked[0], ref) if status == "disagrees" else ""
             if self.runs.language == "python" and self._reference_wins(ref, ranked[0]):
                 ranked.insert(0, ref)  # slow but right beats fast but wrong
                 status = "chosen"
@@ -505,11 +538,29 @@ class Verifier:
             measured = best.timing or self.measure(best.implementation)  # timed once
             judgement = growth.judge(claim.time, measured,
                                      growth.sorts(self._code_of(best.implementation)))
+        ignored = "the brute-force reference failed your examples (not counted)" \
+            if ref is not None and ref.ran and not status else ""
+        self.in_place = ref is not None and ref.ran and ref.mutates
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
-                          len(pool), status, calls)
-        outcome.summary = self._summary(best, outcome)
+                          len(pool), status, calls, difference)
+        outcome.summary = self._summary(best, outcome, ignored)
         return outcome
+
+    def _difference(self, best: Candidate, reference: Candidate) -> str:
+        """`f([1, 3]): returned 0, the reference -1`: the smallest input (the shortest call;
+        the drawn ones come smallest first) where the reference returned and `best` did
+        not return the same."""
+        calls = [c.call for c in [*self.doc_cases, *self.model_cases]] + self.probes
+        differing = [(len(call), i, call) for i, call in enumerate(calls)
+                     if i < len(reference.outputs) and i < len(best.outputs)
+                     and not reference.outputs[i].startswith(NO_ANSWER)
+                     and best.outputs[i] != reference.outputs[i]]
+        if not differing:
+            return ""
+        _, i, call = min(differing)
+        mine, theirs = (_said(o) for o in (best.outputs[i], reference.outputs[i]))
+        return f"{self.function}{call[1:]}: {mine}, the reference {theirs}"
 
     def _repair(self, pool: list[Candidate], reference: Candidate | None) -> None:
         """No candidate ran and one did not build: the model is shown the compiler's errors
@@ -530,15 +581,27 @@ class Verifier:
             self._count(pool, reference)
             broken = self.repaired if _did_not_build(self.repaired) else None
 
-    def _summary(self, best: Candidate, outcome: Outcome) -> str:
+    def _summary(self, best: Candidate, outcome: Outcome, ignored: str = "") -> str:
         parts = []
         if self.doc_cases:
             parts.append(f"{sum(best.doc)}/{len(self.doc_cases)} {self.examples_label}")
+        if ignored:
+            parts.append(ignored)
         if outcome.reference in ("agrees", "disagrees"):
             parts.append(f"{'agrees' if best.matches_reference else 'DISAGREES'} with a "
-                         f"brute-force reference on {outcome.probes} inputs")
+                         f"brute-force reference on {outcome.probes} inputs"
+                         + (f" ({outcome.difference})" if outcome.difference else ""))
+        # It changed its arguments, and no reference written apart did the same: the task
+        # most likely did not ask for that (the 0.5B's `numbers.sort()` on the caller's list).
+        # (A reference that changes them too, counted or not, says the task asks for it.)
+        unasked = best.mutates and not best.matches_reference and \
+            outcome.reference != "chosen" and not self.in_place
+        if unasked:
+            parts.append("changes its arguments")
         if outcome.reference == "chosen":
-            parts.append("the reference version itself (no other candidate agreed with it)")
+            parts.append("the reference version itself (no other candidate agreed with it"
+                         + (f"; the best differed at {outcome.difference})"
+                            if outcome.difference else ")"))
         if best.agree >= 2:
             parts.append(f"{best.agree} of {outcome.tries} candidates return the same")
         if self.counted:
@@ -556,8 +619,8 @@ class Verifier:
         elif best.hangs:
             call = self.function + best.hangs[1:]
             text = f"; WARNING: {call} never returns; passes {', '.join(parts)}"
-        elif outcome.reference != "disagrees" and (self.decisive or (
-                best.matches_reference and self._most(best.checked))):
+        elif outcome.reference not in ("disagrees", "chosen") and not unasked and (
+                self.decisive or (best.matches_reference and self._most(best.checked))):
             text = f"; verified: {', '.join(parts)}"
         else:
             text = f"; unconfirmed: {', '.join(parts)}"
@@ -629,7 +692,7 @@ class _FirstBatch:
             v.score(ref, reference=True)
         v._match(pool, ref)
         v._count(pool, ref)
-        settled = v._settled(pool, ref is None)
+        settled = v._settled(pool, ref is None or not ref.ran)
         if settled:
             v._phase("settled: the samples still being written are dropped")
         return settled
@@ -637,17 +700,17 @@ class _FirstBatch:
 
 class _ExamplesBatch:
     """Hears a later batch when the user gave two or more examples: it is settled once a
-    sample passes every one of them and the batch's reference, if it has one, is in (a
-    candidate that passes the examples but not the reference is not called verified, so the
-    reference is waited for). Where the examples are not decisive (yes/no answers only), the
-    sample must also agree with the reference, this batch's or an earlier one. The samples
-    still being written could only add a timing tie-break; a batch lasts as long as its
-    longest row."""
+    candidate (written before or in this batch) passes every one of them and agrees with the
+    reference on the drawn inputs (this batch's reference, or an earlier one), so the
+    reference is waited for. Only where no reference could be had do `decisive` examples
+    settle it on their own. The samples still being written could only add a timing
+    tie-break; a batch lasts as long as its longest row."""
 
     def __init__(self, verifier: Verifier, with_reference: bool,
-                 reference: Candidate | None = None) -> None:
+                 reference: Candidate | None = None, pool: list[Candidate] = ()) -> None:
         self.verifier, self.waiting, self.reference = verifier, with_reference, reference
-        self.passing: list[Candidate] = []  # samples passing every example (and not hanging)
+        # candidates passing every example (and not hanging)
+        self.passing = [c for c in pool if c.ran and all(c.doc) and not c.hangs]
 
     def heard(self, kind: str, value: object) -> bool:
         # This runs inside the decode loop (the other rows wait): only what can settle the
@@ -655,23 +718,43 @@ class _ExamplesBatch:
         v = self.verifier
         if kind == "reference":
             self.waiting = False
-            if value is not None and not v.decisive:
+            if value is not None:
                 self.reference = Candidate(value, order=10_000)
                 v.score(self.reference, reference=True)
-        elif kind == "candidate" and value is not None and not (self.passing and v.decisive):
+        elif kind == "candidate" and value is not None:
             candidate = Candidate(value)
             v.score(candidate)  # cached: not run again when the batch is checked
             if candidate.ran and all(candidate.doc) and not candidate.hangs:
                 self.passing.append(candidate)
-        if self.waiting or v._cancelled():
+        if self.waiting or v._cancelled() or not self.passing:
             return False
-        settled = bool(self.passing)
-        if settled and not v.decisive:
+        if not v._counts(self.reference):
+            settled = v.decisive and any(not c.mutates for c in self.passing)
+        else:
             v._match(self.passing, self.reference)
             settled = any(c.matches_reference for c in self.passing)
         if settled:
-            v._phase("settled: a candidate passes every example")
+            v._phase("settled: a candidate passes every example"
+                     + (" and agrees with the reference" if self.reference else ""))
         return settled
+
+
+def _said(shown: str) -> str:
+    """What a checked call showed, as words: `returned 3`, `raised KeyError`."""
+    if shown.startswith(NO_ANSWER) or shown == checks.OUT_OF_TIME:
+        return shown
+    value, marked, state = shown.partition(checks.MUTATED)
+    return f"returned {value}" + (f" and left its arguments as {state}" if state
+                                  else " and changed its arguments" if marked else "")
+
+
+def _sample_call(sample: str) -> str | None:
+    """A sample `([args], {kwargs})` literal as the call `f(...)`."""
+    try:
+        args, kwargs = ast.literal_eval(sample)
+        return inputs.call_text(list(args), dict(kwargs))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
 
 
 def _yes_or_no(literal: str) -> bool:

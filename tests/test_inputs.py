@@ -1,0 +1,44 @@
+"""The inputs Implement compares candidates on: drawn by Hypothesis in the sandbox, like
+the examples and within what they show of the task, or from the type hints."""
+
+from __future__ import annotations
+
+import ast
+
+from vibe_ls.verify import inputs
+
+SOURCE = '''class Solution:
+    def count_mod(self, nums: list[int], k: int) -> int:
+        pass
+'''
+
+
+def _values(call: str) -> tuple[list, dict]:
+    node = ast.parse(call, mode="eval").body
+    return ([ast.literal_eval(a) for a in node.args],
+            {k.arg: ast.literal_eval(k.value) for k in node.keywords})
+
+
+def test_inputs_are_drawn_like_the_examples_within_their_domain() -> None:
+    examples = ["f(nums = [3, 5, 8], k = 3)", "f([4, 7], 2)"]
+    drawn = inputs.draw(SOURCE, "Solution().count_mod", examples)
+    assert drawn == inputs.draw(SOURCE, "Solution().count_mod", examples)  # the same each run
+    assert len(drawn) >= 16 and not set(drawn) & set(examples)
+    values = [_values(c)[0] for c in drawn]
+    assert all(len(nums) >= 1 and k >= 1 for nums, k in values)  # as every example is
+    assert any(k == 1 for _, k in values)  # a modulus of 1
+    assert any(all(x % 2 for x in nums) for nums, _ in values)  # no even value
+    assert any(len(set(nums)) < len(nums) for nums, _ in values)  # a tie
+    assert len(drawn[0]) <= len(drawn[-1])  # smallest first
+
+
+def test_inputs_from_the_type_hints_alone_or_from_examples_alone() -> None:
+    drawn = inputs.draw(SOURCE, "Solution().count_mod", [])
+    assert drawn and all(isinstance(_values(c)[0][0], list) for c in drawn)
+    assert any(_values(c)[0][0] == [] for c in drawn)  # nothing says a list is never empty
+    # Another language's function: only the examples say what the inputs look like, and
+    # keyword calls stay keyword calls.
+    words = inputs.draw(None, "f", ['f(s="abca", n=2)'])
+    assert words and all(set(_values(c)[1]) == {"s", "n"} for c in words)
+    assert all(set(_values(c)[1]["s"]) <= set("abc") for c in words)
+    assert inputs.draw(None, "f", []) == []
