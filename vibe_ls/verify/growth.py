@@ -328,8 +328,8 @@ def __vibe_ls_has_sequences(values):
 def __vibe_ls_grow(v, n, rnd, has_sequences):
     if isinstance(v, bool) or v is None or isinstance(v, float):
         return v
-    if isinstance(v, int):
-        return v if has_sequences else n
+    if isinstance(v, int):  # alone, the largest prime up to n: a power of two is even, and
+        return v if has_sequences else __vibe_ls_prime_below(n)  # trial division stops at 2
     if isinstance(v, str):
         alphabet = sorted(set(v)) or list(__vibe_ls_string.ascii_lowercase)
         return "".join(rnd.choice(alphabet) for _ in range(n))
@@ -347,6 +347,12 @@ def __vibe_ls_grow(v, n, rnd, has_sequences):
                     for _ in range(n)]
         return [__vibe_ls_scalar(v, rnd, n) for _ in range(n)]
     return v
+
+
+def __vibe_ls_prime_below(n):
+    def prime(p):
+        return p > 1 and all(p % d for d in range(2, int(p ** 0.5) + 1))
+    return next((p for p in range(n, 1, -1) if prime(p)), n)
 
 
 def __vibe_ls_scalar(pool, rnd, n):
