@@ -25,6 +25,7 @@ from lsprotocol import types
 from vibe_ls.bench.lsp_driver import Driver
 from vibe_ls.bench.quality import CASE_TIMEOUT_S, _limits
 from vibe_ls.bench.rewrite_problems import PROBLEMS, Problem
+from vibe_ls.verify.rewrite import FASTER
 
 TITLE = "Rewrite with a better algorithm"
 STATEMENT_S = 5  # seconds one hidden test may run (a rewrite that never ends fails it)
@@ -182,7 +183,7 @@ def classify(outcome: dict, speedup: float | None, same: bool = False) -> str:
         return "not checked"
     if outcome.get("faster") is not None:
         return "faster" if outcome["faster"] else "no faster"
-    faster = speedup is not None and speedup >= 1.5 and "no faster" not in summary
+    faster = speedup is not None and speedup >= FASTER and "no faster" not in summary
     return "faster" if faster else "no faster"
 
 

@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from vibe_ls.verify import checks
+from vibe_ls.verify import checks, inputs
 
 MARK = "__vibe_ls_differ__"
 CALL_CPU_S = 0.25  # CPU time per call: the inputs are small, a longer call never ends
@@ -106,7 +106,8 @@ def script(original: str, candidates: list[str], function: str, calls: list[str]
             "target": checks.call_target(original, function), "name": function,
             "calls": calls, "examples": examples, "budget": budget_s, "cpu": CALL_CPU_S,
             "mark": MARK}
-    return f"{_RUNNER}\n__vibe_ls_differ(__import__('json').loads({json.dumps(spec)!r}))\n"
+    call = f"__vibe_ls_differ(__import__('json').loads({json.dumps(spec)!r}))"
+    return f"{inputs.HYPOTHESIS_PRELUDE}{_RUNNER}\n{call}\n"
 
 
 def parse(stdout: str, count: int) -> Report:
@@ -150,19 +151,7 @@ _RUNNER = r'''
 def __vibe_ls_differ(spec):
     import copy, inspect, io, itertools, json, math, signal, sys, time, typing
     import contextlib
-    import hypothesis.internal.entropy as entropy
-    import gc
-
-    # Hypothesis checks with gc.get_referrers that its own PRNG is referenced; the sandbox's
-    # tripwire blocks that call (model code has no business walking the heap), so Hypothesis
-    # is told of a referrer instead. Nothing else of gc is touched.
-    class _Gc:
-        collect = staticmethod(gc.collect)
-
-        @staticmethod
-        def get_referrers(*objects):
-            return list(objects)
-    entropy.gc = _Gc
+    __vibe_ls_hypothesis_in_sandbox()
     from hypothesis import HealthCheck, Phase, given, reject, settings, strategies as st
 
     mark, cpu = spec["mark"], spec["cpu"]

@@ -67,7 +67,8 @@ def script(source: str | None, target: str, calls: list[str], count: int = DRAWN
     is not Python (then only the example `calls` say what the inputs look like)."""
     spec = {"source": source, "target": target, "calls": calls, "count": count,
             "mark": MARK}
-    return f"{_RUNNER}\n__vibe_ls_draw(__import__('json').loads({json.dumps(spec)!r}))\n"
+    call = f"__vibe_ls_draw(__import__('json').loads({json.dumps(spec)!r}))"
+    return f"{HYPOTHESIS_PRELUDE}{_RUNNER}\n{call}\n"
 
 
 def parse(stdout: str) -> list[str]:
@@ -109,16 +110,15 @@ def draw(source: str | None, target: str, calls: list[str], count: int = DRAWN) 
     return [c for c in drawn if c not in known]
 
 
-# The script run in the sandbox: our own code (it loads the file only to read the function's
-# signature and hints).
-_RUNNER = r'''
-def __vibe_ls_draw(spec):
-    import inspect, json, typing
-    import hypothesis.internal.entropy as entropy
+# Before Hypothesis is imported in a sandboxed script: it checks with gc.get_referrers that
+# its own PRNG is referenced; the sandbox's tripwire blocks that call (model code has no
+# business walking the heap), so Hypothesis is told of a referrer instead. Nothing else of
+# gc is touched.
+HYPOTHESIS_PRELUDE = r'''
+def __vibe_ls_hypothesis_in_sandbox():
     import gc
+    import hypothesis.internal.entropy as entropy
 
-    # Hypothesis checks with gc.get_referrers that its own PRNG is referenced; the sandbox's
-    # tripwire blocks that call, so Hypothesis is told of a referrer instead.
     class _Gc:
         collect = staticmethod(gc.collect)
 
@@ -126,6 +126,15 @@ def __vibe_ls_draw(spec):
         def get_referrers(*objects):
             return list(objects)
     entropy.gc = _Gc
+'''
+
+
+# The script run in the sandbox: our own code (it loads the file only to read the function's
+# signature and hints).
+_RUNNER = r'''
+def __vibe_ls_draw(spec):
+    import inspect, json, typing
+    __vibe_ls_hypothesis_in_sandbox()
     from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
     def parse_call(text):
