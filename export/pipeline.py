@@ -16,7 +16,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from vibe_ls_export import convert, parity, sources
+from vibe_ls_export import convert, lora, parity, sources
 
 from vibe_ls.errors import VibeError
 from vibe_ls.manifest import FORMAT_VERSION, Manifest, hash_files, write_manifest
@@ -140,6 +140,9 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
     model_dir = work / "model"
     model_dir.mkdir()
     model = _step(progress, f"converting to {precision}", _convert, fp32, model_dir, precision)
+    branches = lora.add_lora_inputs(model)
+    progress(f"  LoRA inputs on {branches} projections ({', '.join(lora.TARGETS)}; empty: "
+             "the base model)")
     _copy_tokenizer(checkpoint, model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     report = _step(progress, "checking parity against PyTorch", parity.check, checkpoint,
