@@ -146,7 +146,7 @@ def _assistant(args: argparse.Namespace):
     from vibe_ls.assist import Assistant
     from vibe_ls.settings import Settings
 
-    options = {"model": args.model, "device": args.device}
+    options = {"model": args.model, "device": args.device, "adapter": args.adapter}
     if getattr(args, "no_verify", False):
         options["verify"] = False
     if getattr(args, "candidates", None):
@@ -231,6 +231,81 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_tools(what: str):
+    """The export extra's `tune` module, or a clear error when it is not installed."""
+    try:
+        from vibe_ls_export import tune
+    except ImportError as exc:
+        raise VibeError(f"{what} needs the export tools ({exc.name} is missing)",
+                        "pip install 'vibe-ls[export]'") from exc
+    return tune
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    tune = _export_tools("tune")
+    options = tune.TuneOptions(
+        r=args.r, alpha=args.alpha, dropout=args.dropout,
+        targets=tuple(t for t in args.targets.split(",") if t), epochs=args.epochs, lr=args.lr,
+        batch=args.batch, holdout=args.holdout, source=args.source)
+    directory = tune.tune(Path(args.data), args.model, args.name, options, progress)
+    print(f"adapter {args.name} for {args.model}: {directory}")
+    return 0
+
+
+def cmd_adapter(args: argparse.Namespace) -> int:
+    from vibe_ls import adapters
+
+    if args.adapter_command == "import":
+        tune = _export_tools("adapter import")
+        directory = tune.import_peft(Path(args.peft_dir), args.model, args.name, args.source,
+                                     progress)
+        print(f"adapter {args.name} for {args.model}: {directory}")
+        return 0
+    found = adapters.list_adapters(args.model)
+    for directory, manifest in found:
+        line = (adapters.describe(manifest) if isinstance(manifest, adapters.AdapterManifest)
+                else f"{directory.name}: unusable ({manifest})")
+        print(f"{directory.parent.name}/{line}")
+    if not found:
+        print(f"no adapters in {adapters.adapters_dir()}")
+    return 0
+
+
+def _add_adapter_commands(sub) -> None:
+    """`vibe-ls tune` and `vibe-ls adapter import|list`."""
+    tune = sub.add_parser("tune", help="train a LoRA adapter for an installed model (export "
+                                       "extra)")
+    tune.add_argument("data", help="JSONL of instruction/input/output, or a folder of Python "
+                                   "files whose documented functions become examples")
+    tune.add_argument("--model", default=DEFAULT_MODEL, help="the installed base model")
+    tune.add_argument("--name", required=True, help="the adapter's name")
+    tune.add_argument("--r", type=int, default=8, help="LoRA rank (default 8)")
+    tune.add_argument("--alpha", type=float, default=16.0, help="LoRA alpha (default 16)")
+    tune.add_argument("--dropout", type=float, default=0.05, help="LoRA dropout (default 0.05)")
+    tune.add_argument("--targets", default="q_proj,v_proj",
+                      help="projections to adapt; the model must take LoRA inputs for them")
+    tune.add_argument("--epochs", type=int, default=3)
+    tune.add_argument("--lr", type=float, default=2e-4, help="learning rate (default 2e-4)")
+    tune.add_argument("--batch", type=int, default=4)
+    tune.add_argument("--holdout", type=float, default=0.1,
+                      help="share of examples held out to validate on (default 0.1)")
+    tune.add_argument("--source", help="the base model's PyTorch checkpoint or GGUF (default: "
+                                       "the one its manifest names)")
+    tune.set_defaults(func=cmd_tune)
+    adapter = sub.add_parser("adapter", help="import or list LoRA adapters")
+    commands = adapter.add_subparsers(dest="adapter_command", required=True)
+    imported = commands.add_parser("import", help="convert a peft LoRA (adapter_config.json + "
+                                                  "adapter_model.safetensors)")
+    imported.add_argument("peft_dir")
+    imported.add_argument("--model", default=DEFAULT_MODEL, help="the installed base model")
+    imported.add_argument("--name", required=True, help="the adapter's name")
+    imported.add_argument("--source", help="the base model's PyTorch checkpoint, for the "
+                                           "parity check (default: its manifest's)")
+    listed = commands.add_parser("list", help="the installed adapters")
+    listed.add_argument("--model", help="only this model's")
+    adapter.set_defaults(func=cmd_adapter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vibe-ls", description="Offline coding assistant: a local model as a language server.")
@@ -247,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("file")
         cmd.add_argument("--model", default=DEFAULT_MODEL)
         cmd.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+        cmd.add_argument("--adapter", default="",
+                         help="a LoRA adapter of the model (name or directory)")
         cmd.add_argument("-v", "--verbose", action="store_true",
                          help="stream the model's text to stderr")
         cmd.set_defaults(func=func)
@@ -261,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             cmd.add_argument("--lines", required=True, help="1-based range, e.g. 12-30")
 
+    _add_adapter_commands(sub)
     export = sub.add_parser("export", help="export a checkpoint (HF dir, GGUF, hub id) to ONNX")
     export.add_argument("source", help="local HF checkpoint dir, GGUF file, or hub id")
     export.add_argument("--out", required=True, help="model directory to write")
