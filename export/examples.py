@@ -68,6 +68,17 @@ def _folder_examples(folder: Path, count: Callable[[str], int]) -> list[Example]
     return examples
 
 
+def _leading_comment(lines: list[str], body: list) -> tuple[str, int] | None:
+    """The comment lines right above the first statement of a body (after its docstring),
+    joined, and the index of the first of them."""
+    first = body[0].lineno - 1
+    start = first
+    while start > 0 and lines[start - 1].strip().startswith("#"):
+        start -= 1
+    text = " ".join(lines[i].strip().lstrip("#").strip() for i in range(start, first))
+    return (text, start) if text else None
+
+
 def _summary(lines: list[str], node) -> str | None:
     """What the function does, from its docstring's first line or the comment above it."""
     doc = ast.get_docstring(node)
@@ -80,17 +91,20 @@ def _summary(lines: list[str], node) -> str | None:
 
 
 def stub(text: str, node) -> tuple[str, int] | None:
-    """The file with `node`'s body (after its docstring) replaced by `# TODO: summary` and
-    `pass`, and the TODO's line; None for a function with nothing to say what it does."""
+    """The file with `node`'s body (after its docstring) replaced by `# TODO: what it does`
+    and `pass`, and the TODO's line; what it does is the comment leading the body, else the
+    docstring's first line, else the comment above the function. None when nothing says."""
     lines = text.split("\n")
-    summary = _summary(lines, node)
     body = node.body[1:] if ast.get_docstring(node) else node.body
-    if not summary or not body:
+    if not body:
+        return None
+    leading = _leading_comment(lines, body)
+    summary, start = leading or (_summary(lines, node), body[0].lineno - 1)
+    if not summary:
         return None
     indent = " " * body[0].col_offset
-    start, end = body[0].lineno - 1, node.end_lineno
     todo = [f"{indent}# TODO: {summary}", f"{indent}pass"]
-    return "\n".join(lines[:start] + todo + lines[end:]), start
+    return "\n".join(lines[:start] + todo + lines[node.end_lineno:]), start
 
 
 def function_example(text: str, node, file_name: str,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from vibe_ls_export.examples import Example, load_examples
+from vibe_ls_export.lora import TARGETS, peft_to_inputs, read_peft
 
 from vibe_ls.adapters import (
     AdapterManifest,
@@ -26,8 +28,6 @@ from vibe_ls.adapters import (
 from vibe_ls.errors import VibeError
 from vibe_ls.home import resolve_model
 from vibe_ls.manifest import read_manifest
-from vibe_ls_export.examples import Example, load_examples
-from vibe_ls_export.lora import TARGETS, peft_to_inputs, read_peft
 
 Progress = Callable[[str], None]
 PARITY_PROMPT = "def binary_search(items: list[int], target: int) -> int:\n"
@@ -147,7 +147,7 @@ def _train(model, train, held, pad: int, options: TuneOptions,
                     if held_loss < best:
                         best, best_state = held_loss, _lora_state(model)
                     progress(f"step {step}/{steps} [{'#' * (20 * step // steps):<20}] "
-                             f"loss {float(loss):.4f}, held-out {held_loss:.4f} (best "
+                             f"loss {loss.item():.4f}, held-out {held_loss:.4f} (best "
                              f"{best:.4f}), {time.monotonic() - started:.0f} s")
     except KeyboardInterrupt:
         progress(f"interrupted at step {step}/{steps}: keeping the best (held-out {best:.4f})")

@@ -196,6 +196,17 @@ def list_adapters(model: str | None = None) -> list[tuple[Path, AdapterManifest 
     return found
 
 
+def check_adapter(directory: Path, manifest: AdapterManifest | VibeError) -> str:
+    """One line for `vibe-ls doctor`: the adapter and whether its files verify."""
+    if isinstance(manifest, VibeError):
+        return f"{directory.name}: unusable ({manifest.message})"
+    try:
+        _check_files(directory, manifest)
+    except VibeError as exc:
+        return f"{describe(manifest)}; FAILED: {exc.message}"
+    return f"{describe(manifest)}; checksums verified"
+
+
 def describe(manifest: AdapterManifest) -> str:
     """One line: what the adapter is and how much it helped on its held-out data."""
     loss = ""

@@ -59,6 +59,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         return 0
+    if args.adapters:
+        from vibe_ls.bench.adapters import adapters_bench, print_adapters
+
+        report = adapters_bench(args.model, args.device, args.new_tokens, args.adapter)
+        print_adapters(report)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     if args.lsp:
         from vibe_ls.bench.latency import latency
 
@@ -151,7 +159,11 @@ def _assistant(args: argparse.Namespace):
         options["verify"] = False
     if getattr(args, "candidates", None):
         options["candidates"] = args.candidates
-    return Assistant(Settings(**options))
+    assistant = Assistant(Settings(**options))
+    if args.adapter:
+        problem = assistant.use_adapter(args.adapter)
+        progress(f"vibe-ls: {problem}" if problem else f"vibe-ls: adapter {args.adapter}")
+    return assistant
 
 
 def _candidates(value: str) -> int:
@@ -382,6 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "model's greedy pass@1 (default: inside only, no bare-model column)")
     bench.add_argument("--verify", default="both", choices=["both", "on", "off"],
                        help="with --quality: run with verification on, off or both (default)")
+    bench.add_argument("--adapters", action="store_true",
+                       help="instead: adapter switch time, and decode speed with an adapter "
+                            "active, none active, and without LoRA inputs")
+    bench.add_argument("--adapter", default="",
+                       help="with --adapters: the adapter to time (default: a random one)")
     bench.add_argument("--lsp", action="store_true",
                        help="instead: time code-action listing and a cached hover over LSP "
                             "while a generation runs")

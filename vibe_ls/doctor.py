@@ -94,6 +94,14 @@ def model_report(model_dir: Path) -> tuple[bool, list[str]]:
     return True, [head, "  checksums: verified"]
 
 
+def adapter_report(model_dir: Path) -> list[str]:
+    """A line per LoRA adapter made for the model: what it is, and whether it verifies."""
+    from vibe_ls.adapters import check_adapter, list_adapters
+
+    return [f"  adapter {check_adapter(directory, manifest)}"
+            for directory, manifest in list_adapters(model_dir.name)]
+
+
 def doctor(default: str = home.DEFAULT_MODEL, run_demo: bool = False) -> int:
     """Print the report; return 0 when the default model is usable, 1 otherwise."""
     print(f"vibe-ls {_version('vibe-ls')}, VIBE_LS_HOME={home.home()}")
@@ -104,7 +112,7 @@ def doctor(default: str = home.DEFAULT_MODEL, run_demo: bool = False) -> int:
     default_ok = False
     for model_dir in found:
         ok, lines = model_report(model_dir)
-        print("\n".join(lines))
+        print("\n".join(lines + adapter_report(model_dir)))
         if model_dir.name == default and ok:
             try:
                 print(f"  smoke test: {smoke_test(model_dir)}")
