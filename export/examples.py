@@ -118,7 +118,11 @@ def function_example(text: str, node, file_name: str,
     source, line = stubbed
     lines = text.split("\n")
     first = node.lineno - 1 - len(node.decorator_list)
-    function = "\n".join(lines[first:node.end_lineno])
+    body = node.body[1:] if ast.get_docstring(node) else node.body
+    # the answer as the model should write it: signature and code; the docstring and the
+    # comment it answers stay in the file where they are (the server keeps them)
+    function = "\n".join(lines[first:node.body[0].lineno - 1]
+                         + lines[body[0].lineno - 1:node.end_lineno])
     try:
         messages = implement_prompt(Target(source, "python", file_name), line, count)
     except VibeError:

@@ -140,6 +140,7 @@ def _train(model, train, held, pad: int, options: TuneOptions,
                 loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
                 optimizer.zero_grad()
                 loss.backward()
+                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
                 optimizer.step()
                 step += 1
                 if step % check_every == 0 or step == steps:
