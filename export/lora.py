@@ -130,3 +130,25 @@ def _check_shapes(inputs: dict[str, np.ndarray], graph_inputs: dict[str, tuple],
             raise VibeError(f"the adapter's {name} is {list(value.shape)}, the base model "
                             f"expects {fixed} features there with rank {rank}",
                             "the adapter was trained for another base model")
+
+
+def merge_peft(checkpoint: Path, peft_dir: Path, out: Path) -> Path:
+    """The checkpoint with a peft LoRA merged into its weights (a plain checkpoint again,
+    tokenizer and chat template included), written to `out`."""
+    import shutil
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    read_peft(peft_dir)  # a clear error for what is not a LoRA directory
+    model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype="float32")
+    try:
+        merged = PeftModel.from_pretrained(model, peft_dir).merge_and_unload()
+    except (ValueError, RuntimeError, KeyError) as exc:
+        raise VibeError(f"the adapter {peft_dir} does not fit {checkpoint}: {exc}") from exc
+    merged.save_pretrained(out)
+    for item in checkpoint.iterdir():  # tokenizer, chat template, generation config
+        if item.is_file() and not (out / item.name).exists() and \
+                item.suffix in (".json", ".jinja", ".txt", ".model"):
+            shutil.copy2(item, out / item.name)
+    return out

@@ -103,8 +103,10 @@ def _quiet_libraries() -> None:
 
 def export_model(source: str, out: Path, precision: str | None = None, device: str = "cpu",
                  name: str | None = None, force: bool = False,
-                 progress: Progress = print, source_label: str | None = None) -> Manifest:
-    """Export `source` to the model directory `out` and return its manifest."""
+                 progress: Progress = print, source_label: str | None = None,
+                 adapter: str | None = None) -> Manifest:
+    """Export `source` to the model directory `out` and return its manifest; with `adapter`
+    (a peft LoRA directory), the adapter merged into its weights."""
     precision = precision or DEVICE_DEFAULT_PRECISION[device]
     if precision not in PRECISIONS:
         raise VibeError(f"unknown precision {precision!r}", f"use one of {', '.join(PRECISIONS)}")
@@ -112,7 +114,8 @@ def export_model(source: str, out: Path, precision: str | None = None, device: s
     _quiet_libraries()
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        manifest = _export_into(source, work, precision, device, name or out.name, progress)
+        manifest = _export_into(source, work, precision, device, name or out.name, progress,
+                                adapter)
         if source_label:
             manifest.source = source_label
             write_manifest(work / "model", manifest)
@@ -125,10 +128,13 @@ def export_model(source: str, out: Path, precision: str | None = None, device: s
 
 
 def _export_into(source: str, work: Path, precision: str, device: str, name: str,
-                 progress: Progress) -> Manifest:
+                 progress: Progress, adapter: str | None = None) -> Manifest:
     from transformers import AutoConfig, AutoTokenizer
 
     checkpoint = _step(progress, f"loading {source}", sources.resolve, source, work)
+    if adapter:
+        checkpoint = _step(progress, f"merging the LoRA adapter {adapter}", lora.merge_peft,
+                           checkpoint, Path(adapter), work / "merged")
     fp32 = _step(progress, "exporting to ONNX (fp32)", convert.export_fp32, checkpoint,
                  work / "onnx-fp32")
     convert.add_logits_to_keep(fp32)
@@ -150,7 +156,7 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
     _report_parity(report, precision, progress)
     shutil.rmtree(work / "onnx-fp32", ignore_errors=True)
     manifest = Manifest(
-        name=name, source=str(source),
+        name=name, source=f"{source} + LoRA {adapter} (merged)" if adapter else str(source),
         architecture=config.architectures[0],
         precision=precision, device=device, parity=report, tools=tool_versions(),
         model_file=model.name, eos_token_ids=_eos_ids(model_dir, tokenizer),

