@@ -40,6 +40,7 @@ PROGRESS_EVERY_S = 0.25
 # hover when the mouse moves; the explanation then goes on in the background).
 HOVER_WAIT_S = 0.8
 LOAD_WAIT_S = 30.0
+CONFIGURATION_WAIT_S = 5.0
 
 
 _LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
@@ -108,6 +109,7 @@ class VibeServer(LanguageServer):
         # The `adapter` setting of each workspace folder (workspace/configuration with its
         # scopeUri), by folder URI; a document outside them uses the server-wide setting.
         self.folder_adapters: dict[str, str] = {}
+        self.configured = asyncio.Event()  # set once `initialized` has pulled the settings
 
     def cancel_request(self, key: object) -> None:
         if (event := self.cancels.get(key)) is not None:
@@ -165,7 +167,10 @@ def initialize(ls: VibeServer, params: types.InitializeParams) -> None:
 async def initialized(ls: VibeServer, params: types.InitializedParams) -> None:
     for warning in ls.pending_warnings:
         ls.warn(warning)
-    await pull_configuration(ls)
+    try:
+        await pull_configuration(ls)
+    finally:
+        ls.configured.set()
     problem = ls.assistant.model_problem()
     if problem:
         ls.warn(str(problem), types.MessageType.Error)
@@ -232,6 +237,15 @@ def adapter_for(ls: VibeServer, uri: str) -> str:
     if not inside:
         return ls.assistant.settings.adapter
     return ls.folder_adapters[max(inside, key=len)]
+
+
+async def settings_pulled(ls: VibeServer) -> None:
+    """Wait (a little) for the settings `initialized` asks for: an action sent right after
+    `initialize` must already run with its folder's adapter."""
+    try:
+        await asyncio.wait_for(ls.configured.wait(), CONFIGURATION_WAIT_S)
+    except asyncio.TimeoutError:
+        log.warning("no settings from the client after %.0f s; going on", CONFIGURATION_WAIT_S)
 
 
 def with_adapter(ls: VibeServer, uri: str, work: Callable) -> Callable:
@@ -407,6 +421,7 @@ async def run_edit_command(ls: VibeServer, title: str, uri: str, version: int,
         return None
     doc, target = found
     version = doc.version if version is None else version
+    await settings_pulled(ls)
     try:
         proposal, cancelled = await run_on_worker(ls, title,
                                                   with_adapter(ls, uri, make(target)))
@@ -500,6 +515,7 @@ async def explanation(ls: VibeServer, target: Target,
     cached = ls.assistant.cached_explanation(target, sel)
     if cached is not None:
         return cached
+    await settings_pulled(ls)
     try:
         markdown, cancelled = await run_on_worker(
             ls, "Explain", with_adapter(ls, uri, lambda on_text, cancel: ls.assistant.explain(
