@@ -93,7 +93,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.verify]
         shape_names = parse_shapes(args.shape) if args.shape else None
         report = quality(args.model, args.device, args.quality, args.difficulty, progress,
-                         modes, shape_names)
+                         modes, shape_names, args.adapter)
         print_quality(report)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
@@ -400,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: adapter switch time, and decode speed with an adapter "
                             "active, none active, and without LoRA inputs")
     bench.add_argument("--adapter", default="",
-                       help="with --adapters: the adapter to time (default: a random one)")
+                       help="with --adapters: the adapter to time (default: a random one); "
+                            "with --quality: the adapter the server uses")
     bench.add_argument("--lsp", action="store_true",
                        help="instead: time code-action listing and a cached hover over LSP "
                             "while a generation runs")
