@@ -44,12 +44,14 @@ def add_lora_inputs(model_path: Path, targets: tuple[str, ...] = TARGETS) -> int
     graph = model.graph
     fp16 = any(i.type.tensor_type.elem_type == TensorProto.FLOAT16 for i in graph.input)
     dtype = TensorProto.FLOAT16 if fp16 else TensorProto.FLOAT
-    count = 0
+    present, count = {i.name for i in graph.input}, 0
     for node in list(graph.node):
         match = _PROJECTION.match(node.name)
         if not match or match[2] not in targets or node.op_type not in ("MatMul", "MatMulNBits"):
             continue
         a_name, b_name = lora_input_names(int(match[1]), match[2])
+        if a_name in present:  # it has its branch already
+            continue
         d_in, d_out = _projection_dims(graph, node)
         graph.input.extend([helper.make_tensor_value_info(a_name, dtype, [d_in, "lora_rank"]),
                             helper.make_tensor_value_info(b_name, dtype, ["lora_rank", d_out])])

@@ -89,13 +89,16 @@ def _upgrade_from_4(target: Path, manifest, progress: Progress) -> None:
     shutil.copyfile(graph, partial)
     try:
         branches = add_lora_inputs(partial)
-        partial.replace(graph)
+        if branches:
+            partial.replace(graph)
     finally:
         partial.unlink(missing_ok=True)
     manifest.format = 5
-    manifest.files = hash_files(target)
+    if branches:
+        manifest.files = hash_files(target)
     write_manifest(target, manifest)
-    progress(f"upgraded {target}: LoRA inputs on {branches} projections (for adapters)")
+    if branches:
+        progress(f"upgraded {target}: LoRA inputs on {branches} projections (for adapters)")
 
 
 def _check_disk(spec: WeightPackages, root: Path) -> None:
