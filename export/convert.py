@@ -174,6 +174,155 @@ def group_attention(model_path: Path, heads: int) -> int:
     return rewritten // 2
 
 
+# The KV buffer of a GQA graph holds this many positions unless the export says otherwise
+# (`--context`); the rotary caches are built for as many.
+GQA_CONTEXT = 4096
+
+
+def gqa_attention(model_path: Path, config: dict, context: int = GQA_CONTEXT) -> int:
+    """Replace each layer's attention (rotary, KV concat, grouped matmuls, mask, softmax)
+    with onnxruntime's GroupQueryAttention; returns how many layers were rewritten.
+
+    The rewritten graph reads and writes one static KV buffer per layer
+    (`[batch, kv_heads, max_length, head_dim]`, past and present the same tensor), takes
+    `seqlens_k` (int32 [batch], each row's total length - 1) and `total_sequence_length`
+    (int32 scalar, read on the host) instead of `attention_mask`/`position_ids`, and rotates
+    queries and keys inside the op from cos/sin caches of `context` positions. Rows of a
+    batch may have different lengths without padding. Projections are found by their node
+    names (`/model/layers.{i}/self_attn/{q,k,v,o}_proj/`), so the rewrite works on the fp32
+    export and on a graph already quantized to int4 alike. Edits the graph in place.
+    """
+    import onnx
+
+    model = onnx.load(model_path, load_external_data=False)
+    graph = model.graph
+    heads, kv = config["num_attention_heads"], config["num_key_value_heads"]
+    head_dim = config.get("head_dim") or config["hidden_size"] // heads
+    layers = _attention_layers(graph)
+    if not layers:
+        return 0
+    _gqa_inputs(graph, kv, head_dim)
+    _rotary_caches(graph, head_dim, float(config.get("rope_theta", 10000.0)), context)
+    for layer, (q, k, v, o_proj) in layers.items():
+        _insert_gqa(graph, layer, (q, k, v), o_proj, heads, kv)
+    _fuse_rms_norms(graph)
+    _drop_dead_nodes(graph)
+    used = {name for node in graph.node for name in node.input}
+    for unused in [i for i in graph.input if i.name not in used]:
+        graph.input.remove(unused)  # attention_mask and position_ids
+    for unused in [t for t in graph.initializer if t.name not in used]:
+        graph.initializer.remove(unused)  # group_attention's shapes, when it ran before
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    onnx.save_model(model, model_path)
+    return len(layers)
+
+
+def _attention_layers(graph) -> dict[int, tuple[str, str, str, object]]:
+    """Per layer: the q, k and v projections' outputs and the o_proj node."""
+    import re
+
+    last: dict[tuple[int, str], object] = {}
+    o_proj: dict[int, object] = {}
+    pattern = re.compile(r"/model/layers\.(\d+)/self_attn/([qkvo])_proj/")
+    for node in graph.node:
+        found = pattern.match(node.name)
+        if not found:
+            continue
+        layer, which = int(found[1]), found[2]
+        if which == "o":
+            if node.op_type in ("MatMul", "MatMulNBits") and layer not in o_proj:
+                o_proj[layer] = node
+        else:
+            last[layer, which] = node  # the bias Add follows the MatMul
+    return {layer: (last[layer, "q"].output[0], last[layer, "k"].output[0],
+                    last[layer, "v"].output[0], node)
+            for layer, node in sorted(o_proj.items())
+            if all((layer, w) in last for w in "qkv")}
+
+
+def _gqa_inputs(graph, kv: int, head_dim: int) -> None:
+    """seqlens_k and total_sequence_length in; past and present as the static buffer."""
+    from onnx import TensorProto, helper
+
+    graph.input.append(helper.make_tensor_value_info("seqlens_k", TensorProto.INT32,
+                                                     ["batch_size"]))
+    graph.input.append(helper.make_tensor_value_info("total_sequence_length",
+                                                     TensorProto.INT32, []))
+    for value in [*graph.input, *graph.output]:
+        if value.name.startswith(("past_key_values.", "present.")):
+            dims = value.type.tensor_type.shape.dim
+            dims[0].dim_param, dims[2].dim_param = "batch_size", "max_length"
+            dims[1].dim_value, dims[3].dim_value = kv, head_dim
+
+
+def _rotary_caches(graph, head_dim: int, theta: float, context: int) -> None:
+    """cos/sin of every position's rotary angles, [context, head_dim / 2] (float32; the
+    fp16 pass converts them with the rest)."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    inv_freq = 1.0 / theta ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
+    angles = np.outer(np.arange(context, dtype=np.float64), inv_freq)
+    graph.initializer.extend([
+        numpy_helper.from_array(np.cos(angles).astype(np.float32), GQA_COS),
+        numpy_helper.from_array(np.sin(angles).astype(np.float32), GQA_SIN),
+    ])
+
+
+GQA_COS, GQA_SIN = "/gqa/cos_cache", "/gqa/sin_cache"
+
+
+def _insert_gqa(graph, layer: int, qkv: tuple[str, str, str], o_proj, heads: int,
+                kv: int) -> None:
+    """One GroupQueryAttention node before `o_proj`, writing the layer's present KV."""
+    from onnx import helper
+
+    key, value = f"present.{layer}.key", f"present.{layer}.value"
+    for node in graph.node:  # the old producers of present KV become dead
+        for i, out in enumerate(node.output):
+            if out in (key, value):
+                node.output[i] = f"{out}/replaced"
+    attended = f"/model/layers.{layer}/self_attn/gqa_output"
+    gqa = helper.make_node(
+        "GroupQueryAttention",
+        [*qkv, f"past_key_values.{layer}.key", f"past_key_values.{layer}.value", "seqlens_k",
+         "total_sequence_length", GQA_COS, GQA_SIN],
+        [attended, key, value], name=f"/model/layers.{layer}/self_attn/GroupQueryAttention",
+        domain="com.microsoft", num_heads=heads, kv_num_heads=kv, do_rotary=1,
+        rotary_interleaved=0)
+    o_proj.input[0] = attended
+    graph.node.insert(list(graph.node).index(o_proj), gqa)
+
+
+def _fuse_rms_norms(graph) -> int:
+    """Each RMSNorm (Cast, Pow, ReduceMean, Add eps, Sqrt, Div, Mul, Cast, Mul weight) as one
+    SimplifiedLayerNormalization (fp32 statistics). onnxruntime fuses the fp32 graph's norms
+    itself, but not the fp16 graph's, whose Casts break its pattern: 10 kernels a norm, 2 a
+    layer. Returns how many were fused."""
+    from onnx import helper, numpy_helper
+
+    by_name = {n.name: n for n in graph.node}
+    fused = 0
+    for node in list(graph.node):
+        prefix = node.name.rsplit("/", 1)[0] + "/"
+        if node.op_type != "Mul" or not node.name.endswith("norm/Mul_1"):
+            continue
+        cast, add = by_name.get(prefix + "Cast"), by_name.get(prefix + "Add")
+        eps = next((n for n in graph.node if add and n.output[0] == add.input[1]), None)
+        weight = next((i for i in node.input if i.endswith("norm.weight")), None)
+        if cast is None or eps is None or eps.op_type != "Constant" or weight is None:
+            continue
+        epsilon = float(numpy_helper.to_array(eps.attribute[0].t).reshape(-1)[0])
+        norm = helper.make_node("SimplifiedLayerNormalization", [cast.input[0], weight],
+                                [node.output[0]], name=prefix + "SimplifiedLayerNorm",
+                                axis=-1, epsilon=epsilon, stash_type=1)
+        graph.node.insert(list(graph.node).index(node), norm)
+        graph.node.remove(node)
+        fused += 1
+    return fused
+
+
 def _only_gathers_axis(graph, shape: str, axis: int) -> bool:
     """Whether every reader of a Shape output takes element `axis` of it (and only that)."""
     from onnx import numpy_helper

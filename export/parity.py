@@ -42,9 +42,12 @@ def _torch_greedy(model, ids: list[int], steps: int) -> tuple[list[int], np.ndar
 
 def _onnx_logits(onnx_model: Path, ids: list[int]) -> tuple[np.ndarray, object]:
     from vibe_ls.engine import Decoder, open_session
+    from vibe_ls.engine.static import StaticDecoder, is_static
 
     opened = open_session(onnx_model, device="cpu")
-    decoder = Decoder(opened.session)
+    # a GQA graph runs on its static KV buffer, sized for the check alone
+    decoder = (StaticDecoder(opened.session, "cpu", context=len(ids) + CONTINUATION_TOKENS)
+               if is_static(opened.session) else Decoder(opened.session))
     logits, _ = decoder.forward(ids, decoder.empty_cache())
     return logits, decoder
 

@@ -22,6 +22,7 @@ from vibe_ls.errors import VibeError
 from vibe_ls.manifest import FORMAT_VERSION, Manifest, hash_files, write_manifest
 
 PRECISIONS = ("int4", "fp16", "fp32")
+ATTENTIONS = ("mha", "gqa")
 DEVICE_DEFAULT_PRECISION = {"cpu": "int4", "cuda": "fp16"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                    "generation_config.json", "config.json")
@@ -104,18 +105,25 @@ def _quiet_libraries() -> None:
 def export_model(source: str, out: Path, precision: str | None = None, device: str = "cpu",
                  name: str | None = None, force: bool = False,
                  progress: Progress = print, source_label: str | None = None,
+                 attention: str = "mha", context: int = convert.GQA_CONTEXT,
                  adapter: str | None = None) -> Manifest:
-    """Export `source` to the model directory `out` and return its manifest; with `adapter`
-    (a peft LoRA directory), the adapter merged into its weights."""
+    """Export `source` to the model directory `out` and return its manifest. `attention`
+    "gqa": GroupQueryAttention on a static KV buffer of `context` positions per row;
+    `adapter` (a peft LoRA directory): the adapter merged into the weights."""
     precision = precision or DEVICE_DEFAULT_PRECISION[device]
     if precision not in PRECISIONS:
         raise VibeError(f"unknown precision {precision!r}", f"use one of {', '.join(PRECISIONS)}")
+    if attention not in ATTENTIONS:
+        raise VibeError(f"unknown attention {attention!r}", f"use one of {', '.join(ATTENTIONS)}")
+    if not 64 <= context <= 131072:
+        raise VibeError(f"context {context} is out of range", "use 64 to 131072 positions")
     _prepare_out(out, force)
     _quiet_libraries()
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
+        shape = (attention, context)
         manifest = _export_into(source, work, precision, device, name or out.name, progress,
-                                adapter)
+                                shape, adapter)
         if source_label:
             manifest.source = source_label
             write_manifest(work / "model", manifest)
@@ -127,8 +135,27 @@ def export_model(source: str, out: Path, precision: str | None = None, device: s
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _rewrite_attention(fp32: Path, checkpoint: Path, config, shape: tuple[str, int],
+                       progress: Progress) -> None:
+    attention, context = shape
+    if attention == "gqa":
+        settings = json.loads((checkpoint / "config.json").read_text())
+        layers = convert.gqa_attention(fp32, settings, context)
+        if not layers:
+            raise VibeError("the graph's attention could not be rewritten to "
+                            "GroupQueryAttention", "export with --attention mha")
+        progress(f"  GroupQueryAttention in {layers} layers, a static KV buffer of "
+                 f"{context} positions")
+        return
+    grouped = convert.group_attention(fp32, config.num_attention_heads)
+    if grouped:
+        progress(f"  attention reads the {config.num_key_value_heads} KV heads directly in "
+                 f"{grouped} layers (no repeat_kv)")
+
+
 def _export_into(source: str, work: Path, precision: str, device: str, name: str,
-                 progress: Progress, adapter: str | None = None) -> Manifest:
+                 progress: Progress, shape: tuple[str, int] = ("mha", 0),
+                 adapter: str | None = None) -> Manifest:
     from transformers import AutoConfig, AutoTokenizer
 
     checkpoint = _step(progress, f"loading {source}", sources.resolve, source, work)
@@ -139,10 +166,7 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
                  work / "onnx-fp32")
     convert.add_logits_to_keep(fp32)
     config = AutoConfig.from_pretrained(checkpoint)
-    grouped = convert.group_attention(fp32, config.num_attention_heads)
-    if grouped:
-        progress(f"  attention reads the {config.num_key_value_heads} KV heads directly in "
-                 f"{grouped} layers (no repeat_kv)")
+    _rewrite_attention(fp32, checkpoint, config, shape, progress)
     model_dir = work / "model"
     model_dir.mkdir()
     model = _step(progress, f"converting to {precision}", _convert, fp32, model_dir, precision)
@@ -155,6 +179,7 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
                    model, precision, tokenizer)
     _report_parity(report, precision, progress)
     shutil.rmtree(work / "onnx-fp32", ignore_errors=True)
+    gqa = shape[0] == "gqa"
     manifest = Manifest(
         name=name, source=f"{source} + LoRA {adapter} (merged)" if adapter else str(source),
         architecture=config.architectures[0],
@@ -162,6 +187,7 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
         model_file=model.name, eos_token_ids=_eos_ids(model_dir, tokenizer),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         format=FORMAT_VERSION,
+        attention="gqa" if gqa else "", context=shape[1] if gqa else 0,
     )
     manifest.files = _step(progress, "hashing files", hash_files, model_dir)
     write_manifest(model_dir, manifest)

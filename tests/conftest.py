@@ -59,10 +59,45 @@ def tiny_fp16(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -
     return _export_tiny(tiny_checkpoint, tmp_path_factory.mktemp("models"), "fp16")
 
 
+# The GroupQueryAttention graphs (a static KV buffer) of the same tiny model: tiny-gqa-fp32
+# and tiny-gqa-fp16 in the PREBUILT folder when it has them, else exported here.
+GQA_CONTEXT = 1024  # the tiny model's max_position_embeddings; the TODO prompt is 725 tokens
+
+
+def _export_tiny_gqa(root: Path, precision: str) -> Path:
+    if PREBUILT and (Path(PREBUILT) / f"tiny-gqa-{precision}").is_dir():
+        return Path(PREBUILT) / f"tiny-gqa-{precision}"
+    from vibe_ls_export.pipeline import export_model
+    from vibe_ls_export.tiny import build_checkpoint
+
+    checkpoint = root / "checkpoint"
+    if not checkpoint.is_dir():
+        build_checkpoint(checkpoint)  # the same weights as tiny_checkpoint's (seed 0)
+    out = root / f"tiny-gqa-{precision}"
+    export_model(str(checkpoint), out, precision=precision, progress=lambda _: None,
+                 attention="gqa", context=GQA_CONTEXT)
+    return out
+
+
+@pytest.fixture(scope="session")
+def gqa_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("gqa-models")
+
+
+@pytest.fixture(scope="session")
+def tiny_gqa(gqa_root: Path) -> Path:
+    return _export_tiny_gqa(gqa_root, "fp32")
+
+
+@pytest.fixture(scope="session")
+def tiny_gqa_fp16(gqa_root: Path) -> Path:
+    return _export_tiny_gqa(gqa_root, "fp16")
+
+
 @pytest.fixture(scope="session")
 def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
              tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A VIBE_LS_HOME with the tiny models "taught", "polyglot" and "random" (see
+    """A VIBE_LS_HOME with the tiny models "taught", "polyglot", "rewriter" and "random" (see
     tests/test_server.py:build_lsp_home); here, for every test module to share one."""
     if PREBUILT:
         return Path(PREBUILT) / "lsp-home"
@@ -75,6 +110,12 @@ def lsp_home(tiny_checkpoint: Path, tiny_fp32: Path,
 def polyglot(lsp_home: Path) -> Path:
     """The exported tiny model taught to write tests/shapes.py's answer in each language."""
     return lsp_home / "models" / "polyglot"
+
+
+@pytest.fixture(scope="session")
+def rewriter(lsp_home: Path) -> Path:
+    """The exported tiny model taught to write tests/rewrites.py's rewrite in each language."""
+    return lsp_home / "models" / "rewriter"
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +139,8 @@ def _prebuild(folder: Path) -> None:
     checkpoint = build_checkpoint(folder / "checkpoint")
     for precision in ("fp32", "int4", "fp16"):
         _export_tiny(checkpoint, folder, precision)
+    for precision in ("fp32", "fp16"):
+        _export_tiny_gqa(folder, precision)
     build_lsp_home(checkpoint, folder / "tiny-fp32", folder / "lsp-home")
     shutil.rmtree(folder / "checkpoint")
     shutil.rmtree(folder / "lsp-home" / "checkpoints")

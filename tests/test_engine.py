@@ -23,18 +23,24 @@ def ask(text: str) -> list[dict[str, str]]:
     return [SYSTEM, {"role": "user", "content": text}]
 
 
-@pytest.fixture(scope="module")
-def engine(tiny_fp32: Path) -> Engine:
+@pytest.fixture(scope="module", params=["optimum graph", "GQA graph"])
+def engine(request: pytest.FixtureRequest, tiny_fp32: Path) -> Engine:
+    """The same tiny model as optimum exports it, and rewritten to GroupQueryAttention on a
+    static KV buffer (engine/static.py): every engine test runs on both."""
+    if request.param == "GQA graph":
+        return Engine(request.getfixturevalue("tiny_gqa"), device="cpu")
     return Engine(tiny_fp32, device="cpu")
 
 
-@pytest.fixture(scope="module", params=["numpy caches", "caches on the device"])
+@pytest.fixture(scope="module", params=["numpy caches", "caches on the device", "static buffer"])
 def batching(request: pytest.FixtureRequest, tiny_fp32: Path) -> Engine:
-    """An engine for the batch tests: with numpy caches (CPU), and with the IOBinding decoder
+    """An engine for the batch tests: with numpy caches (CPU), with the IOBinding decoder
     used on CUDA (its OrtValues here on the CPU), whose batches pad, join and drop rows on
-    the host."""
+    the host, and the GQA graph's static buffer, where each row owns a row of it."""
     from vibe_ls.engine.decode import BoundDecoder
 
+    if request.param == "static buffer":
+        return Engine(request.getfixturevalue("tiny_gqa"), device="cpu")
     engine = Engine(tiny_fp32, device="cpu")
     if request.param == "caches on the device":
         engine.decoder = BoundDecoder(engine.decoder.session, device="cpu")
@@ -105,7 +111,10 @@ def test_cancel_before_start_generates_nothing(engine: Engine) -> None:
     assert (result.finish_reason, result.tokens) == ("cancelled", [])
 
 
-def test_prefix_reuse_gives_the_same_tokens_as_a_cold_run(tiny_fp32: Path) -> None:
+@pytest.mark.parametrize("graph", ["tiny_fp32", "tiny_gqa"])
+def test_prefix_reuse_gives_the_same_tokens_as_a_cold_run(graph: str,
+                                                          request: pytest.FixtureRequest) -> None:
+    tiny_fp32 = request.getfixturevalue(graph)
     warm = Engine(tiny_fp32, device="cpu")
     warm.generate(Request(warm.encode_chat(ask("first question")), max_new_tokens=8))
     prompt = warm.encode_chat(ask("second question, longer than the first"))
@@ -457,3 +466,47 @@ def test_runtime_never_imports_torch_or_transformers() -> None:
             "heavy = {'torch', 'transformers', 'optimum'} & set(sys.modules)\n"
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_static_row_gets_back_a_prefix_another_prompt_displaced(tiny_gqa: Path) -> None:
+    """The static buffer's row holds the last prompt; one that does not continue it stashes
+    it first, so going back to it prefills only the new part, with the same tokens."""
+    engine = Engine(tiny_gqa, device="cpu")
+    first = engine.encode_chat(ask("the first question, with some length to it"))
+    other = engine.chat.encode("<|im_start|>user\nsomething else entirely<|im_end|>\n")
+    cold = engine.generate(Request(first, max_new_tokens=16))
+    engine.generate(Request(other, max_new_tokens=8))
+    again = engine.generate(Request(first, max_new_tokens=16))
+    assert cold.cached_tokens == 0
+    assert again.cached_tokens == len(first) - 1
+    assert again.tokens == cold.tokens
+
+
+def test_a_static_greedy_step_brings_back_only_the_token(tiny_gqa: Path) -> None:
+    engine = Engine(tiny_gqa, device="cpu")
+    asked: list[bool] = []
+    step = engine.decoder.step
+    engine.decoder.step = lambda t, s, want: asked.append(want) or step(t, s, want)
+    prompt = engine.encode_chat(ask("def binary_search(items, target):"))
+    engine.generate(Request(prompt, max_new_tokens=12, ignore_eos=True))
+    assert asked == [False] * 12  # each token chosen runs one step: none asks for logits
+    asked.clear()
+    engine.generate(Request(prompt, max_new_tokens=6, ignore_eos=True,
+                            sampling=Sampling(temperature=1.0, seed=2)))
+    assert asked == [True] * 6  # sampling needs the logits
+
+
+def test_a_full_static_buffer_ends_the_answer(tiny_gqa: Path) -> None:
+    from vibe_ls.engine.static import StaticDecoder
+    from vibe_ls.errors import VibeError
+
+    engine = Engine(tiny_gqa, device="cpu")
+    prompt = engine.encode_chat(ask("fill the buffer"))
+    unbounded = engine.generate(Request(prompt, max_new_tokens=100, ignore_eos=True))
+    context = len(prompt) + 20
+    engine.decoder = StaticDecoder(engine.decoder.session, "cpu", context=context)
+    full = engine.generate(Request(prompt, max_new_tokens=100, ignore_eos=True))
+    assert full.finish_reason == "length"
+    assert full.tokens == unbounded.tokens[:20]  # each token written takes one position
+    with pytest.raises(VibeError, match="KV buffer holds"):
+        engine.generate(Request(prompt * 2, max_new_tokens=5))

@@ -229,3 +229,45 @@ def test_setup_keeps_a_format_3_model_that_is_not_int4(tiny_fp32: Path, tmp_path
     assert installed_ok(target, "fp32", said.append)
     assert read_manifest(target).format == FORMAT_VERSION and verify(target) == []
     assert (target / "model.onnx").read_bytes() == graph and said == []
+
+
+def test_gqa_export_matches_pytorch(tiny_checkpoint: Path, tiny_fp32: Path,
+                                    tiny_gqa: Path) -> None:
+    """The GroupQueryAttention graph on its static KV buffer computes what PyTorch does,
+    prefill and token by token, and says so in its manifest."""
+    from vibe_ls.engine.static import StaticDecoder
+
+    manifest = read_manifest(tiny_gqa)
+    assert (manifest.attention, manifest.context) == ("gqa", 1024)
+    assert manifest.parity["greedy_identical"] is True
+    assert manifest.parity["top1_agreement"] == 1.0
+    graph = onnx.load(tiny_gqa / "model.onnx", load_external_data=False).graph
+    assert sum(n.op_type == "GroupQueryAttention" for n in graph.node) == 2
+    assert {i.name for i in graph.input} >= {"seqlens_k", "total_sequence_length"}
+    assert not {"attention_mask", "position_ids"} & {i.name for i in graph.input}
+    ids = _tokenize(tiny_gqa, TEXT)
+    decoder = StaticDecoder(open_session(tiny_gqa / "model.onnx", device="cpu").session,
+                            context=manifest.context)
+    logits, _ = decoder.forward(ids, decoder.empty_cache())
+    np.testing.assert_allclose(logits, _torch_logits(tiny_checkpoint, ids),
+                               atol=1e-3)
+    old = Decoder(open_session(tiny_fp32 / "model.onnx", device="cpu").session)
+    assert greedy(decoder, ids, 24) == greedy(old, ids, 24)
+
+
+def test_gqa_fp16_export_keeps_parity(tiny_gqa_fp16: Path) -> None:
+    manifest = read_manifest(tiny_gqa_fp16)
+    assert manifest.precision == "fp16" and manifest.attention == "gqa"
+    assert manifest.parity["top1_agreement"] >= 0.98
+    assert manifest.parity["greedy_identical"] is True
+    graph = onnx.load(tiny_gqa_fp16 / "model.onnx", load_external_data=False).graph
+    past = next(i for i in graph.input if i.name == "past_key_values.0.key")
+    assert past.type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
+
+
+def test_gqa_export_rejects_a_context_out_of_range(tmp_path: Path) -> None:
+    proc = run_cli("export", str(tmp_path), "--out", str(tmp_path / "m"),
+                   "--attention", "gqa", "--context", "8")
+    assert proc.returncode == 1
+    assert "context 8 is out of range" in proc.stderr
+    assert not (tmp_path / "m").exists()

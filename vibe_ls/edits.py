@@ -8,6 +8,7 @@ client's encoding. Edits never overlap and are all relative to the same snapshot
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from vibe_ls import triggers
@@ -78,6 +79,42 @@ def block(code: str, note: str, indent: str) -> str:
     """The note comment and the code, indented, as whole lines ending in a newline."""
     body = "\n".join([note, code.rstrip("\n")]) if note else code.rstrip("\n")
     return indent_block(body, indent) + "\n"
+
+
+# Where whitespace carries no meaning, the answer takes the file's indentation unit (the
+# 0.5B writes JavaScript with 2 spaces into files indented with 4, and spaces into Go's tabs).
+_FREE_INDENT = frozenset({"c", "cpp", "java", "javascript", "typescript", "tsx", "rust", "go"})
+
+
+def indent_unit(text: str) -> str | None:
+    """The file's indentation step: a tab, or the commonest rise in leading spaces from one
+    line to the next (None: nothing is indented)."""
+    rises: Counter[str] = Counter()
+    before = ""
+    for line in text.split("\n"):
+        stripped = line.lstrip(" \t")
+        if not stripped or stripped.startswith("*"):  # block-comment rows align by one
+            continue
+        lead = line[:len(line) - len(stripped)]
+        if lead.startswith("\t"):
+            rises["\t"] += 1
+        elif len(lead) > len(before) and lead.strip(" ") == "":
+            rises[" " * (len(lead) - len(before))] += 1
+        before = lead
+    return rises.most_common(1)[0][0] if rises else None
+
+
+def fit_indentation(code: str, text: str, language: str) -> str:
+    """`code` re-indented with the file's unit where the language lets whitespace vary."""
+    want, have = indent_unit(text), indent_unit(code)
+    if language not in _FREE_INDENT or not want or not have or want == have or "\t" in have:
+        return code
+    lines = []
+    for line in code.split("\n"):
+        stripped = line.lstrip(" ")
+        steps, rest = divmod(len(line) - len(stripped), len(have))
+        lines.append(want * steps + " " * rest + stripped)
+    return "\n".join(lines)
 
 
 def imported_names(line: str, language: str) -> list[str]:
@@ -168,7 +205,10 @@ def import_edits(text: str, language: str, wanted: list[str], code: str = "") ->
                if w and re.sub(r"\s+", "", w) not in have]
     if not missing:
         return []
-    return [TextEdit((line, 0), (line, 0), "".join(f"{m}\n" for m in missing))]
+    lines = text.split("\n")
+    # the file's first imports: a blank line parts them from the code below
+    apart = "\n" if not existing and line < len(lines) and lines[line].strip() else ""
+    return [TextEdit((line, 0), (line, 0), "".join(f"{m}\n" for m in missing) + apart)]
 
 
 def resolve_marker(todo: triggers.Todo) -> TextEdit:

@@ -40,6 +40,10 @@ class Manifest:
     eos_token_ids: list[int] = field(default_factory=list)
     created: str = ""
     format: int = 1  # a manifest without the field predates versioning
+    # "gqa": GroupQueryAttention with one static KV buffer of `context` positions per row
+    # (engine/static.py); "" for optimum's attention (engine/decode.py).
+    attention: str = ""
+    context: int = 0
 
 
 def sha256_file(path: Path) -> str:

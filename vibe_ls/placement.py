@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from textwrap import dedent
 
 from vibe_ls import edits, triggers
@@ -55,6 +55,7 @@ def place(text: str, language: str, todo: triggers.Todo, answer: Answer,
     edited file would break the invariant)."""
     scope = triggers.todo_scope(text, language, todo)
     prefix = triggers.comment_prefix(language)
+    answer = replace(answer, code=edits.fit_indentation(answer.code, text, language))
     if scope is not None and scope.kind != "class" and scope.is_stub and scope.body_range:
         placed = _fill(text, language, todo, scope, answer, prefix, marker)
     elif scope is not None and scope.kind != "class" and \

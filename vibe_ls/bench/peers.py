@@ -37,7 +37,10 @@ def llama_cpp(gguf: Path, prompt: str, new_tokens: int, threads: int) -> dict:
             "decode_tok_s": (new_tokens - 1) / decode_s}
 
 
-def transformers_fp32(gguf: Path, prompt: str, new_tokens: int, threads: int) -> dict:
+def transformers_generate(gguf: Path, prompt: str, new_tokens: int, threads: int,
+                          device: str = "cpu", rows: int = 6) -> dict:
+    """PyTorch + transformers `generate` with a static KV cache, greedy: fp16 on CUDA, fp32
+    on the CPU; one row, then `rows` copies of the prompt together."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, __version__
 
@@ -45,23 +48,33 @@ def transformers_fp32(gguf: Path, prompt: str, new_tokens: int, threads: int) ->
     start = time.perf_counter()
     kwargs = {"gguf_file": gguf.name}
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype="float32", **kwargs).eval()
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=dtype, **kwargs)
+    model = model.to(device).eval()
     load_s = time.perf_counter() - start
-    ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
-    with torch.inference_mode():
-        start = time.perf_counter()
-        out = model(ids, use_cache=True)
-        token = out.logits[:, -1:].argmax(-1)
-        ttft = time.perf_counter() - start
-        start = time.perf_counter()
-        past = out.past_key_values
-        for _ in range(new_tokens - 1):
-            out = model(token, past_key_values=past, use_cache=True)  # one decode step
-            past, token = out.past_key_values, out.logits[:, -1:].argmax(-1)
-        decode_s = time.perf_counter() - start
-    return {"engine": "transformers", "version": __version__, "load_s": load_s,
+    ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids.to(device)
+
+    def timed(batch, n: int) -> float:
+        if device == "cuda":
+            torch.cuda.synchronize()
+        begin = time.perf_counter()
+        with torch.inference_mode():
+            model.generate(batch, attention_mask=torch.ones_like(batch), max_new_tokens=n,
+                           min_new_tokens=n, do_sample=False, cache_implementation="static",
+                           pad_token_id=tokenizer.eos_token_id)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - begin
+    timed(ids, 4)  # warm up: kernels, the static cache's allocation
+    ttft, total = timed(ids, 1), timed(ids, new_tokens)
+    many = ids.repeat(rows, 1)
+    many_ttft, many_total = timed(many, 1), timed(many, new_tokens)
+    return {"engine": "transformers", "version": __version__, "device": device,
+            "dtype": str(dtype).removeprefix("torch."), "load_s": load_s,
             "prompt_tokens": ids.shape[1], "ttft_s": ttft, "prefill_tok_s": ids.shape[1] / ttft,
-            "decode_tok_s": (new_tokens - 1) / decode_s}
+            "decode_tok_s": (new_tokens - 1) / max(total - ttft, 1e-9),
+            "batch_rows": rows,
+            "batch_decode_tok_s": rows * (new_tokens - 1) / max(many_total - many_ttft, 1e-9)}
 
 
 def genai(model_dir: Path | None, prompt: str, new_tokens: int, threads: int) -> dict:
@@ -88,7 +101,7 @@ def genai(model_dir: Path | None, prompt: str, new_tokens: int, threads: int) ->
             "decode_tok_s": (new_tokens - 1) / decode_s}
 
 
-PEERS = {"llama.cpp": llama_cpp, "transformers": transformers_fp32, "genai": genai}
+PEERS = {"llama.cpp": llama_cpp, "transformers": transformers_generate, "genai": genai}
 
 
 def main() -> None:
@@ -99,11 +112,14 @@ def main() -> None:
     parser.add_argument("--prompt-file", type=Path, required=True)
     parser.add_argument("--new", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--rows", type=int, default=6)
     args = parser.parse_args()
     source = args.genai_model if args.peer == "genai" else args.gguf
     prompt = args.prompt_file.read_text()
+    extra = {"device": args.device, "rows": args.rows} if args.peer == "transformers" else {}
     try:
-        result = PEERS[args.peer](source, prompt, args.new, args.threads)
+        result = PEERS[args.peer](source, prompt, args.new, args.threads, **extra)
         result["peak_rss_mb"] = peak_rss_mb()
     except ImportError as exc:
         result = {"engine": args.peer, "skipped": f"not installed ({exc.name})"}

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from vibe_ls import home
+from vibe_ls.bench import device as gpu
 from vibe_ls.bench import memory, ours, workload
 from vibe_ls.engine import Engine
 
@@ -17,12 +18,13 @@ PEER_NAMES = ("llama.cpp", "genai", "transformers")
 
 
 def run_peer(name: str, gguf: Path, prompt: str, new_tokens: int, threads: int,
-             genai_model: Path | None) -> dict:
+             genai_model: Path | None, device: str = "cpu", rows: int = 6) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
         f.write(prompt)
         f.flush()
         cmd = [sys.executable, "-m", "vibe_ls.bench.peers", name, "--gguf", str(gguf),
-               "--prompt-file", f.name, "--new", str(new_tokens), "--threads", str(threads)]
+               "--prompt-file", f.name, "--new", str(new_tokens), "--threads", str(threads),
+               "--device", device, "--rows", str(rows)]
         if genai_model:
             cmd += ["--genai-model", str(genai_model)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -41,7 +43,8 @@ def _row(r: dict, base: float) -> str:
 
 def print_report(report: dict) -> None:
     o = report["vibe-ls"]
-    print(f"model {report['model']} ({report['precision']}), {o['provider']}, "
+    print(f"model {report['model']} ({report['precision']}, {o.get('attention', 'mha')} "
+          f"attention) on {report['machine']}, {o['provider']}, "
           f"{o['threads']} threads, {o['prompt_tokens']}-token prompt, "
           f"{o['new_tokens']} new tokens")
     print(f"{'engine':<18} {'decode':>8} {'prefill':>9} {'ttft s':>7} {'RSS MB':>8}   "
@@ -58,7 +61,14 @@ def print_report(report: dict) -> None:
         print(f"best-of-n: one sample alone {o['sampled_decode_tok_s']:.1f} tok/s; "
               f"{o['batch_rows']} decoded together {o['batch_decode_tok_s']:.1f} tok/s over "
               f"all rows ({o['batch_decode_tok_s'] / o['sampled_decode_tok_s']:.1f}x)")
-    print(f"memory: read bandwidth {o['bandwidth_gb_s']:.1f} GB/s, "
+    for r in report["peers"]:
+        if "batch_decode_tok_s" in r:
+            print(f"{r['engine']} ({r.get('device', 'cpu')}, {r.get('dtype', '')}): "
+                  f"{r['batch_rows']} rows together {r['batch_decode_tok_s']:.1f} tok/s over "
+                  f"all rows (vibe-ls x{o['batch_decode_tok_s'] / r['batch_decode_tok_s']:.2f} "
+                  f"with {o['batch_rows']} rows)")
+    print(f"memory: read bandwidth {o['bandwidth_gb_s']:.1f} GB/s "
+          f"({o.get('bandwidth_from', 'measured')}), "
           f"{o['weight_mb_per_token']:.0f} MB of weights per token -> bound "
           f"{o['bandwidth_bound_tok_s']:.0f} tok/s; decode is {o['bandwidth_fraction']:.0%} of it")
 
@@ -70,11 +80,15 @@ def bench(model: str, device: str, threads: int | None, new_tokens: int,
     report = {"model": engine.name, "precision": engine.manifest.precision,
               "machine": platform.processor() or platform.machine(),
               "vibe-ls": ours.run(engine, new_tokens, threads), "peers": []}
+    if engine.provider == "cuda":
+        report["machine"] = gpu.gpu_name() or "unknown GPU"
     prompt = engine.chat.render(workload.short_messages())
     gguf = home.weights_dir() / f"{engine.name}.gguf"
+    provider, rows = engine.provider, report["vibe-ls"]["batch_rows"]
     del engine
     for name in compare:
-        report["peers"].append(run_peer(name, gguf, prompt, new_tokens, threads, genai_model))
+        report["peers"].append(run_peer(name, gguf, prompt, new_tokens, threads, genai_model,
+                                        provider, rows))
     return report
 
 

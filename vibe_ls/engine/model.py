@@ -31,11 +31,19 @@ class Engine:
         if problems:
             raise VibeError(f"model {self.model_dir} is damaged: {problems[0]}",
                             "run `vibe-ls setup` to rebuild it")
-        opened = open_session(self.model_dir / self.manifest.model_file, device, threads)
+        static = self.manifest.attention == "gqa"
+        opened = open_session(self.model_dir / self.manifest.model_file, device, threads,
+                              cuda_graphs=static)
         self.provider, self.fallback_reason = opened.provider, opened.fallback_reason
         # On CUDA the KV cache stays in GPU memory between steps.
         self.decoder = (BoundDecoder(opened.session, "cuda") if self.provider == "cuda"
-                        else Decoder(opened.session))
+                        else Decoder(opened.session)) if not static else None
+        self._generation, self._rows = Generation, run_rows
+        if static:  # one static KV buffer, steps replayed as CUDA graphs there
+            from vibe_ls.engine import static_loop
+
+            self.decoder, self._generation, self._rows = static_loop.parts(
+                opened, self.manifest.context)
         self.chat = ChatFormat(self.model_dir)
         self.eos_ids = frozenset(self.manifest.eos_token_ids)
         self.prefixes = PrefixCache()
@@ -54,6 +62,9 @@ class Engine:
         """Make the adapter in `directory` (None: none) active for the next generations,
         without reloading the base model; waits for a running generation. A VibeError says
         why an adapter does not fit, and the model stays as it was."""
+        if directory is not None and not hasattr(self.decoder, "set_adapter_feeds"):
+            raise VibeError(f"{self.name} runs on a static KV buffer (--attention gqa), "
+                            "which takes no LoRA adapter yet", "use an mha export of it")
         if directory is not None and directory not in self._adapters:
             self._adapters[directory] = load_adapter(directory, self.manifest,
                                                      self.decoder.lora_inputs)
@@ -76,7 +87,7 @@ class Engine:
         if not request.prompt:
             raise VibeError("empty prompt")
         with self._lock:
-            return Generation(self, request, on_text, cancel, counted).run()
+            return self._generation(self, request, on_text, cancel, counted).run()
 
     def generate_many(self, requests: list[Request], on_text: OnText | None = None,
                       cancel: threading.Event | None = None,
@@ -103,4 +114,4 @@ class Engine:
                         streamed[len(queue) - 1] = streamed[i] + len(results[-1].tokens)
             return results
         with self._lock:
-            return run_rows(self, requests, on_text, cancel, on_row)
+            return self._rows(self, requests, on_text, cancel, on_row)

@@ -56,19 +56,24 @@ def _options(threads: int | None) -> ort.SessionOptions:
     return opts
 
 
-def _create(path: Path, providers: list[str], threads: int | None) -> ort.InferenceSession:
+def _create(path: Path, providers: list, threads: int | None) -> ort.InferenceSession:
     session = ort.InferenceSession(str(path), _options(threads), providers=providers)
     # onnxruntime silently drops a provider it cannot load; treat that as a failure.
-    if providers[0] not in session.get_providers():
-        raise RuntimeError(f"{providers[0]} could not be loaded (see onnxruntime's log)")
+    first = providers[0] if isinstance(providers[0], str) else providers[0][0]
+    if first not in session.get_providers():
+        raise RuntimeError(f"{first} could not be loaded (see onnxruntime's log)")
     return session
 
 
-def _create_cuda(path: Path, threads: int | None) -> ort.InferenceSession:
+def _create_cuda(path: Path, threads: int | None,
+                 cuda_graphs: bool = False) -> ort.InferenceSession:
     """A CUDA session. The CUDA and cuDNN libraries of the `cuda` extra (nvidia-* wheels) are
     not on the loader's path: when the provider cannot find them, onnxruntime loads them from
-    those packages (`preload_dlls`), and the session is created again."""
-    cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    those packages (`preload_dlls`), and the session is created again. `cuda_graphs`: steps
+    run with a `gpu_graph_id` are captured once and replayed (static-buffer graphs only)."""
+    provider = ("CUDAExecutionProvider", {"enable_cuda_graph": "1"}) if cuda_graphs else \
+        "CUDAExecutionProvider"
+    cuda = [provider, "CPUExecutionProvider"]
     try:
         return _create(path, cuda, threads)
     except Exception as first:
@@ -87,7 +92,8 @@ def _create_cuda(path: Path, threads: int | None) -> ort.InferenceSession:
         return _create(path, cuda, threads)
 
 
-def open_session(path: Path, device: str = "auto", threads: int | None = None) -> OpenedSession:
+def open_session(path: Path, device: str = "auto", threads: int | None = None,
+                 cuda_graphs: bool = False) -> OpenedSession:
     """An InferenceSession on CUDA when asked (or auto and usable), else on CPU."""
     if device not in DEVICES:
         raise VibeError(f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
@@ -98,7 +104,7 @@ def open_session(path: Path, device: str = "auto", threads: int | None = None) -
         usable, reason = cuda_status()
         if usable:
             try:
-                return OpenedSession(_create_cuda(path, threads), "cuda")
+                return OpenedSession(_create_cuda(path, threads, cuda_graphs), "cuda")
             except Exception as exc:  # missing libraries, out of memory, bad driver
                 reason = f"CUDA session failed: {exc}"
         # auto on a machine without a GPU is the normal case: worth a log line, not a warning.

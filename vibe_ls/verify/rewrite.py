@@ -6,6 +6,8 @@ with the smallest input it differs on. An equivalent one is timed against the or
 growing inputs (`growth`), and the message says what was shown:
 `same results on 136 inputs; measured ≈ n^1.02 against the original's ≈ n^1.98 (31x faster
 at n=4096)`. Where the original cannot be run, the rewrite is offered `not checked: <why>`.
+C, C++, Rust, Java, JavaScript and TypeScript are checked the same way through their
+harnesses (`native_differential`, `harness.measure`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from textwrap import dedent
 
 from vibe_ls import triggers
 from vibe_ls.postprocess import Answer, Complexity
-from vibe_ls.verify import checks, differential, growth, symbolic, verifier
+from vibe_ls.verify import checks, differential, growth, native_differential, symbolic, verifier
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class Subject:
     function: str | None
     calls: tuple[str, ...] = ()  # inputs the user gave: docstring examples, call sites
     unchecked: str = ""  # why it cannot be run ("" when it can)
+    language: str = "python"
 
 
 @dataclass
@@ -132,7 +135,7 @@ def subject(text: str, language: str, line: int, selected: str) -> Subject:
     """The function a rewrite of `selected` (starting on `line` of `text`) is checked
     through, with the inputs the file gives for it, or why it cannot be."""
     if language != "python":
-        return Subject(None, unchecked=f"no differential check for {language} yet")
+        return _native_subject(text, language, line, selected)
     function = _defined(selected)
     scope = None
     if function is None:
@@ -151,6 +154,41 @@ def subject(text: str, language: str, line: int, selected: str) -> Subject:
     calls = [c.call for c in checks.examples(docstring, function)]
     calls += differential.call_sites(text, function)
     return Subject(function, tuple(dict.fromkeys(calls)))
+
+
+def _native_subject(text: str, language: str, line: int, selected: str) -> Subject:
+    """`subject` for the languages the harness runs: the function, with the literal
+    arguments of the file's calls of it."""
+    from vibe_ls.verify import harness
+
+    why = harness.missing(language) or harness.unrunnable(language, text)
+    if why:
+        return Subject(None, unchecked=why, language=language)
+    function = _native_defined(selected, language)
+    if function is None:
+        scope = triggers.enclosing_scope(text, language, line)
+        if scope is None or scope.kind == "class":
+            return Subject(None, unchecked="the selection is not a function or inside one",
+                           language=language)
+        function = scope.name
+    scope = next((d for d in triggers.definitions(text, language) if d.name == function), None)
+    if scope is not None and (call := native_differential.worldly(scope.text)):
+        return Subject(function, unchecked=f"`{function}` depends on more than its "
+                                           f"arguments (it uses `{call}`)", language=language)
+    if harness.signature(language, text, function, void=True) is None:
+        return Subject(function, unchecked=f"the types of `{function}` are not ones the "
+                                           f"{language} harness can make inputs for",
+                       language=language)
+    return Subject(function, tuple(native_differential.call_sites(text, function)),
+                   language=language)
+
+
+def _native_defined(selected: str, language: str) -> str | None:
+    """The first function the selection defines, in a language tree-sitter parses."""
+    document = triggers._document(dedent(selected), language)
+    functions = [d for d in triggers._definitions(document) if d.kind != "class"]
+    first = min(functions, key=lambda d: d.node.start_byte, default=None)
+    return document.text(first.name) if first is not None else None
 
 
 def _defined(selected: str) -> str | None:
@@ -197,8 +235,12 @@ def _count(pool: list[Candidate]) -> str:
 
 def _compare(original: str, found: Subject, pool: list[Candidate]) -> str:
     """Run the comparison; why it could not be run, or ""."""
-    report = differential.compare(original, [c.file for c in pool], found.function or "",
-                                  list(found.calls))
+    files = [c.file for c in pool]
+    if found.language == "python":
+        report = differential.compare(original, files, found.function or "", list(found.calls))
+    else:
+        report = native_differential.compare(found.language, original, files,
+                                             found.function or "", list(found.calls))
     if report.unchecked:
         return report.unchecked
     for candidate, comparison in zip(pool, report.comparisons, strict=False):
@@ -214,8 +256,8 @@ def _search(original: str, found: Subject, pool: list[Candidate],
     """The symbolic search on the equivalent candidates (the first TIMED distinct ones): an
     input it finds is run again by the differential check, and counts only if they differ
     there too."""
-    if symbolic.available():
-        return
+    if symbolic.available() or found.language != "python":
+        return  # CrossHair runs Python only
     distinct = list({c.answer.code: c for c in pool if c.equivalent}.values())[:TIMED]
     for candidate in distinct:
         phase("searching symbolically for an input where they differ")
@@ -254,10 +296,9 @@ def _fastest(original: str, found: Subject, equivalent: list[Candidate], tried: 
     theirs = None
     if sample is not None:
         phase("timing the original and the rewrite")
-        runs = verifier.PythonRuns()
-        theirs = runs.measure(original, function, sample)
+        theirs = _measure(found.language, original, function, sample)
         for candidate in distinct:
-            candidate.timing = runs.measure(candidate.file, function, sample)
+            candidate.timing = _measure(found.language, candidate.file, function, sample)
     best = min(distinct, key=lambda c: _seconds_at_largest(c.timing))
     speed = Speed(theirs, best.timing)
     inputs = best.comparison.inputs if best.comparison else 0
@@ -272,6 +313,17 @@ def _fastest(original: str, found: Subject, equivalent: list[Candidate], tried: 
     return Verdict(best, shown, tried=tried, speed=speed)
 
 
+def _measure(language: str, source: str, function: str,
+             sample: str) -> growth.Growth | None:
+    """`function` timed on inputs grown from `sample` (C++ and Rust: one that returns
+    nothing too, as the check compared it)."""
+    if language == "python":
+        return verifier.PythonRuns().measure(source, function, sample)
+    from vibe_ls.verify import harness
+
+    return harness.measure(language, source, function, sample, void=True)
+
+
 def _seconds_at_largest(timing: growth.Growth | None) -> tuple[float, float]:
     """Sort key: the lowest growth, then the least time at the largest size timed."""
     if timing is None or not timing.seconds:
@@ -284,10 +336,26 @@ def _sample(source: str, function: str, found: Subject,
             comparison: differential.Comparison | None) -> str | None:
     """A call to grow timing inputs from: the user's largest example or call, else one made
     up from the type hints, else from the types the comparison guessed."""
+    if found.language != "python":
+        return _native_sample(source, function, found)
     sample = growth.pick_sample(source, function, list(found.calls))
     if sample is not None or comparison is None or not comparison.guessed:
         return sample
     return _guessed_sample(function, comparison.guessed)
+
+
+def _native_sample(source: str, function: str, found: Subject) -> str | None:
+    """The largest of the file's calls whose values fit the types, else one made up from
+    the types (`harness.sample`)."""
+    from vibe_ls.verify import harness
+
+    calls = list(found.calls)
+    fitting = [c for c, fits in zip(calls, harness.fits(found.language, source, function,
+                                                        calls), strict=True) if fits]
+    if fitting:
+        return growth.sample_from_call(max(fitting, key=len))
+    signature = harness.signature(found.language, source, function, void=True)
+    return harness.sample(signature) if signature is not None else None
 
 
 def _guessed_sample(function: str, guessed: str) -> str | None:

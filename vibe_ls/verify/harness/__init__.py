@@ -125,8 +125,9 @@ def unrunnable(language: str, source: str) -> str:
     return ""
 
 
-def signature(language: str, source: str, function: str) -> Signature | None:
-    return read(language, source, function) if available(language) else None
+def signature(language: str, source: str, function: str,
+              void: bool = False) -> Signature | None:
+    return read(language, source, function, void) if available(language) else None
 
 
 _SAMPLES = {"int": 5, "float": 2.5, "bool": True, "str": "abc", "char": "a"}
@@ -158,7 +159,10 @@ _COMPILE = dict(cpu_s=60, wall_s=120, memory_mb=3072, file_mb=256, processes=32,
 _JVM = ["-Xmx512m", "-Xss64m", "-XX:-UsePerfData", "-XX:+UseSerialGC"]
 
 
-def _build(space, language: str, source: str, found: Signature) -> _Built:
+def _build(space, language: str, source: str, found: Signature,
+           checked: bool = False) -> _Built:
+    """Build the harness for `found` in `space`. `checked`: a C++ vector's `[]`, `front`,
+    `back` check their index (abort, not undefined behaviour), for the rewrite check."""
     from vibe_ls.verify import sandbox
 
     tools = _tools(language)
@@ -168,6 +172,8 @@ def _build(space, language: str, source: str, found: Signature) -> _Built:
         name = "main.cpp" if language == "cpp" else "main.c"
         (space.work / name).write_text(program, encoding="utf-8")
         flags = ["-std=c++17"] if language == "cpp" else ["-std=gnu11"]
+        if checked and language == "cpp":
+            flags.append("-D_GLIBCXX_ASSERTIONS")
         argv = [tools[0], *flags, "-O2", "-w", "-o", "prog", name]
         if language == "c":
             argv.append("-lm")
@@ -253,10 +259,10 @@ def fits(language: str, source: str, function: str, calls: list[str]) -> list[bo
     return [e is not None for e in _calls(found, calls)]
 
 
-def _request(found: Signature, inputs: list[str]) -> str:
+def _request(found: Signature, inputs: list[str], mode: str = "C") -> str:
     if found.language in NODE:
-        return json.dumps({"mode": "C", "calls": [json.loads(i) for i in inputs]})
-    return f"C {len(inputs)}\n" + "\n".join(inputs) + "\n"
+        return json.dumps({"mode": mode, "calls": [json.loads(i) for i in inputs]})
+    return f"{mode} {len(inputs)}\n" + "\n".join(inputs) + "\n"
 
 
 def _answers(found: Signature, stdout: str) -> list[tuple[str, object]]:
@@ -320,6 +326,106 @@ def _result(tag: str, value: object, expected: str | None) -> tuple[bool, str]:
     return passed, wire.shown(value)
 
 
+# -- the rewrite check: what each call returned and left in its arguments ---------------------
+
+# The languages whose harness writes back the arguments a call can change (mode D): C++
+# references, Rust `&mut` borrows, JavaScript's arrays. C's and Java's are not compared.
+LEFT_BEHIND = ("cpp", "rust", "javascript", "typescript")
+
+
+def changeable(found: Signature) -> tuple:
+    """The parameters whose values a call can change for its caller, as mode D writes them
+    back after the returned value."""
+    if found.language in NODE:
+        return found.visible
+    kind = {"cpp": "ref", "rust": "mut"}.get(found.language)
+    return tuple(p for p in found.visible if p.passing == kind)
+
+
+class Program:
+    """A function's harness built once in a workspace of its own, then run on batches of
+    inputs (the rewrite check runs the original's and each candidate's again while it
+    shrinks a difference). Each answer is ("ok", value, (arguments left)), ("err", name,
+    ()) or ("crash", why, ())."""
+
+    def __init__(self, language: str, source: str, found: Signature) -> None:
+        from vibe_ls.verify import sandbox
+
+        self.found = found
+        self.space = sandbox.Workspace()
+        self.built = _build(self.space, language, source, found, checked=True)
+
+    def __enter__(self) -> Program:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.space.close()
+
+    @property
+    def error(self) -> str:
+        return self.built.error
+
+    def run(self, inputs: list[list], cpu_s: float = 4) -> list[tuple[str, object, tuple]]:
+        """Each input (the visible parameters' values, in order) run once."""
+        encoded = [self._encoded(values) for values in inputs]
+        answers: list[tuple[str, object, tuple]] = []
+        timeouts = 0
+        while len(answers) < len(inputs):  # a crash ends a run: the rest run again after it
+            if timeouts >= 2:  # never finishing: the rest would cost as much each
+                answers += [("crash", "did not finish", ())] * (len(inputs) - len(answers))
+                break
+            rest = encoded[len(answers):]
+            mode = "D" if self.found.language in LEFT_BEHIND else "C"
+            outcome = self.space.run(self.built.run, _request(self.found, rest, mode),
+                                     _run_limits(self.found.language, cpu_s, 2 * cpu_s),
+                                     keep=False)
+            answers += self._answers(outcome.stdout)[:len(rest)]
+            if len(answers) < len(inputs):
+                timed_out = outcome.timed_out or outcome.reason in ("timeout", "cpu limit")
+                timeouts += timed_out
+                why = "did not finish" if timed_out else "crashed"
+                answers.append(("crash", why, ()))
+        return answers
+
+    def _encoded(self, values: list) -> str:
+        if self.found.language in NODE:
+            return json.dumps(wire.arguments(self.found, values, {}))
+        return wire.encode_call(self.found, values, {})
+
+    def _answers(self, stdout: str) -> list[tuple[str, object, tuple]]:
+        if self.found.language in NODE:
+            return _node_answers(stdout)
+        reader, found = wire.Reader(stdout.encode("utf-8", "surrogateescape")), []
+        left = changeable(self.found) if self.found.language in LEFT_BEHIND else ()
+        try:
+            while not reader.at_end():
+                tag = reader.token()
+                if tag == "ok":
+                    value = reader.value(self.found.returns)
+                    found.append(("ok", value, tuple(reader.value(p.type) for p in left)))
+                elif tag == "err":
+                    found.append(("err", reader.string(), ()))
+                else:
+                    break
+        except (ValueError, IndexError):
+            pass  # cut off mid-value: that call did not finish
+        return found
+
+
+def _node_answers(stdout: str) -> list[tuple[str, object, tuple]]:
+    answers: list[tuple[str, object, tuple]] = []
+    for line in stdout.splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            break
+        if "ok" in item:
+            answers.append(("ok", item["ok"], tuple(item.get("args", ()))))
+        elif "err" in item:
+            answers.append(("err", str(item["err"]), ()))
+    return answers
+
+
 # -- timing --------------------------------------------------------------------------------
 
 def _sizes(found: Signature, literal: str) -> list[tuple[int, str]]:
@@ -348,10 +454,12 @@ def _sizes(found: Signature, literal: str) -> list[tuple[int, str]]:
 
 
 def measure(language: str, source: str, function: str, literal: str,
-            budget_s: float = 2.0, cap_s: float = 0.25) -> growth.Growth | None:
+            budget_s: float = 2.0, cap_s: float = 0.25,
+            void: bool = False) -> growth.Growth | None:
     """Time `function` on inputs grown from `literal` (`repr(([args], {}))`), in the
-    sandbox; None when nothing was measured."""
-    found = signature(language, source, function)
+    sandbox; None when nothing was measured. `void`: a C++ or Rust function that returns
+    nothing is timed too."""
+    found = signature(language, source, function, void)
     if found is None:
         return None
     sizes = _sizes(found, literal)

@@ -80,14 +80,13 @@ int main() {
     in.d.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     std::string mode = in.tok();
     long long count = std::stoll(in.tok());
-    if (mode == "C") {
+    if (mode == "C" || mode == "D") {
         for (long long i = 0; i < count; ++i) {
             @READ@
             std::string o;
             try {
-                auto r = @CALL@;
-                o = "ok ";
-                wr(o, r);
+                @RESULT@
+                if (mode == "D") { @LEFT@ }
             } catch (const std::exception& e) {
                 o = "err ";
                 wr(o, std::string("exception"));
@@ -119,7 +118,7 @@ int main() {
                 }
                 end = in.p;
                 double t0 = now();
-                for (auto& c : copies) { auto r = @TIMED_CALL@; keep(r); }
+                for (auto& c : copies) { @TIMED@ }
                 double elapsed = now() - t0;
                 best = std::min(best, elapsed / calls);
                 if (elapsed < 0.002) {
@@ -162,9 +161,18 @@ def cpp_program(source: str, signature: Signature) -> str:
     timed = f"{_callee(signature)}(" + ", ".join(
         f"std::get<{i}>(c)" for i in range(len(params))) + ")"
     moves = ", ".join(f"std::move({n})" for n in names)
-    harness = (CPP_RUNTIME.replace("@READ@", read).replace("@CALL@", call)
+    # mode D (the rewrite check) also writes back what the call left in its references
+    left = " ".join(f"o += ' '; wr(o, {n});" for p, n in zip(params, names, strict=True)
+                    if p.passing == "ref")
+    if signature.returns.kind == "void":  # a function that only changes its references
+        result, timed_call = f'{call}; o = "ok -";', f"{timed}; keep(c);"
+    else:
+        result, timed_call = f'auto r = {call}; o = "ok "; wr(o, r);', \
+            f"auto r = {timed}; keep(r);"
+    harness = (CPP_RUNTIME.replace("@RESULT@", result).replace("@TIMED@", timed_call)
+               .replace("@READ@", read).replace("@LEFT@", left)
                .replace("@TYPES@", ", ".join(p.native for p in params))
-               .replace("@MOVES@", moves).replace("@TIMED_CALL@", timed))
+               .replace("@MOVES@", moves))
     return _with_own_main(source) + "\n" + harness
 
 

@@ -48,6 +48,10 @@ mod vibe_ls_harness {
         fn rd(i: &mut In) -> Self { String::rd(i).chars().next().unwrap_or('\0') }
         fn wr(&self, o: &mut String) { self.to_string().wr(o); }
     }
+    impl Wire for () {
+        fn rd(_: &mut In) -> Self {}
+        fn wr(&self, o: &mut String) { o.push('-'); }
+    }
     impl<T: Wire> Wire for Vec<T> {
         fn rd(i: &mut In) -> Self {
             let n: usize = i.tok().parse().unwrap();
@@ -72,13 +76,17 @@ fn main() {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let now = std::time::Instant::now();
-    if mode == "C" {
+    if mode == "C" || mode == "D" {
         for _ in 0..count {
             @READ@
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| @CALL@));
             let mut o = String::new();
             match r {
-                Ok(v) => { o.push_str("ok "); v.wr(&mut o); }
+                Ok(v) => {
+                    o.push_str("ok ");
+                    v.wr(&mut o);
+                    if mode == "D" { @LEFT@ }
+                }
                 Err(_) => { o.push_str("err "); String::from("panic").wr(&mut o); }
             }
             o.push('\n');
@@ -142,7 +150,11 @@ def rust_program(source: str, signature: Signature) -> str:
                      for p, n in zip(signature.params, names, strict=True))
     callee = f"{signature.owner}::{signature.name}" if signature.owner else signature.name
     tuple_names = ", ".join(names) + ("," if len(names) == 1 else "")
+    # mode D (the rewrite check) also writes back what the call left in its `&mut` borrows
+    left = " ".join(f"o.push(' '); {n}.wr(&mut o);"
+                    for p, n in zip(signature.params, names, strict=True) if p.passing == "mut")
     harness = (RUST_RUNTIME.replace("@READ@", read).replace("@CALL@", f"{callee}({args})")
+               .replace("@LEFT@", left)
                .replace("@NAMES@", tuple_names)
                .replace("@MUT_NAMES@", ", ".join(f"mut {n}" for n in names)
                         + ("," if len(names) == 1 else "")))
@@ -345,11 +357,12 @@ JS_RUNTIME = r'''
     : Array.isArray(v) ? v.map(plain)
     : typeof v === "bigint" ? Number(v) : v;
   const emit = (o) => fs.writeSync(1, JSON.stringify(o) + "\n");
-  if (request.mode === "C") {
+  if (request.mode === "C" || request.mode === "D") {
     for (const args of request.calls) {
       try {
         const value = plain(f(...args));
-        emit({ ok: value === undefined ? null : value });
+        const ok = value === undefined ? null : value;
+        emit(request.mode === "D" ? { ok, args: plain(args) } : { ok });
       } catch (e) {
         emit({ err: (e && e.constructor && e.constructor.name) || "Error" });
       }

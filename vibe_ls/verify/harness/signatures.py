@@ -52,6 +52,7 @@ LONG = Type("int", low=-(2**63), high=2**63 - 1)
 UNSIGNED = Type("int", low=0, high=2**32 - 1)
 SIZE = Type("int", low=0, high=2**64 - 1)
 FLOAT, BOOL, STR, CHAR, ANY = Type("float"), Type("bool"), Type("str"), Type("char"), Type("any")
+VOID = Type("void")  # C++ `void`, Rust's `()`: read for the rewrite check (`read(void=True)`)
 
 
 def _list(item: Type | None) -> Type | None:
@@ -150,16 +151,18 @@ def _owner(node, language: str, source: bytes) -> str | None:
     return None
 
 
-def read(language: str, source: str, function: str) -> Signature | None:
+def read(language: str, source: str, function: str, void: bool = False) -> Signature | None:
     """The signature of `function` in `source`, or None when it is missing or has a type
-    the harness cannot feed or read back."""
+    the harness cannot feed or read back. `void`: a C++ or Rust function that returns
+    nothing too (what it does is what it leaves in its references)."""
     definition = _definition(source, language, function)
     if definition is None:
         return None
     reader = {"cpp": _read_c, "c": _read_c, "rust": _read_rust, "java": _read_java,
               "javascript": _read_js, "typescript": _read_ts}.get(language)
-    return reader(language, source.encode("utf-8"), definition.node, function) if reader \
+    found = reader(language, source.encode("utf-8"), definition.node, function) if reader \
         else None
+    return None if found is not None and found.returns.kind == "void" and not void else found
 
 
 def _c_declarator(node) -> tuple[str, str] | None:
@@ -184,7 +187,8 @@ def _read_c(language: str, source: bytes, node, function: str) -> Signature | No
     declarator = node.child_by_field_name("declarator")
     if declarator is None or declarator.type != "function_declarator":
         return None  # returns a pointer or a reference
-    returns = _cpp_type(_text(source, node.child_by_field_name("type")))
+    returned = _text(source, node.child_by_field_name("type")).strip()
+    returns = VOID if returned == "void" and language == "cpp" else _cpp_type(returned)
     if returns is None or (language == "c" and returns.kind == "list"):
         return None
     raw = []
@@ -226,7 +230,7 @@ def _read_c(language: str, source: bytes, node, function: str) -> Signature | No
 
 def _read_rust(language: str, source: bytes, node, function: str) -> Signature | None:
     returned = node.child_by_field_name("return_type")
-    returns = _rust_type(_text(source, returned)) if returned is not None else None
+    returns = _rust_type(_text(source, returned)) if returned is not None else VOID
     if returns is None:
         return None
     params = []

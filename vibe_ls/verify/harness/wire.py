@@ -114,6 +114,8 @@ class Reader:
             return self.string()
         if kind.kind == "list":
             return [self.value(kind.item) for _ in range(int(self.token()))]
+        if kind.kind == "void" and self.token() == "-":
+            return None
         raise ValueError(f"cannot read a {kind.kind}")
 
 
