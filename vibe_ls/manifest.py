@@ -20,7 +20,9 @@ MANIFEST_NAME = "manifest.json"
 #    model is upgraded in place by `vibe-ls setup` (the graph only; the weights are kept).
 # 4: int4 blocks carry a zero point (closer to the GGUF's weights); an older int4 model is
 #    rebuilt, one of another precision only gets the new number.
-FORMAT_VERSION = 4
+# 5: q_proj and v_proj take LoRA inputs (empty by default: the base model) for adapters;
+#    a format-4 model is upgraded in place by `vibe-ls setup` (the graph only).
+FORMAT_VERSION = 5
 _CHUNK = 4 << 20
 
 

@@ -34,11 +34,13 @@ log = logging.getLogger(__name__)
 IMPLEMENT, REWRITE, NOTE, EXPLAIN = ("vibe-ls.implement", "vibe-ls.rewrite",
                                      "vibe-ls.complexityNote", "vibe-ls.explain")
 REWRITE_ANYWAY = "vibe-ls.rewriteAnyway"
+STATUS = "vibe-ls.status"
 PROGRESS_EVERY_S = 0.25
 # How long a hover waits for the model before it answers with what is known (editors drop a
 # hover when the mouse moves; the explanation then goes on in the background).
 HOVER_WAIT_S = 0.8
 LOAD_WAIT_S = 30.0
+CONFIGURATION_WAIT_S = 5.0
 
 
 _LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
@@ -104,6 +106,10 @@ class VibeServer(LanguageServer):
         # Explanations being written for a later hover, by (text, range): their cancel
         # events and the futures that end when each is written.
         self.background: dict[tuple, tuple[threading.Event, asyncio.Future]] = {}
+        # The `adapter` setting of each workspace folder (workspace/configuration with its
+        # scopeUri), by folder URI; a document outside them uses the server-wide setting.
+        self.folder_adapters: dict[str, str] = {}
+        self.configured = asyncio.Event()  # set once `initialized` has pulled the settings
 
     def cancel_request(self, key: object) -> None:
         if (event := self.cancels.get(key)) is not None:
@@ -161,10 +167,30 @@ def initialize(ls: VibeServer, params: types.InitializeParams) -> None:
 async def initialized(ls: VibeServer, params: types.InitializedParams) -> None:
     for warning in ls.pending_warnings:
         ls.warn(warning)
-    await pull_configuration(ls)
+    try:
+        await pull_configuration(ls)
+    finally:
+        ls.configured.set()
     problem = ls.assistant.model_problem()
     if problem:
         ls.warn(str(problem), types.MessageType.Error)
+    ls.window_log_message(types.LogMessageParams(types.MessageType.Info, status_line(ls)))
+
+
+def status_line(ls: VibeServer) -> str:
+    """The model and the adapter of each workspace folder, for the log and `vibe-ls.status`."""
+    settings = ls.assistant.settings
+    folders = "; ".join(f"{uri}: {name or 'none'}" for uri, name in ls.folder_adapters.items())
+    return (f"vibe-ls {__version__}: model {settings.model}, adapter "
+            f"{settings.adapter or 'none'}" + (f" (by folder: {folders})" if folders else ""))
+
+
+@server.command(STATUS)
+def status(ls: VibeServer) -> dict:
+    """What the server runs with: the model, the adapters, whether the model is loaded."""
+    return {"model": ls.assistant.settings.model, "adapter": ls.assistant.settings.adapter,
+            "folderAdapters": ls.folder_adapters, "loaded": ls.assistant.engine_ready(),
+            "message": status_line(ls)}
 
 
 async def pull_configuration(ls: VibeServer) -> None:
@@ -179,6 +205,60 @@ async def pull_configuration(ls: VibeServer) -> None:
         return
     if result and isinstance(result[0], dict):
         ls.apply_settings(result[0])
+    await pull_folder_adapters(ls)
+
+
+async def pull_folder_adapters(ls: VibeServer) -> None:
+    """Each workspace folder's `adapter` setting (one LoRA adapter per project)."""
+    caps = ls.client_capabilities.workspace
+    folders = list(ls.workspace.folders)
+    if not folders or not (caps and caps.configuration):
+        return
+    items = [types.ConfigurationItem(scope_uri=uri, section=SECTION) for uri in folders]
+    try:
+        result = await ls.workspace_configuration_async(types.ConfigurationParams(items=items))
+    except Exception as exc:
+        log.warning("workspace/configuration for the folders failed: %s", exc)
+        return
+    adapters = {}
+    for uri, raw in zip(folders, result or [], strict=False):
+        settings, warnings = parse_settings(raw, ls.assistant.settings)
+        adapters[uri] = settings.adapter
+        for warning in warnings:
+            ls.warn(f"{warning} (folder {uri})")
+    ls.folder_adapters = adapters
+    log.info("adapters by folder: %s", adapters)
+
+
+def adapter_for(ls: VibeServer, uri: str) -> str:
+    """The adapter setting that applies to the document `uri`: its folder's, else the
+    server-wide one (the innermost folder wins)."""
+    inside = [f for f in ls.folder_adapters if uri.startswith(f.rstrip("/") + "/")]
+    if not inside:
+        return ls.assistant.settings.adapter
+    return ls.folder_adapters[max(inside, key=len)]
+
+
+async def settings_pulled(ls: VibeServer) -> None:
+    """Wait (a little) for the settings `initialized` asks for: an action sent right after
+    `initialize` must already run with its folder's adapter."""
+    try:
+        await asyncio.wait_for(ls.configured.wait(), CONFIGURATION_WAIT_S)
+    except asyncio.TimeoutError:
+        log.warning("no settings from the client after %.0f s; going on", CONFIGURATION_WAIT_S)
+
+
+def with_adapter(ls: VibeServer, uri: str, work: Callable) -> Callable:
+    """`work(...)` on the model thread with the document's adapter made active first; an
+    adapter that cannot be used is said, and the base model answers."""
+    loop, adapter = asyncio.get_running_loop(), adapter_for(ls, uri)
+
+    def run(*args):
+        problem = ls.assistant.use_adapter(adapter)
+        if problem is not None:
+            loop.call_soon_threadsafe(ls.warn, f"vibe-ls: {problem}", types.MessageType.Error)
+        return work(*args)
+    return run
 
 
 @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
@@ -191,6 +271,7 @@ async def did_change_configuration(ls: VibeServer,
                                    params: types.DidChangeConfigurationParams) -> None:
     if isinstance(params.settings, dict) and params.settings:
         ls.apply_settings(params.settings)
+        await pull_folder_adapters(ls)
     else:  # pull-model clients send null and expect us to ask
         await pull_configuration(ls)
 
@@ -340,8 +421,10 @@ async def run_edit_command(ls: VibeServer, title: str, uri: str, version: int,
         return None
     doc, target = found
     version = doc.version if version is None else version
+    await settings_pulled(ls)
     try:
-        proposal, cancelled = await run_on_worker(ls, title, make(target))
+        proposal, cancelled = await run_on_worker(ls, title,
+                                                  with_adapter(ls, uri, make(target)))
     except VibeError as exc:
         ls.warn(f"vibe-ls: {exc}", types.MessageType.Error)
         return {"applied": False, "error": exc.message}
@@ -420,7 +503,7 @@ async def explain_selection(ls: VibeServer, uri: str, rng: list, version: int | 
     if found is None:
         return None
     _, target = found
-    markdown = await explanation(ls, target, _selection(rng))
+    markdown = await explanation(ls, target, _selection(rng), uri)
     if markdown:
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
                                                        message=markdown))
@@ -428,14 +511,15 @@ async def explain_selection(ls: VibeServer, uri: str, rng: list, version: int | 
 
 
 async def explanation(ls: VibeServer, target: Target,
-                      sel: tuple[tuple[int, int], tuple[int, int]]) -> str | None:
+                      sel: tuple[tuple[int, int], tuple[int, int]], uri: str) -> str | None:
     cached = ls.assistant.cached_explanation(target, sel)
     if cached is not None:
         return cached
+    await settings_pulled(ls)
     try:
         markdown, cancelled = await run_on_worker(
-            ls, "Explain", lambda on_text, cancel: ls.assistant.explain(target, sel, on_text,
-                                                                        cancel))
+            ls, "Explain", with_adapter(ls, uri, lambda on_text, cancel: ls.assistant.explain(
+                target, sel, on_text, cancel)))
     except VibeError as exc:
         ls.warn(f"vibe-ls: {exc}", types.MessageType.Error)
         return None
@@ -458,7 +542,7 @@ async def hover(ls: VibeServer, params: types.HoverParams) -> types.Hover | None
     known = ls.assistant.hover_now(target, sel)
     if not known.complete:
         try:  # a fast model (or a short queue) answers in time: then the hover has it all
-            await wait_for_explanation(ls, explain_later(ls, target, sel))
+            await wait_for_explanation(ls, explain_later(ls, target, sel, doc.uri))
             known = ls.assistant.hover_now(target, sel)
         except asyncio.TimeoutError:
             pass  # what is known now; the explanation goes on for the next hover
@@ -478,7 +562,7 @@ async def wait_for_explanation(ls: VibeServer, written: asyncio.Future) -> None:
 
 
 def explain_later(ls: VibeServer, target: Target,
-                  sel: tuple[tuple[int, int], tuple[int, int]]) -> asyncio.Future:
+                  sel: tuple[tuple[int, int], tuple[int, int]], uri: str) -> asyncio.Future:
     """The explanation, queued on the model thread once per selection (then the function
     is timed), for this hover if it is quick and for the next one if not. A command started
     meanwhile cancels it: the user's action comes first."""
@@ -502,7 +586,7 @@ def explain_later(ls: VibeServer, target: Target,
             log.exception("timing for the hover failed")
         finally:
             ls.background.pop(key, None)
-    written = asyncio.wrap_future(ls.worker.submit(explain))
+    written = asyncio.wrap_future(ls.worker.submit(with_adapter(ls, uri, explain)))
     ls.worker.submit(time_it)
     ls.background[key] = (cancel, written)
     return written

@@ -20,6 +20,7 @@ ALL_LANGUAGES = ("python", "c", "cpp", "java", "javascript", "typescript", "tsx"
 class Settings:
     model: str = DEFAULT_MODEL
     device: str = "auto"
+    adapter: str = ""  # a LoRA adapter of the model (name or directory); empty: none
     max_new_tokens: int = 768
     reasoning_budget: int = 384
     system_prompt: str = ""  # empty: the built-in English prompt
@@ -40,6 +41,7 @@ _RULES: dict[str, tuple[str, Callable[[Any], bool], str]] = {
     # attribute: (editor key, check, what a good value is)
     "model": ("model", lambda v: isinstance(v, str) and v.strip() != "", "a model name or path"),
     "device": ("device", lambda v: v in ("auto", "cuda", "cpu"), "auto, cuda or cpu"),
+    "adapter": ("adapter", lambda v: isinstance(v, str), "an adapter name or directory"),
     "max_new_tokens": ("maxNewTokens", _is_int_in(16, 8192), "an integer from 16 to 8192"),
     "reasoning_budget": ("reasoningBudget", _is_int_in(0, 8192), "an integer from 0 to 8192"),
     "system_prompt": ("systemPrompt", lambda v: isinstance(v, str), "a string"),

@@ -95,7 +95,8 @@ def grade(solution: str, p: dict, plain: bool = False) -> tuple[int, int]:
 
 
 async def _run(problems: list[dict], model: str, device: str, modes: tuple[bool, ...],
-               shape_names: tuple[str, ...], log) -> dict[tuple[str, bool], list[dict]]:
+               shape_names: tuple[str, ...], log, adapter: str = "",
+               ) -> dict[tuple[str, bool], list[dict]]:
     """Every problem in every shape through one server per mode, the modes taking turns
     problem by problem (and going first in turn): a machine whose speed drifts over the run
     (a shared VM's does) then slows both alike, and the time ratio compares like with like."""
@@ -103,7 +104,8 @@ async def _run(problems: list[dict], model: str, device: str, modes: tuple[bool,
     results = {(shape, verify): [] for shape in shape_names for verify in modes}
     try:
         for verify, driver in drivers.items():
-            await driver.start({"model": model, "device": device, "verify": verify})
+            await driver.start({"model": model, "device": device, "verify": verify,
+                                "adapter": adapter})
         with tempfile.TemporaryDirectory() as tmp:
             for shape in shape_names:
                 for i, p in enumerate(problems):
@@ -231,16 +233,18 @@ def _modes_report(results: dict[bool, list[dict]]) -> dict:
 
 def quality(model: str, device: str, count: int, difficulty: str = "Easy", log=print,
             modes: tuple[bool, ...] = (False, True),
-            shape_names: tuple[str, ...] | None = None) -> dict:
+            shape_names: tuple[str, ...] | None = None, adapter: str = "") -> dict:
     """Each problem with verification off and on (the same server code, one session each,
     taking turns problem by problem). `shape_names` None: the TODO inside the body only, the
     report as it always was. Else each shape's report under "shapes", with the bare model's
     greedy pass@1 on the same stubs ("raw")."""
     problems = select(count, difficulty)
-    report: dict = {"model": model, "difficulty": difficulty, "problems": len(problems)}
+    report: dict = {"model": model, "difficulty": difficulty, "problems": len(problems),
+                    "adapter": adapter}
     log("each problem with verification " + " and ".join("on" if v else "off" for v in modes)
         + ":")
-    results = asyncio.run(_run(problems, model, device, modes, shape_names or ("inside",), log))
+    results = asyncio.run(_run(problems, model, device, modes, shape_names or ("inside",), log,
+                               adapter))
     if shape_names is None:
         report.update(_modes_report({verify: results["inside", verify] for verify in modes}))
         return report

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import onnxruntime as ort
 
+from vibe_ls.adapters import is_lora_input
+
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 KVCache = list[np.ndarray]
@@ -44,6 +46,16 @@ class Decoder:
         self.has_logits_to_keep = "logits_to_keep" in inputs
         self.has_next_token = any(o.name == "next_token" for o in session.get_outputs())
         self.layers = len(self.past_names) // 2
+        # LoRA inputs of the graph (name -> shape) and the active adapter's tensors for
+        # them, fed with every run; none fed: the branches add zeros (the base model).
+        self.lora_inputs = {i.name: i.shape for i in session.get_overridable_initializers()
+                            if is_lora_input(i.name)}
+        self.adapter_feeds: dict[str, np.ndarray] = {}
+
+    def set_adapter_feeds(self, feeds: dict[str, np.ndarray]) -> None:
+        """Feed these LoRA tensors with every run from now on (empty: the base model)."""
+        self.adapter_feeds = {n: np.ascontiguousarray(v.astype(self.kv_dtype, copy=False))
+                              for n, v in feeds.items()}
 
     def empty_cache(self) -> KVCache:
         shape = (1, self.kv_heads, 0, self.head_dim)
@@ -62,7 +74,7 @@ class Decoder:
         """One step for a batch of rows, one new token each. `mask` [rows, past + 1] marks
         each row's real positions (rows of different lengths are left-padded with zeros), the
         new token included; returns the new tokens' logits [rows, vocab] (float32)."""
-        feed = {**self._row_inputs(tokens, mask),
+        feed = {**self._row_inputs(tokens, mask), **self.adapter_feeds,
                 **{n: np.ascontiguousarray(kv)
                    for n, kv in zip(self.past_names, cache, strict=True)}}
         logits, *present = self.session.run(["logits", *self.present_names], feed)
@@ -85,6 +97,7 @@ class Decoder:
         feed = {
             "input_ids": np.asarray([ids], np.int64),
             "attention_mask": np.ones((1, total), np.int64),
+            **self.adapter_feeds,
             **{n: np.ascontiguousarray(kv) for n, kv in zip(self.past_names, cache, strict=True)},
         }
         if self.has_position_ids:
@@ -173,6 +186,17 @@ class BoundDecoder(Decoder):
         super().__init__(session)
         self.device, self.device_id = device, device_id
 
+    def set_adapter_feeds(self, feeds: dict[str, np.ndarray]) -> None:
+        """IOBinding ignores onnxruntime's active adapters: the tensors are bound as inputs,
+        copied to the device once here."""
+        super().set_adapter_feeds(feeds)
+        self.adapter_feeds = {n: ort.OrtValue.ortvalue_from_numpy(v, self.device, self.device_id)
+                              for n, v in self.adapter_feeds.items()}
+
+    def _bind_adapter(self, binding) -> None:
+        for name, value in self.adapter_feeds.items():
+            binding.bind_ortvalue_input(name, value)
+
     def empty_cache(self) -> list[ort.OrtValue]:
         return self.to_device(super().empty_cache())
 
@@ -190,6 +214,7 @@ class BoundDecoder(Decoder):
         binding = self.session.io_binding()
         for name, value in self._row_inputs(tokens, mask).items():
             binding.bind_cpu_input(name, value)
+        self._bind_adapter(binding)
         for name, value in zip(self.past_names, cache, strict=True):
             binding.bind_ortvalue_input(name, value)
         for name in self.present_names:
@@ -210,6 +235,7 @@ class BoundDecoder(Decoder):
                                    np.arange(past, total, dtype=np.int64)[None, :])
         if self.has_logits_to_keep:
             binding.bind_cpu_input("logits_to_keep", np.asarray(keep or len(ids), np.int64))
+        self._bind_adapter(binding)
         for name, value in zip(self.past_names, cache, strict=True):
             binding.bind_ortvalue_input(name, value)
         for name in self.present_names:

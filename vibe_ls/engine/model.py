@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+from vibe_ls.adapters import Adapter, load_adapter
 from vibe_ls.engine.chat import ChatFormat
 from vibe_ls.engine.decode import BoundDecoder, Decoder
 from vibe_ls.engine.generate import Generation, OnRow, OnText, Request, Result, run_rows
@@ -47,12 +48,34 @@ class Engine:
         self.eos_ids = frozenset(self.manifest.eos_token_ids)
         self.prefixes = PrefixCache()
         self._lock = threading.Lock()
+        self.adapter: Adapter | None = None  # the active LoRA adapter (None: the base model)
+        self._adapters: dict[Path, Adapter] = {}  # loaded once each, switched by feeding
+        self._prefixes: dict[Path | None, PrefixCache] = {None: self.prefixes}
         self.load_s = time.monotonic() - start
         log.info("loaded %s on %s in %.1f s", self.name, self.provider, self.load_s)
 
     @property
     def name(self) -> str:
         return self.manifest.name
+
+    def use_adapter(self, directory: Path | None) -> Adapter | None:
+        """Make the adapter in `directory` (None: none) active for the next generations,
+        without reloading the base model; waits for a running generation. A VibeError says
+        why an adapter does not fit, and the model stays as it was."""
+        if directory is not None and not hasattr(self.decoder, "set_adapter_feeds"):
+            raise VibeError(f"{self.name} runs on a static KV buffer (--attention gqa), "
+                            "which takes no LoRA adapter yet", "use an mha export of it")
+        if directory is not None and directory not in self._adapters:
+            self._adapters[directory] = load_adapter(directory, self.manifest,
+                                                     self.decoder.lora_inputs)
+        adapter = self._adapters.get(directory) if directory is not None else None
+        with self._lock:
+            if adapter is not self.adapter:
+                self.decoder.set_adapter_feeds(adapter.feeds if adapter else {})
+                # cached KV came from the weights it was computed with: one cache each
+                self.prefixes = self._prefixes.setdefault(directory, PrefixCache())
+                self.adapter = adapter
+        return adapter
 
     def encode_chat(self, messages: list[dict[str, str]]) -> list[int]:
         return self.chat.encode(self.chat.render(messages))

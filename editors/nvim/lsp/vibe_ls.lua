@@ -10,6 +10,7 @@ local settings = {
   vibeLs = {
     model = "qwen2.5-coder-0.5b", -- an installed model name (`vibe-ls setup`) or a model directory
     device = "auto", -- "auto" | "cuda" | "cpu"
+    adapter = "", -- a LoRA adapter of the model (`vibe-ls adapter list`), or "" for none
     maxNewTokens = 768, -- 16..8192: the answer's token budget
     reasoningBudget = 384, -- 0..8192: tokens a reasoning model may think before answering
     systemPrompt = "", -- empty: the built-in prompt
@@ -21,6 +22,26 @@ local settings = {
     languages = { "python", "c", "cpp", "java", "javascript", "typescript", "tsx", "go", "rust" },
   },
 }
+
+-- A LoRA adapter per project: { ["/path/to/project"] = "adapter-name" }. The server asks for
+-- each workspace folder's settings (workspace/configuration with its scopeUri); a folder listed
+-- here gets its adapter, the others the `adapter` above.
+local adapters_by_folder = {}
+
+local function configuration(_, params, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  local base = (client and client.settings.vibeLs) or settings.vibeLs
+  local result = {}
+  for _, item in ipairs(params.items) do
+    local scoped = vim.deepcopy(base)
+    local adapter = item.scopeUri and adapters_by_folder[vim.uri_to_fname(item.scopeUri)]
+    if adapter then
+      scoped.adapter = adapter
+    end
+    table.insert(result, scoped)
+  end
+  return result
+end
 
 ---@type vim.lsp.Config
 return {
@@ -50,6 +71,7 @@ return {
   },
   -- Answered to the server's workspace/configuration request (section "vibeLs") ...
   settings = settings,
+  handlers = { ["workspace/configuration"] = configuration },
   -- ... and sent with initialize, so the first request already uses them.
   init_options = settings,
 }
