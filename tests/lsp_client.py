@@ -24,6 +24,7 @@ class Editor:
         self.versions: dict[str, int] = {}
         self.applied: list[types.ApplyWorkspaceEditParams] = []
         self.edit_arrived = asyncio.Event()
+        self.server_info: types.ServerInfo | None = None  # from the initialize result
 
         def apply_edit(params: types.ApplyWorkspaceEditParams):
             return self._apply_edit(params)
@@ -95,8 +96,9 @@ async def start(home: Path, client_name: str, options: dict | None = None) -> Ed
         server_env={**os.environ, "VIBE_LS_HOME": str(home)})
     client = await config.start()
     editor = Editor(client)
-    await client.initialize_session(types.InitializeParams(
+    result = await client.initialize_session(types.InitializeParams(
         capabilities=client_capabilities(client_name), initialization_options=options or {}))
+    editor.server_info = result.server_info
     return editor
 
 

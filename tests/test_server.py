@@ -117,6 +117,18 @@ def implement_action(actions: list[types.CodeAction]) -> types.CodeAction:
     return action
 
 
+async def test_the_model_and_device_in_use_are_named(editor: Editor) -> None:
+    # before the first request the device a load will try; after it, the one it got
+    assert editor.server_info is not None
+    assert editor.server_info.version.endswith(", taught (fp32) on cpu, not loaded yet"), \
+        editor.server_info
+    uri = editor.open("solution.py", SOURCE)
+    await editor.run(implement_action(await editor.actions(uri, TODO_LINE)))
+    status = await editor.client.protocol.send_request_async(
+        types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command="vibe-ls.status"))
+    assert (status["model"], status["device"], status["loaded"]) == ("taught", "cpu", True)
+
+
 async def test_actions_only_where_they_fit(editor: Editor) -> None:
     uri = editor.open("solution.py", SOURCE)
     action = implement_action(await editor.actions(uri, TODO_LINE))

@@ -135,6 +135,22 @@ class Assistant:
         adapter = f", adapter {engine.adapter.name}" if engine.adapter else ""
         return f"{engine.provider}{adapter}"
 
+    def in_use(self) -> dict[str, str]:
+        """The model and the device: those of the loaded engine, or before the first request
+        loads it, those a load will try (`loaded: no`)."""
+        from vibe_ls.engine import devices
+
+        engine = self._engine
+        if engine is not None:
+            return {"model": engine.name, "precision": engine.manifest.precision,
+                    "device": engine.provider, "loaded": "yes"}
+        try:
+            manifest = read_manifest(resolve_model(self.settings.model))
+        except VibeError:
+            return {"model": self.settings.model, "precision": "", "device": "", "loaded": "no"}
+        return {"model": manifest.name, "precision": manifest.precision,
+                "device": devices.planned(self.settings.device), "loaded": "no"}
+
     def engine_ready(self) -> bool:
         """The model is loaded (a request now waits only for its answer)."""
         return self._engine is not None

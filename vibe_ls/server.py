@@ -161,6 +161,19 @@ def initialize(ls: VibeServer, params: types.InitializeParams) -> None:
     settings, warnings = parse_settings(params.initialization_options)
     ls.assistant.configure(settings)
     ls.pending_warnings = warnings  # the client may not show messages before `initialized`
+    # the initialize result names the model and the device (`:LspInfo`, the output panel)
+    ls.protocol.server_info = types.ServerInfo(name="vibe-ls",
+                                               version=f"{__version__}, {running(ls)}")
+
+
+def running(ls: VibeServer) -> str:
+    """`qwen2.5-coder-0.5b (int4) on cpu`; before the model is loaded, the device it will
+    try (`on cuda, not loaded yet`)."""
+    use = ls.assistant.in_use()
+    precision = f" ({use['precision']})" if use["precision"] else ""
+    device = f" on {use['device']}" if use["device"] else ": not installed"
+    return f"{use['model']}{precision}{device}" + (", not loaded yet" if use["loaded"] == "no"
+                                                    and use["device"] else "")
 
 
 @server.feature(types.INITIALIZED)
@@ -181,14 +194,16 @@ def status_line(ls: VibeServer) -> str:
     """The model and the adapter of each workspace folder, for the log and `vibe-ls.status`."""
     settings = ls.assistant.settings
     folders = "; ".join(f"{uri}: {name or 'none'}" for uri, name in ls.folder_adapters.items())
-    return (f"vibe-ls {__version__}: model {settings.model}, adapter "
+    return (f"vibe-ls {__version__}: model {running(ls)}, adapter "
             f"{settings.adapter or 'none'}" + (f" (by folder: {folders})" if folders else ""))
 
 
 @server.command(STATUS)
 def status(ls: VibeServer) -> dict:
     """What the server runs with: the model, the adapters, whether the model is loaded."""
-    return {"model": ls.assistant.settings.model, "adapter": ls.assistant.settings.adapter,
+    use = ls.assistant.in_use()
+    return {"model": use["model"], "precision": use["precision"], "device": use["device"],
+            "adapter": ls.assistant.settings.adapter,
             "folderAdapters": ls.folder_adapters, "loaded": ls.assistant.engine_ready(),
             "message": status_line(ls)}
 
