@@ -424,3 +424,15 @@ def test_the_speed_words_say_what_the_timing_showed():
     assert rewrite.Speed(quick, Growth(sizes, (5e-7,) * 5)).words() == \
         f"2.0{rewrite.TIMES} faster than the original at n=2048 (too quick to measure how it grows)"
     assert rewrite.Speed(None, linear).words() == "not timed (its inputs could not be grown)"
+
+
+def test_small_integers_are_tried_where_a_naive_original_never_finishes_on_drawn_ones():
+    # bench --rewrite's fib: the 0.5B's halving "rewrite" agreed with the recursive original
+    # on 20 drawn inputs (none between 2 and 25: there the original is too slow) and was applied
+    original = ('def fib(n: int) -> int:\n    """fib(0) == 0, fib(1) == 1"""\n    if n < 2:\n'
+                '        return n\n    return fib(n - 1) + fib(n - 2)\n')
+    halving = original.replace("fib(n - 1) + fib(n - 2)", "fib(n // 2) + fib(n // 2 - 1)")
+    verdict = check(original, original, halving)
+    assert verdict.chosen is None
+    assert "fib(3): the original returned 2, the rewrite returned 1" in verdict.shown, \
+        verdict.shown
