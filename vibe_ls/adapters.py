@@ -19,7 +19,7 @@ import numpy as np
 
 from vibe_ls import home
 from vibe_ls.errors import VibeError
-from vibe_ls.manifest import Manifest, hash_files, sha256_file
+from vibe_ls.manifest import Manifest, hash_files, read_record, sha256_file
 
 ADAPTER_FILE = "adapter.onnx_adapter"
 ADAPTER_MANIFEST = "adapter.json"
@@ -92,16 +92,8 @@ def resolve_adapter(spec: str, model: str) -> Path:
 
 
 def read_adapter_manifest(directory: Path) -> AdapterManifest:
-    path = directory / ADAPTER_MANIFEST
-    if not path.is_file():
-        raise VibeError(f"{directory} has no {ADAPTER_MANIFEST}: it is not a vibe-ls adapter")
-    try:
-        data = json.loads(path.read_text())
-        known = AdapterManifest.__dataclass_fields__
-        return AdapterManifest(**{k: v for k, v in data.items() if k in known})
-    except (ValueError, TypeError) as exc:
-        raise VibeError(f"{path} is corrupt ({exc})", "import or tune the adapter again") \
-            from exc
+    return read_record(directory / ADAPTER_MANIFEST, AdapterManifest, "a vibe-ls adapter",
+                       "import or tune the adapter again")
 
 
 def _check_files(directory: Path, manifest: AdapterManifest) -> None:

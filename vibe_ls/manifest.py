@@ -11,8 +11,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from vibe_ls.errors import VibeError
+
+T = TypeVar("T")
 
 MANIFEST_NAME = "manifest.json"
 # 2: the graph has a `logits_to_keep` input (lm_head only where logits are needed).
@@ -72,16 +75,21 @@ def write_manifest(directory: Path, manifest: Manifest) -> Path:
 
 
 def read_manifest(directory: Path) -> Manifest:
-    path = directory / MANIFEST_NAME
+    return read_record(directory / MANIFEST_NAME, Manifest, "a vibe-ls model directory",
+                       "re-run `vibe-ls setup` or the export")
+
+
+def read_record(path: Path, kind: type[T], what: str, fix: str) -> T:
+    """A manifest-like JSON file as the dataclass `kind` (fields it does not know are left
+    out: a newer writer's); a clear VibeError where it is missing or corrupt."""
     if not path.is_file():
-        raise VibeError(f"{directory} has no {MANIFEST_NAME}: it is not a vibe-ls model directory")
+        raise VibeError(f"{path.parent} has no {path.name}: it is not {what}")
     try:
         data = json.loads(path.read_text())
-        fields = Manifest.__dataclass_fields__
-        return Manifest(**{k: v for k, v in data.items() if k in fields})
+        fields = kind.__dataclass_fields__
+        return kind(**{k: v for k, v in data.items() if k in fields})
     except (ValueError, TypeError) as exc:
-        raise VibeError(f"{path} is corrupt ({exc})",
-                        "re-run `vibe-ls setup` or the export") from exc
+        raise VibeError(f"{path} is corrupt ({exc})", fix) from exc
 
 
 def verify(directory: Path, manifest: Manifest | None = None) -> list[str]:

@@ -24,7 +24,7 @@ from vibe_ls.engine.decode import (
     truncate,
 )
 from vibe_ls.engine.sampling import Sampling, pick
-from vibe_ls.engine.speculate import MAX_DRAFT, propose
+from vibe_ls.engine.speculate import MAX_DRAFT, agreeing, propose
 
 if TYPE_CHECKING:
     from vibe_ls.engine.model import Engine
@@ -256,10 +256,7 @@ class Generation:
         draft = propose([*self.req.prompt, *self.tokens, token], max_draft=self.draft_len)
         logits, new_cache = self.engine.decoder.forward([token, *draft], cache,
                                                         keep=len(draft) + 1)
-        greedy = logits.argmax(-1)
-        n = 0
-        while n < len(draft) and greedy[n] == draft[n]:
-            n += 1
+        n = agreeing(logits.argmax(-1), draft)
         self.drafted, self.accepted = self.drafted + len(draft), self.accepted + n
         self.adapt_draft(len(draft), n)
         kept = cache_length(cache) + 1 + n

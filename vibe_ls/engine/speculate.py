@@ -4,6 +4,8 @@ of several tokens is often verified in a single forward pass."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 MAX_NGRAM = 3
 MAX_DRAFT = 8
 
@@ -22,3 +24,11 @@ def propose(tokens: list[int], max_ngram: int = MAX_NGRAM, max_draft: int = MAX_
             if tokens[start + n - 1] == last and tokens[start : start + n] == tail:
                 return tokens[start + n : start + n + max_draft]
     return []
+
+
+def agreeing(greedy: Sequence[int], draft: Sequence[int]) -> int:
+    """How many drafted tokens the model's own greedy choices confirm, from the first."""
+    n = 0
+    while n < len(draft) and greedy[n] == draft[n]:
+        n += 1
+    return n

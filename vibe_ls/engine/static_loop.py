@@ -14,7 +14,7 @@ import numpy as np
 
 from vibe_ls.engine.generate import PREFILL_CHUNK, Generation, OnRow, OnText, Request, Result
 from vibe_ls.engine.sampling import pick
-from vibe_ls.engine.speculate import propose
+from vibe_ls.engine.speculate import agreeing, propose
 from vibe_ls.engine.static import DEFAULT_CONTEXT, Span, StaticDecoder
 from vibe_ls.errors import VibeError
 
@@ -81,10 +81,7 @@ class StaticGeneration(Generation):
         draft = propose([*self.req.prompt, *self.tokens, token], max_draft=self.draft_len)
         draft = draft[: max(self.room(span) - 1, 0)]
         logits, _ = self.decoder.forward([token, *draft], span, keep=len(draft) + 1)
-        best = logits.argmax(-1)
-        n = 0
-        while n < len(draft) and best[n] == draft[n]:
-            n += 1
+        n = agreeing(logits.argmax(-1), draft)
         self.drafted, self.accepted = self.drafted + len(draft), self.accepted + n
         self.adapt_draft(len(draft), n)
         return [token, *draft[:n]], logits[n : n + 1], Span(span.row, span.length + 1 + n)
