@@ -231,8 +231,9 @@ def check(original: str, found: Subject, first: list[Candidate],
         return Verdict(None, _refusal(closest, len(pool)), refused=closest, tried=len(pool))
     changed = _changed(original, found, pool)
     if not changed:  # the 0.5B gave `dedupe` back as it was, under a note saying "a set"
-        which = "the rewrite is" if len(pool) == 1 else f"all {len(equivalent)} equivalent " \
-                                                        f"rewrites of {len(pool)} are"
+        which = "the rewrite is" if len(pool) == 1 else \
+            f"the one equivalent rewrite of {len(pool)} is" if len(equivalent) == 1 else \
+            f"all {len(equivalent)} equivalent rewrites of {len(pool)} are"
         return Verdict(None, f"no better algorithm found: {which} your code as it was",
                        tried=len(pool))
     return _unless_slower(_fastest(original, found, changed, len(pool), phase))
