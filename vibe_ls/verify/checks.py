@@ -179,6 +179,53 @@ def find_function(source: str, name: str) -> ast.FunctionDef | None:
                 None)
 
 
+# A hint's outer name, and the types of literal that can stand for it.
+_HINTED = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+           "list": (list,), "List": (list,), "dict": (dict,), "Dict": (dict,),
+           "tuple": (tuple,), "Tuple": (tuple,), "set": (set,), "Set": (set,)}
+
+
+def fits_signature(source: str, function: str, call: str) -> bool:
+    """Whether the literal call `f(...)` can be made of `function` in `source`: the number
+    of arguments, their names, and literals against plain hints (`list[int]` takes a list).
+    True where it cannot tell. (The 0.5B's asserts for `three_sum_closest(nums, target)`
+    called it with three ints; drawn like them, every input raised TypeError.)"""
+    node = find_function(source, function)
+    try:
+        parsed = ast.parse(call, mode="eval").body
+        args = [ast.literal_eval(a) for a in parsed.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in parsed.keywords}
+    except (SyntaxError, ValueError, AttributeError, TypeError):
+        return True
+    if node is None or None in kwargs:
+        return True
+    spec = node.args
+    params = [a for a in [*spec.posonlyargs, *spec.args] if a.arg not in ("self", "cls")]
+    if len(args) > len(params) and spec.vararg is None:
+        return False
+    bound = dict(zip([a.arg for a in params], args, strict=False))
+    names = {a.arg for a in [*params, *spec.kwonlyargs]}
+    if any(k not in names or k in bound for k in kwargs) and spec.kwarg is None:
+        return False
+    bound.update(kwargs)
+    required = [a.arg for a in params[:len(params) - len(spec.defaults)]]
+    required += [a.arg for a, d in zip(spec.kwonlyargs, spec.kw_defaults, strict=True) if d is None]
+    if any(name not in bound for name in required):
+        return False
+    hints = {a.arg: a.annotation for a in [*params, *spec.kwonlyargs] if a.annotation}
+    return all(_literal_fits(bound[name], hint) for name, hint in hints.items() if name in bound)
+
+
+def _literal_fits(value: object, hint: ast.expr) -> bool:
+    outer = hint.value if isinstance(hint, ast.Subscript) else hint
+    name = outer.id if isinstance(outer, ast.Name) else \
+        outer.attr if isinstance(outer, ast.Attribute) else None
+    kinds = _HINTED.get(name or "")
+    if kinds is None:
+        return True
+    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+
+
 def class_of(source: str, function: str | None) -> str | None:
     """The class that defines `function` in Python source, if any."""
     try:

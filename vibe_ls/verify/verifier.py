@@ -120,7 +120,7 @@ class PythonRuns:
 
     def fitting(self, source: str, function: str,
                 cases: list[checks.Example]) -> list[checks.Example]:
-        return cases
+        return [c for c in cases if checks.fits_signature(source, function, c.call)]
 
     def sample(self, source: str, function: str, calls: list[str],
                weak_calls: list[str]) -> str | None:
