@@ -29,6 +29,16 @@ def truncate(cache: KVCache, length: int) -> KVCache:
     return [kv[:, :, :length] for kv in cache]
 
 
+def kv_layout(session: ort.InferenceSession) -> tuple[list[str], list[str], type, int, int]:
+    """An exported graph's past KV inputs, the present outputs that answer them, their
+    dtype, KV heads and head size."""
+    inputs = {i.name: i for i in session.get_inputs()}
+    past = [n for n in inputs if n.startswith("past_key_values.")]
+    first = inputs[past[0]]
+    return (past, [n.replace("past_key_values.", "present.") for n in past],
+            _DTYPES[first.type], first.shape[1], first.shape[3])
+
+
 class Decoder:
     """One model's forward step; stateless, so one decoder serves every request in turn."""
 
@@ -37,11 +47,8 @@ class Decoder:
     def __init__(self, session: ort.InferenceSession) -> None:
         self.session = session
         inputs = {i.name: i for i in session.get_inputs()}
-        self.past_names = [n for n in inputs if n.startswith("past_key_values.")]
-        self.present_names = [n.replace("past_key_values.", "present.") for n in self.past_names]
-        first = inputs[self.past_names[0]]
-        self.kv_dtype = _DTYPES[first.type]
-        self.kv_heads, self.head_dim = first.shape[1], first.shape[3]
+        (self.past_names, self.present_names, self.kv_dtype, self.kv_heads,
+         self.head_dim) = kv_layout(session)
         self.has_position_ids = "position_ids" in inputs
         self.has_logits_to_keep = "logits_to_keep" in inputs
         self.has_next_token = any(o.name == "next_token" for o in session.get_outputs())

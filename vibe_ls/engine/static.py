@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import onnxruntime as ort
 
-_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+from vibe_ls.engine.decode import _DTYPES, kv_layout
+
 DEFAULT_CONTEXT = 4096  # positions per row unless the manifest or the caller says otherwise
 STASH = 4  # cached prompt prefixes kept beside the rows (compact copies)
 
@@ -99,12 +100,8 @@ class StaticDecoder:
                  device_id: int = 0, context: int = DEFAULT_CONTEXT,
                  cuda_graphs: bool = False) -> None:
         self.session, self.device = session, device
-        inputs = {i.name: i for i in session.get_inputs()}
-        self.past_names = [n for n in inputs if n.startswith("past_key_values.")]
-        self.present_names = [n.replace("past_key_values.", "present.") for n in self.past_names]
-        first = inputs[self.past_names[0]]
-        self.kv_dtype = _DTYPES[first.type]
-        self.kv_heads, self.head_dim = first.shape[1], first.shape[3]
+        (self.past_names, self.present_names, self.kv_dtype, self.kv_heads,
+         self.head_dim) = kv_layout(session)
         self.logits_dtype = _DTYPES[next(o.type for o in session.get_outputs()
                                          if o.name == "logits")]
         self.vocab = _vocab(session)
