@@ -89,10 +89,28 @@ def _loss(model, rows, pad: int, batch: int) -> float:
     with torch.no_grad():
         for start in range(0, len(rows), batch):
             ids, mask, labels = _batch(rows[start:start + batch], pad)
-            n = int((labels[:, 1:] != -100).sum())
-            total += float(model(input_ids=ids, attention_mask=mask, labels=labels).loss) * n
+            summed, n = _answer_loss(model, ids, mask, labels)
+            total += float(summed)
             tokens += n
     return total / max(tokens, 1)
+
+
+def _answer_loss(model, ids, mask, labels):
+    """(summed cross-entropy, token count) over the answer tokens. Logits are computed only
+    from the first answer position on: the prompt's logits (most of an example, at the
+    vocabulary's 150k columns each) were most of the memory a step took."""
+    import torch
+
+    answer = labels != -100
+    first = int(answer.int().argmax(dim=1).min()) if bool(answer.any()) else labels.shape[1]
+    keep = max(labels.shape[1] - first + 1, 1)  # logits at t predict the token at t + 1
+    logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits
+    targets = labels[:, labels.shape[1] - keep + 1:]
+    n = int((targets != -100).sum())
+    summed = torch.nn.functional.cross_entropy(
+        logits[:, :-1].reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
+        ignore_index=-100, reduction="sum")
+    return summed, n
 
 
 def _checkpoint(model_dir: Path, source: str | None, work: Path) -> Path:
@@ -137,7 +155,8 @@ def _train(model, train, held, pad: int, options: TuneOptions,
             for start in range(0, len(order), options.batch):
                 model.train()
                 ids, mask, labels = _batch(order[start:start + options.batch], pad)
-                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                summed, n = _answer_loss(model, ids, mask, labels)
+                loss = summed / max(n, 1)
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
