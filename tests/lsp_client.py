@@ -30,6 +30,11 @@ class Editor:
             return self._apply_edit(params)
         client.feature(types.WORKSPACE_APPLY_EDIT)(apply_edit)
         tell_code_actions_from_commands(client)
+        self.statuses: list[dict] = []  # the server's vibeLs/status notifications
+
+        def on_status(params) -> None:
+            self.statuses.append(_plain(params))
+        client.feature("vibeLs/status")(on_status)
 
     def _apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         self.applied.append(params)
@@ -105,3 +110,13 @@ async def start(home: Path, client_name: str, options: dict | None = None) -> Ed
 async def stop(editor: Editor) -> None:
     await editor.client.shutdown_session()
     await editor.client.stop()
+
+
+def _plain(value):
+    """A notification's params (pygls hands custom ones over as attribute objects) as dicts."""
+    if isinstance(value, dict | list | str | int | float | bool) or value is None:
+        if isinstance(value, dict):
+            return {k: _plain(v) for k, v in value.items()}
+        return [_plain(v) for v in value] if isinstance(value, list) else value
+    fields = value._asdict() if hasattr(value, "_asdict") else vars(value)  # namedtuple-like
+    return {k: _plain(v) for k, v in fields.items()}

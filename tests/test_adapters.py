@@ -192,6 +192,13 @@ async def test_each_folder_gets_its_adapter_and_broken_ones_fall_back(
         status = await editor.client.protocol.send_request_async(
             types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(command="vibe-ls.status"))
         assert status["folderAdapters"][(root / "two").as_uri()] == "two"
+        # the same, pushed once the settings were pulled (VS Code's status bar shows it)
+        assert editor.statuses, "no vibeLs/status notification"
+        pushed = editor.statuses[-1]
+        # (the test client's generic decoding renames keys that are not identifiers)
+        assert list(pushed["folderAdapters"].values()) == \
+            list(status["folderAdapters"].values()), pushed
+        assert pushed["model"] == status["model"] and pushed["device"] == status["device"]
     finally:
         await stop(editor)
 

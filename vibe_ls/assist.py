@@ -726,10 +726,11 @@ class Assistant:
             return self.measured(code, language)
         return growth.judge(claim or "?", timing, growth.sorts(code))
 
-    def hover_now(self, target: Target, span: Span) -> hovering.Known:
-        """What a hover can show at once: the cached explanation, else the function's note
-        in the file and its measured growth (the explanation is then written meanwhile)."""
-        cached = self.cached_explanation(target, span)
+    def hover_now(self, target: Target, span: Span, adapter: str = "") -> hovering.Known:
+        """What a hover can show at once: the cached explanation (written with `adapter`),
+        else the function's note in the file and its measured growth (the explanation is
+        then written meanwhile)."""
+        cached = self.cached_explanation(target, span, adapter)
         if cached is not None:
             return hovering.Known(cached, complete=True)
         scope = triggers.enclosing_scope(target.text, target.language, span[0][0])
@@ -757,19 +758,22 @@ class Assistant:
     def _timed(self, code: str, language: str) -> bool:
         return any(k in self._timings for k in verifier.fingerprints(code, language))
 
-    def _explain_key(self, target: Target, span: Span) -> str:
+    def _explain_key(self, target: Target, span: Span, adapter: str) -> str:
+        """An explanation is the model's and its adapter's: another adapter writes another."""
         code = _span_text(target.text, span)
-        return hashlib.sha256(f"{self.settings.model}\0{target.language}\0{code}".encode()
-                              ).hexdigest()
+        return hashlib.sha256(f"{self.settings.model}\0{adapter}\0{target.language}\0{code}"
+                              .encode()).hexdigest()
 
-    def cached_explanation(self, target: Target, span: Span) -> str | None:
-        found = self._explanations.get(self._explain_key(target, span))
+    def cached_explanation(self, target: Target, span: Span, adapter: str = "") -> str | None:
+        found = self._explanations.get(self._explain_key(target, span, adapter))
         return found and self._with_measurement(found, _span_text(target.text, span),
                                                 target.language)
 
     def explain(self, target: Target, span: Span, on_text: OnText | None = None,
-                cancel: threading.Event | None = None) -> str | None:
-        key = self._explain_key(target, span)
+                cancel: threading.Event | None = None, adapter: str = "") -> str | None:
+        """The model's explanation of the span; `adapter` is the setting it runs with (made
+        active by the caller), for the cache."""
+        key = self._explain_key(target, span, adapter)
         code = _span_text(target.text, span)
         if key in self._explanations:
             return self._with_measurement(self._explanations[key], code, target.language)

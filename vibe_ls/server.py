@@ -35,6 +35,9 @@ IMPLEMENT, REWRITE, NOTE, EXPLAIN = ("vibe-ls.implement", "vibe-ls.rewrite",
                                      "vibe-ls.complexityNote", "vibe-ls.explain")
 REWRITE_ANYWAY = "vibe-ls.rewriteAnyway"
 STATUS = "vibe-ls.status"
+# Sent when what `vibe-ls.status` returns may have changed (settings pulled or changed):
+# VS Code's status bar shows the model, the device and the adapter of the active folder.
+STATUS_NOTIFICATION = "vibeLs/status"
 PROGRESS_EVERY_S = 0.25
 # How long a hover waits for the model before it answers with what is known (editors drop a
 # hover when the mouse moves; the explanation then goes on in the background).
@@ -188,6 +191,13 @@ async def initialized(ls: VibeServer, params: types.InitializedParams) -> None:
     if problem:
         ls.warn(str(problem), types.MessageType.Error)
     ls.window_log_message(types.LogMessageParams(types.MessageType.Info, status_line(ls)))
+    publish_status(ls)
+
+
+def publish_status(ls: VibeServer) -> None:
+    """Tell the client what `vibe-ls.status` now returns (clients that do not know the
+    notification ignore it)."""
+    ls.protocol.notify(STATUS_NOTIFICATION, status(ls))
 
 
 def status_line(ls: VibeServer) -> str:
@@ -289,6 +299,7 @@ async def did_change_configuration(ls: VibeServer,
         await pull_folder_adapters(ls)
     else:  # pull-model clients send null and expect us to ask
         await pull_configuration(ls)
+    publish_status(ls)
 
 
 def _command(title: str, name: str, *args: object) -> types.Command:
@@ -527,14 +538,15 @@ async def explain_selection(ls: VibeServer, uri: str, rng: list, version: int | 
 
 async def explanation(ls: VibeServer, target: Target,
                       sel: tuple[tuple[int, int], tuple[int, int]], uri: str) -> str | None:
-    cached = ls.assistant.cached_explanation(target, sel)
+    await settings_pulled(ls)
+    adapter = adapter_for(ls, uri)
+    cached = ls.assistant.cached_explanation(target, sel, adapter)
     if cached is not None:
         return cached
-    await settings_pulled(ls)
     try:
         markdown, cancelled = await run_on_worker(
             ls, "Explain", with_adapter(ls, uri, lambda on_text, cancel: ls.assistant.explain(
-                target, sel, on_text, cancel)))
+                target, sel, on_text, cancel, adapter)))
     except VibeError as exc:
         ls.warn(f"vibe-ls: {exc}", types.MessageType.Error)
         return None
@@ -554,11 +566,12 @@ async def hover(ls: VibeServer, params: types.HoverParams) -> types.Hover | None
     sel = hover_range(ls, doc, target, params.position)
     if sel is None:
         return None
-    known = ls.assistant.hover_now(target, sel)
+    adapter = adapter_for(ls, doc.uri)
+    known = ls.assistant.hover_now(target, sel, adapter)
     if not known.complete:
         try:  # a fast model (or a short queue) answers in time: then the hover has it all
             await wait_for_explanation(ls, explain_later(ls, target, sel, doc.uri))
-            known = ls.assistant.hover_now(target, sel)
+            known = ls.assistant.hover_now(target, sel, adapter)
         except asyncio.TimeoutError:
             pass  # what is known now; the explanation goes on for the next hover
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
@@ -581,7 +594,8 @@ def explain_later(ls: VibeServer, target: Target,
     """The explanation, queued on the model thread once per selection (then the function
     is timed), for this hover if it is quick and for the next one if not. A command started
     meanwhile cancels it: the user's action comes first."""
-    key = (target.text, sel)
+    adapter = adapter_for(ls, uri)
+    key = (target.text, sel, adapter)
     if key in ls.background:
         return ls.background[key][1]
     cancel = threading.Event()
@@ -589,7 +603,7 @@ def explain_later(ls: VibeServer, target: Target,
     def explain() -> None:
         try:
             if not cancel.is_set():
-                ls.assistant.explain(target, sel, None, cancel)
+                ls.assistant.explain(target, sel, None, cancel, adapter)
         except Exception:  # a background hover must never take the server down
             log.exception("the background explanation failed")
 

@@ -11,14 +11,16 @@ import {
 } from 'vscode-languageclient/node';
 import { Explanations, SCHEME } from './explanations';
 import { findExecutable } from './executable';
-import { StatusBar } from './statusBar';
+import { ServerStatus, StatusBar } from './statusBar';
 
 const SECTION = 'vibeLs';
 const LANGUAGES = ['python', 'c', 'cpp', 'java', 'javascript', 'javascriptreact', 'typescript',
   'typescriptreact', 'go', 'rust'];
 // The keys the server reads (vibe_ls/settings.py); serverPath and serverArgs are the client's.
-const SERVER_KEYS = ['model', 'device', 'maxNewTokens', 'reasoningBudget', 'systemPrompt',
+const SERVER_KEYS = ['model', 'adapter', 'device', 'maxNewTokens', 'reasoningBudget', 'systemPrompt',
   'todoMarker', 'hover', 'languages', 'verify', 'candidates', 'verifyBudget'];
+// Sent by the server when its model, device or adapters may have changed.
+const STATUS_NOTIFICATION = 'vibeLs/status';
 const COMMANDS = {
   implementTodo: 'vibeLs.implementTodo',
   explainSelection: 'vibeLs.explainSelection',
@@ -43,6 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(COMMANDS.restart, restartServer),
     vscode.commands.registerCommand(COMMANDS.showLog, () => output.show(true)),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
+    vscode.window.onDidChangeActiveTextEditor(() => status.render()),
     { dispose: () => void stopServer() },
   );
   await startServer();
@@ -72,6 +75,7 @@ async function startServer(): Promise<void> {
   client = new LanguageClient('vibeLs', 'vibe-ls', serverOptions, clientOptions());
   // Replaces the client's built-in handler (registered first): we also read the speed.
   client.onNotification(ShowMessageNotification.type, showServerMessage);
+  client.onNotification(STATUS_NOTIFICATION, (params: ServerStatus) => status.setServer(params));
   try {
     await client.start();
     status.setProblem(undefined);

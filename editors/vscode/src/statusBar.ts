@@ -1,5 +1,7 @@
-// The status bar item: model and device when idle, a spinner with the server's progress
-// message ("57 tokens, 31 tok/s") while a generation runs, and the speed of the last one.
+// The status bar item: model, adapter and device when idle (as the server reports them in
+// its vibeLs/status notification: the adapter is the active editor's folder's), a spinner with
+// the server's progress message ("57 tokens, 31 tok/s") while a generation runs, and the
+// speed of the last one.
 import * as vscode from 'vscode';
 import type { WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport } from 'vscode-languageclient/node';
 
@@ -12,12 +14,21 @@ type Progress = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgres
 const FINAL_RATE = /(\d+) tokens at (\d+(?:\.\d+)?) tok\/s(?: on (\w+))?/;
 const PROGRESS_RATE = /(\d+) tokens, (\d+(?:\.\d+)?) tok\/s/;
 
+/** The server's vibeLs/status notification (what the `vibe-ls.status` command returns). */
+export interface ServerStatus {
+  model: string;
+  device: string;
+  adapter: string;
+  folderAdapters: Record<string, string>;
+}
+
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   private readonly active = new Map<string, { title: string; message: string }>();
   private lastRate: string | undefined;
   private lastDevice: string | undefined;
   private problem: string | undefined;
+  private server: ServerStatus | undefined;
 
   constructor(showLogCommand: string) {
     this.item.name = 'vibe-ls';
@@ -53,6 +64,24 @@ export class StatusBar implements vscode.Disposable {
     }
   }
 
+  /** The server's model, device and adapters (sent when its settings change). */
+  setServer(server: ServerStatus): void {
+    this.server = server;
+    this.render();
+  }
+
+  /** The adapter the server uses for the active editor: its folder's, else the server-wide. */
+  private adapter(): string {
+    const server = this.server;
+    const uri = vscode.window.activeTextEditor?.document.uri;
+    if (server === undefined) {
+      return '';
+    }
+    const folder = uri && vscode.workspace.getWorkspaceFolder(uri)?.uri.toString();
+    const byFolder = server.folderAdapters ?? {};
+    return folder !== undefined && folder in byFolder ? byFolder[folder] : server.adapter ?? '';
+  }
+
   /** The server is running (problem undefined) or cannot run (a short reason). */
   setProblem(problem: string | undefined): void {
     this.problem = problem;
@@ -62,8 +91,10 @@ export class StatusBar implements vscode.Disposable {
 
   render(): void {
     const config = vscode.workspace.getConfiguration('vibeLs');
-    const model = config.get<string>('model', '');
-    const device = this.lastDevice ?? config.get<string>('device', 'auto');
+    const model = this.server?.model || config.get<string>('model', '');
+    const device = this.lastDevice ?? (this.server?.device || config.get<string>('device', 'auto'));
+    const adapter = this.adapter();
+    const shown = adapter ? `${model} + ${adapter.split('/').pop()}` : model;
     const running = [...this.active.values()].pop();
     if (this.problem !== undefined) {
       this.item.text = '$(error) vibe-ls';
@@ -72,9 +103,10 @@ export class StatusBar implements vscode.Disposable {
       this.item.text = `$(sync~spin) vibe-ls ${running.message}`.trimEnd();
       this.item.tooltip = `${running.title}: ${running.message}`;
     } else {
-      this.item.text = `$(sparkle) vibe-ls: ${model} (${device})`
+      this.item.text = `$(sparkle) vibe-ls: ${shown} (${device})`
         + (this.lastRate ? ` · ${this.lastRate}` : '');
       this.item.tooltip = `vibe-ls: model ${model} on ${device}`
+        + (adapter ? `, LoRA adapter ${adapter}` : ', no adapter')
         + (this.lastRate ? `; last generation ${this.lastRate}` : '') + ' (click to show the log)';
     }
   }
