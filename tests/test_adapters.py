@@ -203,6 +203,22 @@ async def test_each_folder_gets_its_adapter_and_broken_ones_fall_back(
         await stop(editor)
 
 
+def test_neovim_gives_its_workspace_folder_the_adapter_of_adapters_by_folder(
+        adapter_home: Path, tmp_path: Path) -> None:
+    """The shipped Neovim config, with `adaptersByFolder` as the README shows it: the
+    project's folder gets adapter "one", and the Implement message names it."""
+    from tests.test_nvim import run_nvim
+
+    settings = {"vibeLs": {"model": "taught", "device": "cpu", "verify": False,
+                           "adaptersByFolder": {str(tmp_path / "project"): "one"}}}
+    outcome, report = run_nvim(tmp_path, adapter_home / "models" / "taught", "implement",
+                               SOURCE, line=TODO_LINE, col=6, settings=settings,
+                               file_name="solution.py", project=True)
+    text = (tmp_path / "project" / "solution.py").read_text()
+    assert outcome["changed"] and BODIES["one"] in text, report
+    assert any("adapter one" in n for n in outcome["notes"]), report
+
+
 def test_setup_adds_lora_inputs_to_a_format_4_model(adapter_home: Path, tmp_path: Path) -> None:
     """A model built before format 5 is upgraded in place (the graph only), verifies, and
     answers exactly as before; then adapters can be fed to it."""

@@ -69,6 +69,9 @@ vim.api.nvim_create_autocmd("LspProgress", {
 
 vim.opt.runtimepath:prepend(params.config_dir)
 vim.lsp.config("vibe_ls", { cmd = params.cmd })
+if params.settings then -- as a user overrides them (the README's example)
+  vim.lsp.config("vibe_ls", { settings = params.settings, init_options = params.settings })
+end
 vim.lsp.enable("vibe_ls")
 
 local function client_ready()
@@ -142,19 +145,24 @@ def nvim_binary() -> Path:
 
 
 def run_nvim(tmp_path: Path, real_model: Path, scenario: str, text: str, line: int,
-             col: int) -> tuple[dict, str]:
-    """Run headless Neovim on a file holding TEXT; return init.lua's result and a report."""
+             col: int, settings: dict | None = None, file_name: str = "a.py",
+             project: bool = False) -> tuple[dict, str]:
+    """Run headless Neovim on a file holding TEXT; return init.lua's result and a report.
+    `settings` are given to vim.lsp.config; with `project`, the file's folder has a
+    pyproject.toml, so Neovim makes it the workspace folder."""
     nvim = nvim_binary()
     work = tmp_path / "project"
     work.mkdir()
-    source = work / "a.py"
+    if project:
+        (work / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    source = work / file_name
     source.write_text(text, encoding="utf-8")
     init, params, result = tmp_path / "init.lua", tmp_path / "params.json", tmp_path / "out.json"
     init.write_text(INIT_LUA, encoding="utf-8")
     params.write_text(json.dumps({
         "config_dir": str(NVIM_CONFIG_DIR), "cmd": [sys.executable, "-m", "vibe_ls", "serve"],
         "file": str(source), "scenario": scenario, "line": line, "col": col,
-        "wait_ms": 120_000, "result": str(result)}), encoding="utf-8")
+        "wait_ms": 120_000, "result": str(result), "settings": settings}), encoding="utf-8")
     xdg = {}
     for name in ("CONFIG", "DATA", "STATE", "CACHE", "RUNTIME"):
         folder = tmp_path / "xdg" / name.lower()

@@ -23,10 +23,20 @@ local settings = {
   },
 }
 
--- A LoRA adapter per project: { ["/path/to/project"] = "adapter-name" }. The server asks for
+-- A LoRA adapter per project: { ["/path/to/project"] = "adapter-name" }, here or as
+-- settings.vibeLs.adaptersByFolder in vim.lsp.config("vibe_ls", {...}). The server asks for
 -- each workspace folder's settings (workspace/configuration with its scopeUri); a folder listed
--- here gets its adapter, the others the `adapter` above.
+-- gets its adapter, the others the `adapter` above.
 local adapters_by_folder = {}
+
+local function folder_adapter(by_folder, folder)
+  for path, adapter in pairs(by_folder or {}) do
+    if vim.fs.normalize(path) == vim.fs.normalize(folder) then
+      return adapter
+    end
+  end
+  return nil
+end
 
 local function configuration(_, params, ctx)
   local client = vim.lsp.get_client_by_id(ctx.client_id)
@@ -34,7 +44,10 @@ local function configuration(_, params, ctx)
   local result = {}
   for _, item in ipairs(params.items) do
     local scoped = vim.deepcopy(base)
-    local adapter = item.scopeUri and adapters_by_folder[vim.uri_to_fname(item.scopeUri)]
+    scoped.adaptersByFolder = nil -- the client's own key: the server reads `adapter`
+    local folder = item.scopeUri and vim.uri_to_fname(item.scopeUri)
+    local adapter = folder
+      and (folder_adapter(base.adaptersByFolder, folder) or folder_adapter(adapters_by_folder, folder))
     if adapter then
       scoped.adapter = adapter
     end
