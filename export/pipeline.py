@@ -156,7 +156,7 @@ def _rewrite_attention(fp32: Path, checkpoint: Path, config, shape: tuple[str, i
 def _export_into(source: str, work: Path, precision: str, device: str, name: str,
                  progress: Progress, shape: tuple[str, int] = ("mha", 0),
                  adapter: str | None = None) -> Manifest:
-    from transformers import AutoConfig, AutoTokenizer
+    from transformers import AutoConfig
 
     checkpoint = _step(progress, f"loading {source}", sources.resolve, source, work)
     if adapter:
@@ -174,7 +174,7 @@ def _export_into(source: str, work: Path, precision: str, device: str, name: str
     progress(f"  LoRA inputs on {branches} projections ({', '.join(lora.TARGETS)}; empty: "
              "the base model)")
     _copy_tokenizer(checkpoint, model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = sources.tokenizer(model_dir)
     report = _step(progress, "checking parity against PyTorch", parity.check, checkpoint,
                    model, precision, tokenizer)
     _report_parity(report, precision, progress)

@@ -38,6 +38,16 @@ def resolve(source: str, workdir: Path) -> Path:
     raise VibeError(f"{source!r} is not a file, a directory or a hub id (owner/name)")
 
 
+def tokenizer(directory: Path):
+    """The tokenizer of a model directory. `fix_mistral_regex=False` keeps the tokenizer as
+    it is and silences transformers 4.57.3+'s warning that a local Qwen2 tokenizer has "an
+    incorrect regex pattern" (a false positive for non-Mistral models, transformers issue
+    44031; the ids are the same with and without the flag)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(directory, fix_mistral_regex=False)
+
+
 def gguf_to_checkpoint(gguf: Path, out: Path) -> Path:
     """Dequantize a GGUF into an fp32 checkpoint with its tokenizer and chat template."""
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from vibe_ls_export import sources
 from vibe_ls_export.examples import Example, load_examples
 from vibe_ls_export.lora import TARGETS, peft_to_inputs, read_peft
 
@@ -114,8 +115,6 @@ def _answer_loss(model, ids, mask, labels):
 
 
 def _checkpoint(model_dir: Path, source: str | None, work: Path) -> Path:
-    from vibe_ls_export import sources
-
     source = source or read_manifest(model_dir).source
     try:
         return sources.resolve(source, work)
@@ -189,12 +188,11 @@ def tune(data: Path, model: str, name: str, options: TuneOptions | None = None,
          progress: Progress = print) -> Path:
     """Train a LoRA adapter for `model` on `data`; returns the adapter directory."""
     import torch
-    from transformers import AutoTokenizer
 
     options = options or TuneOptions()
     model_dir = resolve_model(model)
     base = read_manifest(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = sources.tokenizer(model_dir)
     examples = load_examples(data, lambda text: len(tokenizer.encode(text)))
     train, held = _split(examples, options.holdout, options.seed)
     progress(f"{len(examples)} examples: {len(train)} to train on, {len(held)} held out")
@@ -241,7 +239,7 @@ def import_peft(peft_dir: Path, model: str, name: str, source: str | None = None
 
 def _load_peft(peft_dir: Path, model_dir: Path, source: str | None):
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     work = Path(tempfile.mkdtemp(prefix=".import-", dir=adapters_dir().parent))
     try:
@@ -250,7 +248,7 @@ def _load_peft(peft_dir: Path, model_dir: Path, source: str | None):
         model = PeftModel.from_pretrained(base, peft_dir).eval()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return model, AutoTokenizer.from_pretrained(model_dir)
+    return model, sources.tokenizer(model_dir)
 
 
 def _install(peft_dir: Path, model_dir: Path, manifest: AdapterManifest, peft_model,
