@@ -54,6 +54,11 @@ class Driver:
             self.messages.append(params.message)
         self.client.feature(types.WINDOW_SHOW_MESSAGE)(show_message)
 
+        def ignored(_params) -> None:
+            """The server's log lines and status: nothing the benchmark reads."""
+        self.client.feature(types.WINDOW_LOG_MESSAGE)(ignored)
+        self.client.feature("vibeLs/status")(ignored)
+
     async def start(self, options: dict) -> None:
         await self.client.start_io(sys.executable, "-m", "vibe_ls", "serve")
         # pygls pipes the server's stderr and never reads it: once its log fills the pipe
