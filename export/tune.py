@@ -259,7 +259,7 @@ def _install(peft_dir: Path, model_dir: Path, manifest: AdapterManifest, peft_mo
     config, tensors = read_peft(peft_dir)
     engine = Engine(model_dir, device="cpu")
     inputs = peft_to_inputs(config, tensors, engine.decoder.lora_inputs)
-    directory = adapters_dir(engine.name) / manifest.name
+    directory = adapters_dir(engine.installed_as) / manifest.name
     write_adapter(directory, inputs, manifest, peft_dir, engine.decoder.kv_dtype)
     progress(f"adapter {manifest.name} written to {directory}")
     if peft_model is not None:

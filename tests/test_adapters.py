@@ -246,6 +246,26 @@ def test_setup_adds_lora_inputs_to_a_format_4_model(adapter_home: Path, tmp_path
     assert np.array_equal(before, after)
 
 
+def test_each_installed_export_of_a_model_keeps_its_own_adapters(
+        adapter_home: Path, tmp_path: Path) -> None:
+    """Two installs of one model (say int4 and fp32: one manifest name) have their adapters
+    apart: importing "one" for the second neither replaces nor touches the first's."""
+    home = tmp_path / "home"
+    shutil.copytree(adapter_home, home)
+    shutil.copytree(home / "models" / "taught", home / "models" / "taught-copy")
+    first = adapter_dir(home, "one") / "adapter.json"
+    before = first.read_bytes()
+    proc = run_cli("adapter", "import", str(adapter_dir(home, "one")), "--model", "taught-copy",
+                   "--name", "one", env={"VIBE_LS_HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    copy = home / "adapters" / "taught-copy" / "one"
+    assert (copy / "adapter.onnx_adapter").is_file(), proc.stdout + proc.stderr
+    assert first.read_bytes() == before
+    listed = run_cli("adapter", "list", env={"VIBE_LS_HOME": str(home)}).stdout.splitlines()
+    assert any(line.startswith("taught-copy/one") for line in listed), listed
+    assert any(line.startswith("taught/one") for line in listed), listed
+
+
 def test_export_merges_a_peft_adapter(adapter_home: Path, tmp_path: Path) -> None:
     """`vibe-ls export SOURCE --adapter PEFT_DIR`: one model with the adapter in its weights,
     whose logits are those of the base model with the adapter fed."""

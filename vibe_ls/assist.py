@@ -122,7 +122,7 @@ class Assistant:
 
         engine = self.engine()
         try:
-            engine.use_adapter(resolve_adapter(spec, engine.name) if spec else None)
+            engine.use_adapter(resolve_adapter(spec, engine.installed_as) if spec else None)
         except VibeError as exc:
             engine.use_adapter(None)
             return VibeError(f"adapter {spec!r} is not used, the base model is: {exc.message}",

@@ -81,7 +81,7 @@ def adapters_bench(model: str, device: str, new_tokens: int, adapter: str = "") 
     prompt = engine.encode_chat(workload.short_messages())
     engine.generate(Request(prompt, max_new_tokens=8))  # warm up
     with tempfile.TemporaryDirectory(prefix=".bench-adapter-", dir=engine.model_dir.parent) as tmp:
-        directory = (resolve_adapter(adapter, engine.name) if adapter
+        directory = (resolve_adapter(adapter, engine.installed_as) if adapter
                      else synthetic_adapter(engine, Path(tmp) / "synthetic"))
         first, later = switch_ms(engine, directory)
         plain_graph = engine.model_dir / ".bench-without-lora.onnx"

@@ -58,6 +58,13 @@ class Engine:
     def name(self) -> str:
         return self.manifest.name
 
+    @property
+    def installed_as(self) -> str:
+        """The model directory's name: what `--model` names, and where its adapters live
+        ($VIBE_LS_HOME/adapters/<it>/). Two exports of one model (int4 and fp32) share the
+        manifest's name but not their adapters: each is made for its own graph."""
+        return self.model_dir.name
+
     def use_adapter(self, directory: Path | None) -> Adapter | None:
         """Make the adapter in `directory` (None: none) active for the next generations,
         without reloading the base model; waits for a running generation. A VibeError says
