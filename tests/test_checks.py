@@ -200,7 +200,12 @@ def test_a_known_wrong_candidate_is_rejected_and_a_right_one_chosen() -> None:
                            lambda c: c.complexity)
     assert outcome.chosen is right
     assert outcome.tries == 2 and outcome.passed_doc == outcome.doc_total == 3
-    assert "verified: 3/3 docstring examples" in outcome.summary
+    # the examples alone (no reference to compare with, no agreeing candidates) never verify
+    assert "unconfirmed: 3/3 docstring examples" in outcome.summary, outcome.summary
+    checked = _verifier([right], "", wrong, reference=_candidate(BRUTE)).run(
+        [wrong], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert checked.chosen is right and "verified: 3/3 docstring examples, agrees with a " \
+        "brute-force reference" in checked.summary, checked.summary
     # The wrong one, alone, is shown with a warning, never as verified.
     alone = _verifier([], "", wrong).run([wrong], "def three_sum_closest(nums, target):",
                                          lambda c: c.complexity)
@@ -235,9 +240,17 @@ def test_passing_the_examples_while_the_reference_disagrees_is_not_verified() ->
     outcome = _verifier([], "", right, reference=off).run(
         [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.reference == ""
-    assert outcome.summary.startswith("; verified: 3/3 docstring examples, the brute-force "
+    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, the brute-force "
                                       "reference failed your examples (not counted)"), \
         outcome.summary
+    # where no reference counts, three candidates returning the same on every drawn input do
+    alike = [_candidate(RIGHT.replace("nums = sorted(nums)", f"nums = sorted(nums){pad}"))
+             for pad in (" ", "  ")]
+    outcome = _verifier(alike, "", right, reference=off, max_candidates=3).run(
+        [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples, the brute-force "
+                                      "reference failed your examples (not counted), 3 of 3 "
+                                      "candidates return the same"), outcome.summary
 
 
 def test_the_reference_outvotes_candidates_that_share_a_bug() -> None:
@@ -390,7 +403,11 @@ def test_a_sample_passing_the_users_examples_stops_its_batch_once_the_reference_
     assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with")
     # Passing the examples, it still waits for the reference, which here ends last.
     heard = _ExamplesBatch(verifier, with_reference=True)
-    assert not heard.heard("candidate", right) and heard.heard("reference", None)
+    assert not heard.heard("candidate", right) and not heard.heard("reference", None)
+    # with no reference, only AGREEING candidates returning the same settle it
+    for _ in range(2):
+        settled = heard.heard("candidate", _candidate(RIGHT))
+    assert settled
     assert not _ExamplesBatch(verifier, False).heard("candidate", _candidate(WRONG))
 
 
@@ -435,7 +452,7 @@ def test_a_candidate_that_never_returns_on_the_smallest_input_loses() -> None:
     verifier = _verifier([right], "", loops)
     outcome = verifier.run([loops], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.tries == 2
-    assert outcome.summary.startswith("; verified: 3/3 docstring examples")
+    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples")  # no reference
     # alone, it is inserted with a warning that says where it hangs
     alone = _verifier([], "", loops).run([loops], "def three_sum_closest(nums, target):",
                                          lambda c: c.complexity)
@@ -665,8 +682,10 @@ def test_a_candidate_that_changes_its_arguments_loses_to_one_that_does_not() -> 
     for reference in (MEDIAN_BRUTE, None):
         outcome = _edge_case(MEDIAN, "median", todo, SORTS_IN_PLACE, [PURE], reference)
         assert outcome.chosen.answer.code == parse_answer(PURE, "python").code
-        assert outcome.summary.startswith("; verified: 2/2 docstring examples"), \
-            outcome.summary
+        # with the reference agreeing it is verified; the examples alone only unconfirmed
+        said = "; verified: 2/2 docstring examples" if reference else \
+            "; unconfirmed: 2/2 docstring examples"
+        assert outcome.summary.startswith(said), outcome.summary
     # alone beside a pure reference, the reference is inserted instead
     alone = _edge_case(MEDIAN, "median", todo, SORTS_IN_PLACE, [], MEDIAN_BRUTE)
     assert alone.reference == "chosen" and "verified:" not in alone.summary
