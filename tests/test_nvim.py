@@ -69,7 +69,7 @@ vim.api.nvim_create_autocmd("LspProgress", {
 
 vim.opt.runtimepath:prepend(params.config_dir)
 vim.lsp.config("vibe_ls", { cmd = params.cmd })
-if params.settings then -- as a user overrides them (the README's example)
+if type(params.settings) == "table" then -- as a user overrides them (JSON null: vim.NIL)
   vim.lsp.config("vibe_ls", { settings = params.settings, init_options = params.settings })
 end
 vim.lsp.enable("vibe_ls")
