@@ -260,15 +260,7 @@ def __vibe_ls_differ(spec):
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     names = [p.name for p in params]
 
-    def parse_call(text):
-        return eval("(lambda *a, **k: (list(a), k))" + text[1:], {})
-
-    explicit = []
-    for text in spec["calls"]:
-        try:
-            explicit.append(parse_call(text))
-        except Exception:
-            pass
+    explicit = __vibe_ls_parse_calls(spec["calls"])
 
     try:
         hints = typing.get_type_hints(original)

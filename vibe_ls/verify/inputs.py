@@ -113,7 +113,7 @@ def draw(source: str | None, target: str, calls: list[str], count: int = DRAWN) 
 # Before Hypothesis is imported in a sandboxed script: it checks with gc.get_referrers that
 # its own PRNG is referenced; the sandbox's tripwire blocks that call (model code has no
 # business walking the heap), so Hypothesis is told of a referrer instead. Nothing else of
-# gc is touched.
+# gc is touched. Also the parser of `f(...)` call texts both sandboxed scripts read.
 HYPOTHESIS_PRELUDE = r'''
 def __vibe_ls_hypothesis_in_sandbox():
     import gc
@@ -126,6 +126,17 @@ def __vibe_ls_hypothesis_in_sandbox():
         def get_referrers(*objects):
             return list(objects)
     entropy.gc = _Gc
+
+
+def __vibe_ls_parse_calls(texts):
+    """The `f(...)` call texts that parse, as ([args], {kwargs})."""
+    calls = []
+    for text in texts:
+        try:
+            calls.append(eval("(lambda *a, **k: (list(a), k))" + text[1:], {}))
+        except Exception:
+            pass
+    return calls
 '''
 
 
@@ -137,15 +148,7 @@ def __vibe_ls_draw(spec):
     __vibe_ls_hypothesis_in_sandbox()
     from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
-    def parse_call(text):
-        return eval("(lambda *a, **k: (list(a), k))" + text[1:], {})
-
-    calls = []
-    for text in spec["calls"]:
-        try:
-            calls.append(parse_call(text))
-        except Exception:
-            pass
+    calls = __vibe_ls_parse_calls(spec["calls"])
 
     names, hints, defaults = None, {}, {}
     if spec["source"] is not None:
