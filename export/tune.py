@@ -102,11 +102,12 @@ def _answer_loss(model, ids, mask, labels):
     vocabulary's 150k columns each) were most of the memory a step took."""
     import torch
 
-    answer = labels != -100
-    first = int(answer.int().argmax(dim=1).min()) if bool(answer.any()) else labels.shape[1]
-    keep = max(labels.shape[1] - first + 1, 1)  # logits at t predict the token at t + 1
+    answer, width = labels != -100, labels.shape[1]
+    answered = answer.any(dim=1)  # a row cut before its answer has none
+    first = int(answer.int().argmax(dim=1)[answered].min()) if bool(answered.any()) else width
+    keep = min(max(width - first + 1, 1), width)  # logits at t predict the token at t + 1
     logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits
-    targets = labels[:, labels.shape[1] - keep + 1:]
+    targets = labels[:, width - keep + 1:]
     n = int((targets != -100).sum())
     summed = torch.nn.functional.cross_entropy(
         logits[:, :-1].reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),

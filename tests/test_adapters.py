@@ -324,3 +324,29 @@ def test_import_says_what_does_not_fit() -> None:
         peft_to_inputs(config, wrong_size, graph)
     with pytest.raises(VibeError, match="expects 64 features there with rank 8"):
         peft_to_inputs({"r": 8}, fits, graph)
+
+
+def test_tune_loss_on_answer_tokens_is_transformers_loss() -> None:
+    """`vibe-ls tune` computes logits only from the first answer token on: the loss is the
+    one transformers computes over all logits, also in a batch where a row was cut before
+    its answer (it has none)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+    from vibe_ls_export.tune import _answer_loss, _batch
+
+    config = AutoConfig.for_model("qwen2", vocab_size=300, hidden_size=32, intermediate_size=64,
+                                  num_hidden_layers=1, num_attention_heads=2,
+                                  num_key_value_heads=1)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config).eval()
+    batches = [[(list(range(1, 30)), [-100] * 20 + list(range(21, 30))),
+                (list(range(5, 50)), [-100] * 12 + list(range(17, 50)))],
+               [(list(range(1, 30)), [-100] * 29),
+                (list(range(5, 50)), [-100] * 44 + [49])]]
+    for rows in batches:
+        ids, mask, labels = _batch(rows, 0)
+        with torch.no_grad():
+            expected = float(model(input_ids=ids, attention_mask=mask, labels=labels).loss)
+            summed, n = _answer_loss(model, ids, mask, labels)
+        assert n == int((labels[:, 1:] != -100).sum())
+        assert abs(float(summed) / n - expected) < 1e-5
