@@ -156,22 +156,30 @@ def _todo_line(source: str) -> int:
 
 
 def _verifier(candidates: list[Implementation], checks_text: str, first: Implementation,
-              reference: Implementation | None = None, batch: int = 1,
+              reference: Implementation | list[Implementation | None] | None = None,
+              batch: int = 1,
               max_candidates: int | None = None, source: str = SOURCE,
               function: str = "three_sum_closest"):
     """A Verifier over a fixed queue of candidates: the model's part (writing candidates and
     checks) is replayed, the checking, ranking and timing are real (sandboxed runs). Each
-    round it asks for is recorded in `.rounds` as (candidates, with the reference)."""
+    round it asks for is recorded in `.rounds` as (candidates, with the reference), each
+    reference request in `.references`. A list of references is written one per request (the
+    last again once the list is used up)."""
     todo = triggers.todo_at(source, "python", _todo_line(source))
     scope = triggers.enclosing_scope(source, "python", _todo_line(source))
     queue = list(candidates)
+    refs = list(reference) if isinstance(reference, list) else [reference]
     rounds: list[tuple[int, bool]] = []
+    requests = []
 
-    def write(samplings, signature, checks, settle=None):
-        rounds.append((len(samplings), signature is not None))
+    def write(samplings, request, checks, settle=None):
+        rounds.append((len(samplings), request is not None))
         text = checks[1] + checks_text if checks else None
         written = [queue.pop(0) if queue else None for _ in samplings]
-        ref = reference if signature else None
+        ref = None
+        if request is not None:
+            requests.append(request)
+            ref = refs[min(len(requests), len(refs)) - 1]
         # The rows end as they do with the real model: the asserts, the reference, then the
         # samples (the longest); a settled batch drops the samples still being written.
         rows = [("checks", text), ("reference", ref), *(("candidate", c) for c in written)]
@@ -189,7 +197,7 @@ def _verifier(candidates: list[Implementation], checks_text: str, first: Impleme
         doc_cases=examples(scope.docstring, function), system_prompt="",
         max_candidates=max_candidates or len(candidates) + 1, budget_s=60, on_phase=None,
         cancel=None, batch=batch)
-    verifier.rounds, verifier.dropped = rounds, 0
+    verifier.rounds, verifier.dropped, verifier.references = rounds, 0, requests
     return verifier
 
 
@@ -240,17 +248,41 @@ def test_passing_the_examples_while_the_reference_disagrees_is_not_verified() ->
     outcome = _verifier([], "", right, reference=off).run(
         [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.reference == ""
-    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, the brute-force "
-                                      "reference failed your examples (not counted)"), \
+    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, 2 brute-force "
+                                      "references failed your examples (not counted)"), \
         outcome.summary
     # where no reference counts, three candidates returning the same on every drawn input do
     alike = [_candidate(RIGHT.replace("nums = sorted(nums)", f"nums = sorted(nums){pad}"))
              for pad in (" ", "  ")]
     outcome = _verifier(alike, "", right, reference=off, max_candidates=3).run(
         [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
-    assert outcome.summary.startswith("; verified: 3/3 docstring examples, the brute-force "
-                                      "reference failed your examples (not counted), 3 of 3 "
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples, 2 brute-force "
+                                      "references failed your examples (not counted), 3 of 3 "
                                       "candidates return the same"), outcome.summary
+
+
+def test_a_reference_that_fails_the_examples_is_written_again_told_which() -> None:
+    """The greedy reference fails a user's example: a second one is sampled, its prompt names
+    the example and what the first returned; it passes them, agrees with the candidate on the
+    drawn inputs, and the insert is verified by it. A second that fails them too is not
+    counted either, and no third is asked for."""
+    off = _candidate(BRUTE.replace("abs(s - target)", "abs(s - target + 3)"))
+    right = _candidate(RIGHT)
+    verifier = _verifier([], "", right, reference=[off, _candidate(BRUTE)])
+    outcome = verifier.run([right], "def three_sum_closest(nums, target):",
+                           lambda c: c.complexity)
+    first, second = verifier.references
+    assert first.sampling is None and first.failed == ""
+    assert second.sampling is not None and second.sampling.temperature > 0
+    assert second.failed.startswith("three_sum_closest(") and " should return " in \
+        second.failed and "; it returned " in second.failed, second.failed
+    assert outcome.chosen is right and outcome.reference == "agrees"
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with a "
+                                      "brute-force reference"), outcome.summary
+    never = _verifier([], "", right, reference=[off, off, _candidate(BRUTE)])
+    outcome = never.run([right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert len(never.references) == 2 and outcome.reference == ""
+    assert "2 brute-force references failed your examples" in outcome.summary
 
 
 def test_the_reference_outvotes_candidates_that_share_a_bug() -> None:

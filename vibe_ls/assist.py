@@ -208,12 +208,13 @@ class Assistant:
                                  answer_start=start, sampling=sampling, code=True)
         return _parse(text, language), result
 
-    def _write(self, attempt: Attempt, samplings: list[Sampling], reference: str | None,
+    def _write(self, attempt: Attempt, samplings: list[Sampling],
+               reference: verifier.ReferenceRequest | None,
                function: str | None, on_text: OnText | None, cancel: threading.Event | None,
                text: verifier.TextRequest | None = None,
                heard: Callable[[str, object], bool] | None = None,
                ) -> tuple[list[tuple[Answer, Result]], Answer | None, str | None]:
-        """Candidates for `attempt`, one per sampling, with a `reference` signature a
+        """Candidates for `attempt`, one per sampling, with a `reference` request a
         brute-force reference of `function` too, and the answer to a `text` request (the
         model's asserts): decoded together. `on_text` streams the first candidate.
         `heard(kind, value)` hears of each row as it finishes ("candidate": (Answer, Result);
@@ -261,9 +262,10 @@ class Assistant:
             return said
         requests = [self._request(attempt.messages, sampling=s, code=True) for s in samplings]
         if reference is not None:
-            messages = prompts.reference(attempt.task, reference, self.settings.system_prompt)
+            messages = prompts.reference(attempt.task, reference.signature,
+                                         self.settings.system_prompt, reference.failed)
             requests.append(self._request(messages, "```python\n", max_new_tokens=400,
-                                          stop=("\n```",)))
+                                          sampling=reference.sampling, stop=("\n```",)))
         if text is not None:
             messages, start, tokens = text
             requests.append(self._request(messages, start, max_new_tokens=tokens,
@@ -460,7 +462,7 @@ class Assistant:
             return replace(first, answer=answer, complexity=answer.complexity or UNKNOWN) \
                 if self._usable(answer, result, attempt) else None
 
-        def write(samplings: list[Sampling], signature: str | None,
+        def write(samplings: list[Sampling], reference: verifier.ReferenceRequest | None,
                   checks_request: verifier.TextRequest | None,
                   settle: verifier.Settle | None = None,
                   ) -> tuple[list[Implementation | None], Implementation | None, str | None]:
@@ -473,7 +475,7 @@ class Assistant:
                 elif kind == "reference":
                     value = as_reference(value)
                 return settle(kind, value)
-            written, ref, checks_text = self._write(attempt, samplings, signature, function,
+            written, ref, checks_text = self._write(attempt, samplings, reference, function,
                                                     on_text, cancel, checks_request,
                                                     heard if settle else None)
             return ([candidate(a, r) for a, r in written if r.finish_reason != "dropped"],
