@@ -285,6 +285,31 @@ def test_a_reference_that_fails_the_examples_is_written_again_told_which() -> No
     assert "2 brute-force references failed your examples" in outcome.summary
 
 
+def test_a_reference_disputed_by_three_candidates_alike_gets_a_second_opinion() -> None:
+    """The reference passes the examples but is wrong on longer inputs (it looks at the first
+    four numbers), against three candidates alike that are right: a second reference is
+    written; where it agrees with them the insert is verified, the message naming where the
+    first differed. Where the second shares the first one's bug, nothing is verified."""
+    short = _candidate(BRUTE.replace("combinations(nums, 3)", "combinations(nums[:4], 3)"))
+    right = _candidate(RIGHT)
+    alike = [_candidate(RIGHT.replace("nums = sorted(nums)", f"nums = sorted(nums){pad}"))
+             for pad in (" ", "  ")]
+    verifier = _verifier(alike, "", right, reference=[short, _candidate(BRUTE)],
+                         max_candidates=3)
+    outcome = verifier.run([right], "def three_sum_closest(nums, target):",
+                           lambda c: c.complexity)
+    assert len(verifier.references) == 2 and verifier.references[1].failed == ""
+    assert outcome.reference == "agrees" and outcome.summary.startswith(
+        "; verified: 3/3 docstring examples, agrees with a brute-force reference on "), \
+        outcome.summary
+    assert "another brute-force reference differed (three_sum_closest(" in outcome.summary
+    both = _verifier(alike, "", right, reference=[short, short], max_candidates=3)
+    outcome = both.run([right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    # (no candidate agrees with the reference: it is inserted itself, as before)
+    assert len(both.references) == 2 and outcome.summary.startswith(
+        "; unconfirmed: 3/3 docstring examples, the reference version itself"), outcome.summary
+
+
 def test_the_reference_outvotes_candidates_that_share_a_bug() -> None:
     """No docstring examples: two samples with the same bug agree with each other, but the
     one that returns what the brute-force reference returns on every probe is chosen."""

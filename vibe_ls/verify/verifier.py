@@ -57,7 +57,10 @@ AGREEING = 3
 # References written at most: where the first does not count (it failed the user's examples,
 # or wrote no function that runs), one more is sampled, told which example it got wrong. In
 # `bench --quality` the greedy reference failed the user's examples for 6 of the 1.5B's 12
-# inserts that passed them, which then had only candidates agreeing to be verified by.
+# inserts that passed them, which then had only candidates agreeing to be verified by. Where
+# it counts but no candidate passing the examples agrees with it, a second is a second
+# opinion: the 0.5B's reference for `is_power_of_four` returned False for 1, against three
+# candidates alike that were right.
 REFERENCES = 2
 
 
@@ -113,6 +116,7 @@ class Outcome:
     reference: str = ""  # "agrees", "disagrees", "chosen" (nothing else did as well), ""
     probes: int = 0
     difference: str = ""  # the smallest input where it and the reference differ, and how
+    dissent: str = ""  # the same, for another reference that counted and was outvoted
 
     def details(self) -> dict:
         j = self.judgement
@@ -333,15 +337,32 @@ class Verifier:
             candidate.agree = sum(other.outputs == candidate.outputs for other in pool
                                   if other.ran) if candidate.ran else 0
 
+    @staticmethod
+    def _returns_as(candidate: Candidate, reference: Candidate) -> bool:
+        """`candidate` returned what `reference` returned, wherever the reference returned."""
+        return candidate.ran and all(
+            i < len(candidate.outputs) and candidate.outputs[i] == o
+            for i, o in enumerate(reference.outputs) if not o.startswith(NO_ANSWER))
+
     def _match(self, pool: list[Candidate], reference: Candidate | None) -> None:
         """Which candidates returned what the reference returned, wherever it returned."""
         if reference is None or not reference.ran:
             return
-        compared = [i for i, o in enumerate(reference.outputs)
-                    if not o.startswith(NO_ANSWER)]
         for c in pool:
-            c.matches_reference = c.ran and all(c.outputs[i] == reference.outputs[i]
-                                                for i in compared)
+            c.matches_reference = self._returns_as(c, reference)
+
+    @staticmethod
+    def _passing(pool: list[Candidate]) -> list[Candidate]:
+        """Candidates that pass every user example and return on the smallest inputs."""
+        return [c for c in pool if c.ran and all(c.doc) and not c.hangs]
+
+    def _disputed(self, pool: list[Candidate], reference: Candidate | None) -> bool:
+        """The reference counts, yet no candidate passing the examples agrees with it,
+        while AGREEING of those return the same: worth a second opinion."""
+        passing = self._passing(pool)
+        return reference is not None and self._counts(reference) and not any(
+            self._returns_as(c, reference) for c in passing) and any(
+            sum(o.outputs == c.outputs for o in passing) >= AGREEING for c in passing)
 
     def _reference_wins(self, reference: Candidate, best: Candidate) -> bool:
         """No candidate agrees with the reference: insert the reference itself when it passes
@@ -400,12 +421,18 @@ class Verifier:
         reference shared the candidates' bug, they passed 1 of 4."""
         return 2 * sum(checked) > len(checked) or not checked
 
-    def _better_reference(self, new: Candidate, old: Candidate | None) -> bool:
-        """A second reference replaces the first when it counts, or runs where the first did
-        not, or passes at least as many of the user's examples."""
-        if old is None or not old.ran or self._counts(new):
+    def _better_reference(self, new: Candidate, old: Candidate | None,
+                          pool: list[Candidate]) -> bool:
+        """A second reference replaces the first when the first is no evidence and the
+        second counts, runs where the first did not, or passes at least as many of the user's
+        examples; when both count, when more candidates passing the examples agree with it."""
+        if old is None or not old.ran:
             return True
-        return new.ran and not self._counts(old) and sum(new.doc) >= sum(old.doc)
+        if self._counts(old):
+            passing = self._passing(pool)
+            return self._counts(new) and sum(self._returns_as(c, new) for c in passing) > \
+                sum(self._returns_as(c, old) for c in passing)
+        return self._counts(new) or (new.ran and sum(new.doc) >= sum(old.doc))
 
     def _failed_example(self, reference: Candidate | None) -> str:
         """`f(3) should return 2; it returned 1`: the first user example `reference` got
@@ -442,7 +469,10 @@ class Verifier:
         inserts verified on two or three examples alone failed hidden tests (the 1.5B's
         `high_five` and `missing_ranges`), and none of those a reference agreed with."""
         if outcome.reference == "agrees":
-            return self.decisive or self._most(best.checked)
+            # Two references differ: the one agreeing is believed only with AGREEING
+            # candidates behind it.
+            return (self.decisive or self._most(best.checked)) and (
+                not outcome.dissent or best.agree >= AGREEING)
         return outcome.reference == "" and self.decisive and bool(self.probes) and \
             best.agree >= AGREEING
 
@@ -492,6 +522,7 @@ class Verifier:
         sample = self._sample(first_source)
         ref, written = None, []
         references = 0  # written so far (asked for)
+        refs: list[Candidate] = []  # every reference written
         # Without the user's examples, the reference is the main check, and it comes from the
         # same model: on the English seed TODO both returned the distance instead of the sum
         # and agreed. The model's own asserts (it often recalls a known problem's example)
@@ -518,6 +549,7 @@ class Verifier:
                     sample = self._prepare(first_source, sample)
                 if written_reference is not None:
                     ref = Candidate(written_reference, order=10_000)  # last on every tie
+                    refs.append(ref)
             else:
                 self.write_checks(signature)
                 sample = self._prepare(first_source, sample)
@@ -536,7 +568,8 @@ class Verifier:
         while not self._settled(pool, references > 0 and not self._counts(ref)) and \
                 not self._cancelled() and \
                 time.monotonic() - start < self.budget_s:
-            with_reference = calls > 0 and references < REFERENCES and not self._counts(ref)
+            with_reference = calls > 0 and references < REFERENCES and (
+                not self._counts(ref) or self._disputed(pool, ref))
             more = self._next_round(pool, with_reference)
             if not more and not with_reference:
                 break
@@ -564,7 +597,8 @@ class Verifier:
             if written_reference is not None:
                 retried = Candidate(written_reference, order=10_000)  # last on every tie
                 self.score(retried, reference=True)
-                if self._better_reference(retried, ref):
+                refs.append(retried)
+                if self._better_reference(retried, ref, pool):
                     ref = retried
             self._match(pool, ref)
             self._agreement(pool)
@@ -592,6 +626,9 @@ class Verifier:
                 candidate.exponent = candidate.timing.exponent if candidate.timing else None
             top.sort(key=Candidate.key)
         best = top[0]
+        # Another counted reference that the chosen one outvoted, and `best` disagrees with.
+        dissent = next((r for r in refs if r is not ref and r is not best and self._counts(r)
+                        and not self._returns_as(best, r)), None)
         judgement = None
         if not self._cancelled():
             claim = claim_for(best.implementation)
@@ -606,7 +643,8 @@ class Verifier:
         self.in_place = ref is not None and ref.ran and ref.mutates
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
-                          len(pool), status, calls, difference)
+                          len(pool), status, calls, difference,
+                          self._difference(best, dissent) if dissent else "")
         outcome.summary = self._summary(best, outcome, ignored)
         return outcome
 
@@ -654,6 +692,8 @@ class Verifier:
             parts.append(f"{'agrees' if best.matches_reference else 'DISAGREES'} with a "
                          f"brute-force reference on {outcome.probes} inputs"
                          + (f" ({outcome.difference})" if outcome.difference else ""))
+        if outcome.dissent:  # "the reference" in it is the outvoted one
+            parts.append(f"another brute-force reference differed ({outcome.dissent})")
         # It changed its arguments, and no reference written apart did the same: the task
         # most likely did not ask for that (the 0.5B's `numbers.sort()` on the caller's list).
         # (A reference that changes them too, counted or not, says the task asks for it.)
