@@ -227,7 +227,11 @@ class Assistant:
             if result.finish_reason in ("cancelled", "dropped"):
                 return None
             answer = _parse("```python\n" + result.text, "python")
-            return answer if checks.find_function(answer.code, function or "") else None
+            found = checks.find_function(answer.code, function or "")
+            if found is None:
+                log.info("the reference (%s) has no function %s: %r", result.finish_reason,
+                         function, result.text[:600])
+            return answer if found else None
 
         def checks_of(result: Result) -> str | None:
             return None if result.finish_reason in ("cancelled", "dropped") \
