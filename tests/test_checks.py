@@ -570,6 +570,24 @@ def test_yes_no_examples_alone_do_not_verify_a_predicate() -> None:
     assert _verifier([], "", _candidate(RIGHT)).decisive
 
 
+def test_a_reference_failing_yes_no_examples_is_not_counted_and_written_again() -> None:
+    """Yes/no examples do not verify on their own, but a reference that fails one is known
+    to be wrong all the same (the 0.5B's said False for 1 and, counted, made three right
+    candidates DISAGREE): a second reference is asked for, naming that example."""
+    def power(answer: str) -> Implementation:
+        return _candidate(answer, "is_power_of_four", "return whether n is a power of four")
+    right = power(POWER_RIGHT)
+    from_four = power(POWER_BRUTE.replace("p = 1", "p = 4"))  # 1 is not a power of four?
+    verifier = _verifier([], "", right, reference=[from_four, power(POWER_BRUTE)],
+                         source=POWER, function="is_power_of_four")
+    outcome = verifier.run([right], "def is_power_of_four(n: int) -> bool:",
+                           lambda c: c.complexity)
+    assert [r.failed for r in verifier.references] == [
+        "", "is_power_of_four(n = 1) should return True; it returned False"]
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with a "
+                                      "brute-force reference"), outcome.summary
+
+
 # -- inputs drawn by Hypothesis: the edge of the task -------------------------------------
 
 def _edge_case(source: str, function: str, todo: str, first: str, others: list[str],

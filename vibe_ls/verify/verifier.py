@@ -407,11 +407,12 @@ class Verifier:
             _yes_or_no(c.expected) for c in self.doc_cases)
 
     def _counts(self, reference: Candidate | None) -> bool:
-        """The reference is evidence: it ran, and where the user's examples decide on their
-        own, it passes them all (one that fails them is known to be wrong, and its
-        disagreement with a candidate that passes them shows nothing about the candidate)."""
-        return reference is not None and reference.ran and (
-            not self.decisive or all(reference.doc))
+        """The reference is evidence: it ran, and it passes every one of the user's examples
+        (one that fails them is known to be wrong, and its disagreement with a candidate that
+        passes them shows nothing about the candidate). Yes/no examples too: the 0.5B's
+        reference for `is_power_of_four` failed two of three and, counted, made three right
+        candidates look wrong."""
+        return reference is not None and reference.ran and all(reference.doc)
 
     @staticmethod
     def _most(checked: list[bool]) -> bool:
