@@ -96,6 +96,51 @@ def test_helpers_the_file_has_are_not_added_again() -> None:
     assert run(text, "lcm", 4, 6) == 12
 
 
+METHOD = ("import math\n\n\nclass Solution:\n    def is_power_of_four(self, n: int) -> bool:\n"
+          '        """Return true if n is a power of four."""\n'
+          "        # TODO: return whether n is a power of four\n        pass\n\n"
+          "    def other(self):\n        return 1\n")
+
+
+def call_method(source: str, name: str, *args):
+    namespace: dict = {}
+    exec(compile(source, "edited.py", "exec"), namespace)
+    return getattr(namespace["Solution"](), name)(*args)
+
+
+@pytest.mark.parametrize("answer", [
+    # a plain function calling itself by its bare name (a string and comment stay as written)
+    "```python\ndef is_power_of_four(n: int) -> bool:\n    if n == 1:\n        return True\n"
+    "    if n <= 0 or n % 4:  # is_power_of_four(x) needs n % 4 == 0\n        return False\n"
+    "    return is_power_of_four(n // 4) and 'is_power_of_four(' != ''\n```",
+    # the problem's own spelling of the name, recursive
+    "```python\ndef isPowerOfFour(n):\n    return n == 1 or (n > 0 and n % 4 == 0 and "
+    "isPowerOfFour(n // 4))\n```",
+    # plain helpers, one calling another
+    "```python\ndef is_power_of_two(n):\n    return n > 0 and n & (n - 1) == 0\n\n\n"
+    "def odd_power(n):\n    return is_power_of_two(n) and n % 3 == 1\n\n\n"
+    "def is_power_of_four(n: int) -> bool:\n    return odd_power(n)\n```",
+    # the class wrapped around a helper method
+    "```python\nclass Solution:\n    def is_power_of_two(self, n):\n"
+    "        return n > 0 and n & (n - 1) == 0\n\n"
+    "    def is_power_of_four(self, n: int) -> bool:\n"
+    "        return self.is_power_of_two(n) and n % 3 == 1\n```",
+])
+def test_a_plain_function_filling_a_method_still_calls_itself_and_its_helpers(
+        answer: str) -> None:
+    """LeetCode's `class Solution` stub, answered with plain functions (what small models
+    write): as a method, a bare `f(n // 4)` or `helper(n)` is a NameError. The recursion is
+    made through `self`, plain helpers go above the class, and a wrapper's helper methods
+    stay methods. Before, the 0.5B's recursive reference and every helper failed this way."""
+    placed, text = place(METHOD, "python", answer)
+    assert placed.how == "filled" and text.count("def is_power_of_four") == 1
+    assert [call_method(text, "is_power_of_four", n) for n in (1, 4, 5, 8, 16, 64, 0)] == \
+        [True, True, False, False, True, True, False]
+    assert call_method(text, "other") == 1
+    assert 'Return true if n is a power of four."""' in text
+    assert "# is_power_of_four(x) needs" in text or "needs" not in answer
+
+
 @pytest.mark.parametrize(("answer", "why"), [
     ("```python\ndef g(x:\n    return (\n```", "would not parse"),
     ("```python\ndef helper():\n    return 1\n\ndef helper():\n    return 2\n\n"

@@ -14,8 +14,11 @@ has), its imports in the file's header, a `class Solution` wrapper unwrapped.
 
 from __future__ import annotations
 
+import ast
+import io
 import itertools
 import re
+import tokenize
 from collections import Counter
 from dataclasses import dataclass, replace
 from textwrap import dedent
@@ -77,15 +80,104 @@ def place(text: str, language: str, todo: triggers.Todo, answer: Answer,
 
 def _fill(text: str, language: str, todo: triggers.Todo, scope: triggers.Scope,
           answer: Answer, prefix: str, marker: str) -> Placed:
-    """The stub's body becomes the answer's body; its helpers go right above the stub."""
+    """The stub's body becomes the answer's body; its helpers go right above the stub. A
+    plain function filling a method (the model writes `def f(n)` for LeetCode's `class
+    Solution`) calls itself through the method's receiver, and its helpers go above the
+    class: as methods they could not be called by their bare names. An answer wrapped in
+    the class the stub is in is unwrapped first: its other methods are the helpers."""
+    answer = replace(answer, code=_unwrapped(answer.code, language, scope.owners))
     body, helpers = split_function(answer.code, language, scope.name)
     if scope.docstring and language == "python":
         body = LEADING_DOCSTRING.sub("", body + "\n", count=1).rstrip("\n")  # keeps its own
     body = drop_echoes(body, prefix, marker, answer.said)
+    receiver = _receiver(answer.code, language, scope)
+    if receiver:
+        own = _find(answer.code, language, scope.name)
+        body = _calls_through(body, {own.name if own else scope.name: scope.name}, receiver)
     placed = [edits.resolve_marker(todo), *edits.body_edits(text, scope, todo, body,
                                                               answer.note)]
-    placed += _helper_edits(text, language, scope, helpers, todo)
+    if receiver:
+        placed += _module_helper_edits(text, language, scope, helpers)
+    else:
+        placed += _helper_edits(text, language, scope, helpers, todo)
     return Placed(placed, "filled", scope.name)
+
+
+def _first_parameter(definition: str) -> str | None:
+    """The first parameter of a Python `def` (its text from `def` on), None if it has none
+    or does not parse."""
+    head = definition.lstrip()
+    tree = None
+    for attempt in (head, head.split("\n", 1)[0] + " pass"):  # whole, or its first line
+        try:
+            tree = ast.parse(attempt)
+            break
+        except SyntaxError:
+            continue
+    if tree is None:
+        return None
+    node = next((n for n in ast.walk(tree)
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if node is None:
+        return None
+    given = [*node.args.posonlyargs, *node.args.args]
+    return given[0].arg if given else None
+
+
+def _receiver(code: str, language: str, scope: triggers.Scope) -> str | None:
+    """`self` (or `cls`) where the answer's plain function fills Python method `scope`
+    that takes one; None otherwise (the answer wrote a method too, or not Python)."""
+    if language != "python" or not scope.owners:
+        return None
+    own = _find(code, language, scope.name)
+    stub_first = _first_parameter(scope.text)
+    if own is None or stub_first not in ("self", "cls"):
+        return None
+    return None if _first_parameter(own.text) in ("self", "cls") else stub_first
+
+
+def _calls_through(body: str, names: dict[str, str], receiver: str) -> str:
+    """`body` with its calls of `names` by their bare names (`f(n - 1)`) made through
+    `receiver` (`self.f(n - 1)`), renamed to the method's name; attributes (`x.f(`) and
+    text in strings and comments are left alone."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(body + "\n").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return body
+    lines = body.split("\n")
+    significant = [t for t in tokens if t.type not in (
+        tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.COMMENT)]
+    found = []
+    for before, token, after in zip([None, *significant], significant,
+                                    [*significant[1:], None], strict=False):
+        if token.type == tokenize.NAME and token.string in names and \
+                after is not None and after.string == "(" and \
+                (before is None or before.string not in (".", "def", "class")):
+            found.append(token)
+    for token in reversed(found):  # from the end: earlier positions stay valid
+        row, column = token.start[0] - 1, token.start[1]
+        line = lines[row]
+        lines[row] = (line[:column] + f"{receiver}.{names[token.string]}"
+                      + line[column + len(token.string):])
+    return "\n".join(lines)
+
+
+def _module_helper_edits(text: str, language: str, scope: triggers.Scope,
+                         helpers: str) -> list[TextEdit]:
+    """The answer's helpers at the top level, above the class `scope` is in (and what
+    leads it: decorators, comments); one the file already defines there is not added."""
+    outer = next((s for s in triggers.definitions(text, language)
+                  if not s.owners and s.name == scope.owners[0]
+                  and s.range[0] <= scope.range[0] and scope.range[1] <= s.range[1]), None)
+    if outer is None:
+        return []
+    known = {_key(s, language) for s in triggers.definitions(text, language) if not s.owners}
+    kept = [s.text for s in triggers.definitions(helpers, language)
+            if not s.owners and _key(s, language) not in known]
+    if not kept:
+        return []
+    at = (outer.lead_row, 0)
+    return [TextEdit(at, at, edits.block("\n\n\n".join(kept), "", "") + "\n\n")]
 
 
 def _replace(text: str, language: str, todo: triggers.Todo, scope: triggers.Scope,
