@@ -141,6 +141,18 @@ def test_a_plain_function_filling_a_method_still_calls_itself_and_its_helpers(
     assert "# is_power_of_four(x) needs" in text or "needs" not in answer
 
 
+def test_a_plain_function_replacing_a_method_takes_its_receiver_back() -> None:
+    source = ("class Solution:\n    def total(self, n):\n        # TODO: make this O(1)\n"
+              "        s = 0\n        for i in range(n):\n            s += i\n        return s\n")
+    answer = ("```python\ndef triangle(k):\n    return k * (k - 1) // 2\n\n\n"
+              "def total(n):\n    return triangle(n) if n < 10 else total(9) + "
+              "sum(range(9, n))\n```")
+    placed, text = place(source, "python", answer)
+    assert placed.how == "replaced" and "def total(self, n):" in text
+    assert "self.total(9)" in text and text.startswith("def triangle(k):")
+    assert [call_method(text, "total", n) for n in (0, 4, 12)] == [0, 6, 66]
+
+
 @pytest.mark.parametrize(("answer", "why"), [
     ("```python\ndef g(x:\n    return (\n```", "would not parse"),
     ("```python\ndef helper():\n    return 1\n\ndef helper():\n    return 2\n\n"

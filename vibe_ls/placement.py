@@ -183,9 +183,17 @@ def _module_helper_edits(text: str, language: str, scope: triggers.Scope,
 def _replace(text: str, language: str, todo: triggers.Todo, scope: triggers.Scope,
              answer: Answer, prefix: str, marker: str) -> Placed:
     """The function (from its first line to its last; decorators and doc comments above it
-    kept) becomes the answer's definition of it. A TODO inside it is kept, resolved, above."""
-    definition, helpers = _definition_of(answer.code, language, scope.name)
+    kept) becomes the answer's definition of it. A TODO inside it is kept, resolved, above.
+    A plain function replacing a Python method takes the method's receiver (`self`) back,
+    calls itself through it, and its helpers go above the class."""
+    code = _unwrapped(answer.code, language, scope.owners)
+    definition, helpers = _definition_of(code, language, scope.name)
     definition = drop_echoes(definition, prefix, marker, answer.said)
+    receiver = _receiver(code, language, scope)
+    if receiver:
+        own = _find(code, language, scope.name)
+        definition = _calls_through(_with_receiver(definition, receiver),
+                                    {own.name if own else scope.name: scope.name}, receiver)
     lines = text.split("\n")
     (first, column), last = scope.range[0], scope.range[1][0]
     indent = triggers.leading_whitespace(lines[first])
@@ -207,8 +215,18 @@ def _replace(text: str, language: str, todo: triggers.Todo, scope: triggers.Scop
     else:
         placed.append(TextEdit((first, 0), end, edits.block(note, "", indent) + new
                                if note else new))
-    placed += _helper_edits(text, language, scope, helpers, todo)
+    if receiver:
+        placed += _module_helper_edits(text, language, scope, helpers)
+    else:
+        placed += _helper_edits(text, language, scope, helpers, todo)
     return Placed(placed, "replaced", scope.name)
+
+
+def _with_receiver(definition: str, receiver: str) -> str:
+    """`def f(n):` as `def f(self, n):`."""
+    return re.sub(r"^((?:async\s+)?def\s+\w+\s*\()(\s*\)?)",
+                  lambda m: m[1] + receiver + (m[2] if m[2].strip() else ", " + m[2].lstrip()),
+                  definition, count=1)
 
 
 def _add(text: str, language: str, todo: triggers.Todo, answer: Answer, prefix: str,
