@@ -85,3 +85,35 @@ def test_a_complexity_note_on_a_function_without_hints_is_measured(monkeypatch):
     note = edits.apply(source, proposal.edits).split("\n")[0]
     assert note.startswith("# Time: O(n^2) (measured ≈ n^"), note
     assert "the model claimed O(n)" in note
+
+
+def test_a_hover_waits_for_the_explanation_only_where_the_model_may_write_it_that_fast():
+    """The hover waits (HOVER_WAIT_S) for the explanation only when the model is loaded and
+    idle and explanations come that fast; while it loads (the first hover of a session),
+    is busy with a command or another explanation, or after one took longer, it answers at
+    once with what is known."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from vibe_ls.server import HOVER_WAIT_S, wait_for_explanation
+
+    async def outcome(ready: bool, explain_s: float = 0.0, busy: bool = False,
+                      queued: bool = False) -> str:
+        loop = asyncio.get_running_loop()
+        written, other = loop.create_future(), loop.create_future()
+        loop.call_soon(written.set_result, None)  # written at once, once waited for
+        ls = SimpleNamespace(assistant=SimpleNamespace(engine_ready=lambda: ready),
+                             explain_s=explain_s, cancels={"cmd": object()} if busy else {},
+                             background={"this": (None, written),
+                                         **({"other": (None, other)} if queued else {})})
+        try:
+            await wait_for_explanation(ls, written)
+            return "waited"
+        except asyncio.TimeoutError:
+            return "at once"
+
+    async def every() -> list[str]:
+        return [await outcome(True), await outcome(False),
+                await outcome(True, explain_s=HOVER_WAIT_S + 1), await outcome(True, busy=True),
+                await outcome(True, queued=True)]
+    assert asyncio.run(every()) == ["waited", "at once", "at once", "at once", "at once"]

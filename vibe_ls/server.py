@@ -42,7 +42,6 @@ PROGRESS_EVERY_S = 0.25
 # How long a hover waits for the model before it answers with what is known (editors drop a
 # hover when the mouse moves; the explanation then goes on in the background).
 HOVER_WAIT_S = 0.8
-LOAD_WAIT_S = 30.0
 CONFIGURATION_WAIT_S = 5.0
 
 
@@ -109,6 +108,7 @@ class VibeServer(LanguageServer):
         # Explanations being written for a later hover, by (text, range): their cancel
         # events and the futures that end when each is written.
         self.background: dict[tuple, tuple[threading.Event, asyncio.Future]] = {}
+        self.explain_s = 0.0  # how long the last background explanation took to write
         # The `adapter` setting of each workspace folder (workspace/configuration with its
         # scopeUri), by folder URI; a document outside them uses the server-wide setting.
         self.folder_adapters: dict[str, str] = {}
@@ -579,13 +579,15 @@ async def hover(ls: VibeServer, params: types.HoverParams) -> types.Hover | None
 
 
 async def wait_for_explanation(ls: VibeServer, written: asyncio.Future) -> None:
-    """Wait HOVER_WAIT_S for the explanation once the model is loaded (the first request
-    loads it: a few seconds, at most LOAD_WAIT_S, once per server); TimeoutError after."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not ls.assistant.engine_ready() and not written.done() and \
-            loop.time() - started < LOAD_WAIT_S:
-        await asyncio.sleep(0.05)
+    """Wait up to HOVER_WAIT_S for the explanation where the model may write one that fast;
+    TimeoutError at once while it is still loading (the first request loads it: seconds)
+    or once an explanation took longer (10-20 s on a CPU): the hover then answers with what
+    is known; also while a command or another explanation keeps the model busy. Waiting
+    for the load made the first hover of a session take 3.6 s, and every cold one 0.8 s."""
+    queued = any(f is not written and not f.done() for _, f in ls.background.values())
+    if not ls.assistant.engine_ready() or ls.explain_s > HOVER_WAIT_S or ls.cancels or \
+            queued:
+        raise asyncio.TimeoutError
     await asyncio.wait_for(asyncio.shield(written), HOVER_WAIT_S)
 
 
@@ -603,7 +605,10 @@ def explain_later(ls: VibeServer, target: Target,
     def explain() -> None:
         try:
             if not cancel.is_set():
+                started = time.monotonic()
                 ls.assistant.explain(target, sel, None, cancel, adapter)
+                if not cancel.is_set():
+                    ls.explain_s = time.monotonic() - started
         except Exception:  # a background hover must never take the server down
             log.exception("the background explanation failed")
 
