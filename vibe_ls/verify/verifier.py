@@ -638,9 +638,9 @@ class Verifier:
                                      growth.sorts(self._code_of(best.implementation)))
         ignored = ""
         if ref is not None and ref.ran and not status:
-            ignored = ("the brute-force reference" if references < 2 else
-                       f"{references} brute-force references") + \
-                " failed your examples (not counted)"
+            failed = sum(r.ran and not all(r.doc) for r in refs)
+            ignored = ("the brute-force reference" if failed < 2 else
+                       f"{failed} brute-force references") + " failed your examples (not counted)"
         self.in_place = ref is not None and ref.ran and ref.mutates
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
