@@ -96,11 +96,19 @@ def _fill(text: str, language: str, todo: triggers.Todo, scope: triggers.Scope,
         body = _calls_through(body, {own.name if own else scope.name: scope.name}, receiver)
     placed = [edits.resolve_marker(todo), *edits.body_edits(text, scope, todo, body,
                                                               answer.note)]
-    if receiver:
-        placed += _module_helper_edits(text, language, scope, helpers)
-    else:
-        placed += _helper_edits(text, language, scope, helpers, todo)
+    placed += _helpers_for(text, language, scope, helpers, todo, receiver)
     return Placed(placed, "filled", scope.name)
+
+
+def _helpers_for(text: str, language: str, scope: triggers.Scope, helpers: str,
+                 todo: triggers.Todo, receiver: str | None) -> list[TextEdit]:
+    """Where the answer's helpers go: above the class when plain functions answer a method
+    (`receiver`), else beside the function."""
+    if receiver:
+        above = _module_helper_edits(text, language, scope, helpers)
+        if above is not None:
+            return above
+    return _helper_edits(text, language, scope, helpers, todo)
 
 
 def _first_parameter(definition: str) -> str | None:
@@ -163,14 +171,15 @@ def _calls_through(body: str, names: dict[str, str], receiver: str) -> str:
 
 
 def _module_helper_edits(text: str, language: str, scope: triggers.Scope,
-                         helpers: str) -> list[TextEdit]:
+                         helpers: str) -> list[TextEdit] | None:
     """The answer's helpers at the top level, above the class `scope` is in (and what
-    leads it: decorators, comments); one the file already defines there is not added."""
+    leads it: decorators, comments); one the file already defines there is not added. None
+    where that class is not found."""
     outer = next((s for s in triggers.definitions(text, language)
                   if not s.owners and s.name == scope.owners[0]
                   and s.range[0] <= scope.range[0] and scope.range[1] <= s.range[1]), None)
     if outer is None:
-        return []
+        return None
     known = {_key(s, language) for s in triggers.definitions(text, language) if not s.owners}
     kept = [s.text for s in triggers.definitions(helpers, language)
             if not s.owners and _key(s, language) not in known]
@@ -215,10 +224,7 @@ def _replace(text: str, language: str, todo: triggers.Todo, scope: triggers.Scop
     else:
         placed.append(TextEdit((first, 0), end, edits.block(note, "", indent) + new
                                if note else new))
-    if receiver:
-        placed += _module_helper_edits(text, language, scope, helpers)
-    else:
-        placed += _helper_edits(text, language, scope, helpers, todo)
+    placed += _helpers_for(text, language, scope, helpers, todo, receiver)
     return Placed(placed, "replaced", scope.name)
 
 
