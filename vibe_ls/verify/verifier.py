@@ -519,95 +519,114 @@ class Verifier:
         """Verify the candidates written so far (`initial[0]`, the greedy answer, is never
         None); write a reference and more candidates while they fall short."""
         start = time.monotonic()
+        search = _Search(signature)
+        written = self._begin(initial, search)
+        search.calls = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
+        self._phase(f"checking {_which(1, len(initial) + len(written), self.max_candidates)}"
+                    f" on {search.calls} inputs")
+        self._add(search.pool, [*initial, *written])
+        if search.ref is not None:
+            self.score(search.ref, reference=True)
+        self._rescore(search)
+        while not self._settled(search.pool, search.asked > 0 and not self._counts(search.ref)) \
+                and not self._cancelled() and time.monotonic() - start < self.budget_s:
+            if not self._round(search):
+                break
+        if time.monotonic() - start < self.budget_s:
+            self._repair(search.pool, search.ref)
+        best, status, difference = self._choose(search)
+        return self._outcome(search, best, status, difference, claim_for)
+
+    def _begin(self, initial: list[object | None], search: _Search) -> list[object | None]:
+        """Ready the inputs to compare on; without two user examples, the model's asserts
+        and a reference first (with the first samples, when batched). The samples written."""
         first_source = self.source_for(initial[0])
         sample = self._sample(first_source)
-        ref, written = None, []
-        references = 0  # written so far (asked for)
-        refs: list[Candidate] = []  # every reference written
         # Without the user's examples, the reference is the main check, and it comes from the
         # same model: on the English seed TODO both returned the distance instead of the sum
         # and agreed. The model's own asserts (it often recalls a known problem's example)
         # are a second, partly independent check; with nothing to grow inputs from, they
         # also give the sample.
-        if sample is None or len(self.doc_cases) < 2:
-            if self.batch > 1 and len(self.doc_cases) < 2:
-                # Nothing can settle before the reference: the asserts are written with it
-                # and the first samples, in one batch (a short extra row costs far less than
-                # a call of its own).
-                more = max(min(self.max_candidates - len(initial), self.batch - 1), 0)
-                first, last = len(initial) + 1, len(initial) + more
-                self._phase(", ".join(filter(None, [
-                    "writing checks", "a reference",
-                    f"candidate {_which(first, last, self.max_candidates)}" if more else ""])))
-                samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
-                batch = _FirstBatch(self, initial, first_source, sample)
-                written, written_reference, text = self.write(
-                    samplings, ReferenceRequest(signature), self._checks_request(signature),
-                    batch.heard)
-                references = 1
-                if not batch.prepared:
-                    self._take_checks(text)
-                    sample = self._prepare(first_source, sample)
-                if written_reference is not None:
-                    ref = Candidate(written_reference, order=10_000)  # last on every tie
-                    refs.append(ref)
-            else:
-                self.write_checks(signature)
-                sample = self._prepare(first_source, sample)
-        else:
+        if sample is not None and len(self.doc_cases) >= 2:
             self._probe_from(first_source, sample)
-        calls = len(self.doc_cases) + len(self.model_cases) + len(self.probes)
-        pool: list[Candidate] = []
-        self._phase(f"checking {_which(1, len(initial) + len(written), self.max_candidates)}"
-                    f" on {calls} inputs")
-        self._add(pool, [*initial, *written])
-        if ref is not None:
-            self.score(ref, reference=True)
-        self._match(pool, ref)
-        self._agreement(pool)
-        self._count(pool, ref)
-        while not self._settled(pool, references > 0 and not self._counts(ref)) and \
-                not self._cancelled() and \
-                time.monotonic() - start < self.budget_s:
-            with_reference = calls > 0 and references < REFERENCES and (
-                not self._counts(ref) or self._disputed(pool, ref))
-            more = self._next_round(pool, with_reference)
-            if not more and not with_reference:
-                break
-            first, last = len(pool) + 1, len(pool) + more
-            which = _which(first, last, self.max_candidates)
-            self._phase(" and ".join(filter(None, [
-                ("writing another reference" if references else "writing a reference")
-                if with_reference else "",
-                f"writing candidate {which}" if more else ""])))
-            samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
-            request = None
-            if with_reference:
-                request = ReferenceRequest(signature) if not references else ReferenceRequest(
-                    signature, replace(SAMPLING, seed=references), self._failed_example(ref))
-                references += 1
-            written, written_reference, _ = self.write(
-                samplings, request, None,
-                _ExamplesBatch(self, with_reference, ref, pool).heard
-                if len(self.doc_cases) >= 2 else None)
-            if self._cancelled():
-                break
-            if more:
-                self._phase(f"checking {which} on {calls} inputs")
-            self._add(pool, written)
-            if written_reference is not None:
-                retried = Candidate(written_reference, order=10_000)  # last on every tie
-                self.score(retried, reference=True)
-                refs.append(retried)
-                if self._better_reference(retried, ref, pool):
-                    ref = retried
-            self._match(pool, ref)
-            self._agreement(pool)
-            self._count(pool, ref)
-        if time.monotonic() - start < self.budget_s:
-            self._repair(pool, ref)
-        written = [c for c in pool if c.implementation is not None]
-        ranked = sorted(written, key=Candidate.key)
+            return []
+        if self.batch == 1 or len(self.doc_cases) >= 2:
+            self.write_checks(search.signature)
+            self._prepare(first_source, sample)
+            return []
+        # Nothing can settle before the reference: the asserts are written with it and the
+        # first samples, in one batch (a short extra row costs far less than a call of its
+        # own).
+        more = max(min(self.max_candidates - len(initial), self.batch - 1), 0)
+        first, last = len(initial) + 1, len(initial) + more
+        self._phase(", ".join(filter(None, [
+            "writing checks", "a reference",
+            f"candidate {_which(first, last, self.max_candidates)}" if more else ""])))
+        samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
+        batch = _FirstBatch(self, initial, first_source, sample)
+        written, written_reference, text = self.write(
+            samplings, ReferenceRequest(search.signature),
+            self._checks_request(search.signature), batch.heard)
+        search.asked = 1
+        if not batch.prepared:
+            self._take_checks(text)
+            self._prepare(first_source, sample)
+        if written_reference is not None:
+            search.ref = Candidate(written_reference, order=10_000)  # last on every tie
+            search.refs.append(search.ref)
+        return written
+
+    def _rescore(self, search: _Search) -> None:
+        self._match(search.pool, search.ref)
+        self._agreement(search.pool)
+        self._count(search.pool, search.ref)
+
+    def _round(self, search: _Search) -> bool:
+        """Write more samples, and a reference while none counts (or three candidates alike
+        dispute it), and check them; False when there is nothing more to write."""
+        pool, ref = search.pool, search.ref
+        with_reference = search.calls > 0 and search.asked < REFERENCES and (
+            not self._counts(ref) or self._disputed(pool, ref))
+        more = self._next_round(pool, with_reference)
+        if not more and not with_reference:
+            return False
+        first, last = len(pool) + 1, len(pool) + more
+        which = _which(first, last, self.max_candidates)
+        self._phase(" and ".join(filter(None, [
+            ("writing another reference" if search.asked else "writing a reference")
+            if with_reference else "",
+            f"writing candidate {which}" if more else ""])))
+        samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
+        request = None
+        if with_reference:
+            request = ReferenceRequest(search.signature) if not search.asked else \
+                ReferenceRequest(search.signature, replace(SAMPLING, seed=search.asked),
+                                 self._failed_example(ref))
+            search.asked += 1
+        written, written_reference, _ = self.write(
+            samplings, request, None, _ExamplesBatch(self, with_reference, ref, pool).heard
+            if len(self.doc_cases) >= 2 else None)
+        if self._cancelled():
+            return False
+        if more:
+            self._phase(f"checking {which} on {search.calls} inputs")
+        self._add(pool, written)
+        if written_reference is not None:
+            retried = Candidate(written_reference, order=10_000)  # last on every tie
+            self.score(retried, reference=True)
+            search.refs.append(retried)
+            if self._better_reference(retried, ref, pool):
+                search.ref = retried
+        self._rescore(search)
+        return True
+
+    def _choose(self, search: _Search) -> tuple[Candidate, str, str]:
+        """The best candidate (or the reference itself), how it stands with the reference
+        ("agrees", "disagrees", "chosen", ""), and where they differ; a tie on the checks is
+        broken by the slower measured growth losing."""
+        ref = search.ref
+        ranked = sorted((c for c in search.pool if c.implementation is not None),
+                        key=Candidate.key)
         for c in [*ranked, *([ref] if ref else [])]:
             log.info("candidate %s: doc %s, model %s, agree %d, reference %s, hangs %r, "
                      "outputs %s", "reference" if c is ref else c.order + 1, c.doc, c.checked,
@@ -621,15 +640,20 @@ class Verifier:
                 status = "chosen"
         top = [c for c in ranked if c is ranked[0] or (
             c.key()[:4] == ranked[0].key()[:4] and c.outputs != ranked[0].outputs)]
-        if len(top) > 1 and not self._cancelled():  # a tie on checks: the slower growth loses
+        if len(top) > 1 and not self._cancelled():
             for candidate in top[:3]:
                 candidate.timing = self.measure(candidate.implementation)
                 candidate.exponent = candidate.timing.exponent if candidate.timing else None
             top.sort(key=Candidate.key)
-        best = top[0]
+        return top[0], status, difference
+
+    def _outcome(self, search: _Search, best: Candidate, status: str, difference: str,
+                 claim_for: Callable[[object], Complexity]) -> Outcome:
+        """What was shown for `best`, its complexity judged, in words for the message."""
+        ref = search.ref
         # Another counted reference that the chosen one outvoted, and `best` disagrees with.
-        dissent = next((r for r in refs if r is not ref and r is not best and self._counts(r)
-                        and not self._returns_as(best, r)), None)
+        dissent = next((r for r in search.refs if r is not ref and r is not best
+                        and self._counts(r) and not self._returns_as(best, r)), None)
         judgement = None
         if not self._cancelled():
             claim = claim_for(best.implementation)
@@ -638,13 +662,13 @@ class Verifier:
                                      growth.sorts(self._code_of(best.implementation)))
         ignored = ""
         if ref is not None and ref.ran and not status:
-            failed = sum(r.ran and not all(r.doc) for r in refs)
+            failed = sum(r.ran and not all(r.doc) for r in search.refs)
             ignored = ("the brute-force reference" if failed < 2 else
                        f"{failed} brute-force references") + " failed your examples (not counted)"
         self.in_place = ref is not None and ref.ran and ref.mutates
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
-                          len(pool), status, calls, difference,
+                          len(search.pool), status, search.calls, difference,
                           self._difference(best, dissent) if dissent else "")
         outcome.summary = self._summary(best, outcome, ignored)
         return outcome
@@ -754,6 +778,18 @@ class Verifier:
         if sample is None:
             return None
         return self.runs.measure(source, self.function, sample)
+
+
+@dataclass
+class _Search:
+    """What one `Verifier.run` has found so far."""
+
+    signature: str  # the function's, for the references
+    pool: list[Candidate] = field(default_factory=list)  # the candidates, in written order
+    ref: Candidate | None = None  # the reference the checks go by
+    refs: list[Candidate] = field(default_factory=list)  # every reference written
+    asked: int = 0  # references asked for (one may have written no function)
+    calls: int = 0  # inputs every candidate runs on
 
 
 class _FirstBatch:
