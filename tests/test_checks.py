@@ -230,6 +230,10 @@ def test_candidates_that_never_run_are_a_warning_that_says_why() -> None:
         "; WARNING: no check could run any of 3 candidates (raised AttributeError")
 
 
+# The sort written other ways: different programs that return the same.
+DIFFERENT = ("nums = sorted(list(nums))", "nums = list(sorted(nums))")
+
+
 def test_passing_the_examples_while_the_reference_disagrees_is_not_verified() -> None:
     """A candidate that only looks at the first four numbers passes all three docstring
     examples (none is longer) but not the longer drawn inputs, where the reference disagrees:
@@ -252,13 +256,22 @@ def test_passing_the_examples_while_the_reference_disagrees_is_not_verified() ->
                                       "references failed your examples (not counted)"), \
         outcome.summary
     # where no reference counts, three candidates returning the same on every drawn input do
-    alike = [_candidate(RIGHT.replace("nums = sorted(nums)", f"nums = sorted(nums){pad}"))
-             for pad in (" ", "  ")]
+    alike = [_candidate(RIGHT.replace("nums = sorted(nums)", other)) for other in DIFFERENT]
     outcome = _verifier(alike, "", right, reference=off, max_candidates=3).run(
         [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.summary.startswith("; verified: 3/3 docstring examples, 2 brute-force "
                                       "references failed your examples (not counted), 3 of 3 "
                                       "candidates return the same"), outcome.summary
+    # the same program sampled three times (layout and comments aside) backs nothing up: the
+    # 1.5B's three identical `high_five` samples, sharing a bug, were verified so
+    same = [_candidate(RIGHT.replace("nums = sorted(nums)", f"nums = sorted(nums){pad}"))
+            for pad in ("  # sort", "\n")]
+    outcome = _verifier(same, "", right, reference=off, max_candidates=3).run(
+        [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, 2 brute-force "
+                                      "references failed your examples (not counted), 3 of 3 "
+                                      "candidates return the same (one program, sampled again)"), \
+        outcome.summary
 
 
 def test_a_reference_that_fails_the_examples_is_written_again_told_which() -> None:
@@ -292,8 +305,7 @@ def test_a_reference_disputed_by_three_candidates_alike_gets_a_second_opinion() 
     first differed. Where the second shares the first one's bug, nothing is verified."""
     short = _candidate(BRUTE.replace("combinations(nums, 3)", "combinations(nums[:4], 3)"))
     right = _candidate(RIGHT)
-    alike = [_candidate(RIGHT.replace("nums = sorted(nums)", f"nums = sorted(nums){pad}"))
-             for pad in (" ", "  ")]
+    alike = [_candidate(RIGHT.replace("nums = sorted(nums)", other)) for other in DIFFERENT]
     verifier = _verifier(alike, "", right, reference=[short, _candidate(BRUTE)],
                          max_candidates=3)
     outcome = verifier.run([right], "def three_sum_closest(nums, target):",
@@ -461,10 +473,12 @@ def test_a_sample_passing_the_users_examples_stops_its_batch_once_the_reference_
     # Passing the examples, it still waits for the reference, which here ends last.
     heard = _ExamplesBatch(verifier, with_reference=True)
     assert not heard.heard("candidate", right) and not heard.heard("reference", None)
-    # with no reference, only AGREEING candidates returning the same settle it
-    for _ in range(2):
-        settled = heard.heard("candidate", _candidate(RIGHT))
-    assert settled
+    # with no reference, only AGREEING different programs returning the same settle it (the
+    # same program sampled again does not)
+    assert not heard.heard("candidate", _candidate(RIGHT))
+    settled = [heard.heard("candidate", _candidate(RIGHT.replace("nums = sorted(nums)", other)))
+               for other in DIFFERENT]
+    assert settled == [False, True]
     assert not _ExamplesBatch(verifier, False).heard("candidate", _candidate(WRONG))
 
 

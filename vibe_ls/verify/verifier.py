@@ -81,6 +81,8 @@ class Candidate:
     checked: list[bool] = field(default_factory=list)  # per model-written check that counts
     outputs: tuple[str, ...] = ()  # what it returned for every call (examples and probes)
     agree: int = 1  # candidates (itself included) that returned the same for every call
+    programs: int = 1  # how many different programs are among those (samples often repeat)
+    program: str = ""  # its code, normalized (Python: the syntax tree), to tell repeats apart
     matches_reference: bool = False  # returned what the reference did wherever it returned
     hangs: str = ""  # an edge call (smallest inputs) it never returned from, if any
     exponent: float | None = None  # measured only to break ties
@@ -327,15 +329,18 @@ class Verifier:
                                  [ok for ok, _ in results[len(self.doc_cases):len(cases)]],
                                  tuple(shown for _, shown in results[:called]), hangs)
         candidate.doc, candidate.model, candidate.outputs, candidate.hangs = self._scores[key]
+        candidate.program = _normalized(source, self.function, runs.language)
 
     @staticmethod
     def _agreement(pool: list[Candidate]) -> None:
         """Candidates that return the same for every call back each other up. Samples of
         one prompt can share a bug (measured on the seed task), so this ranks below agreeing
-        with the reference, which was written from a different prompt."""
+        with the reference, which was written from a different prompt; and the same program
+        sampled again backs nothing up (`programs`)."""
         for candidate in pool:
-            candidate.agree = sum(other.outputs == candidate.outputs for other in pool
-                                  if other.ran) if candidate.ran else 0
+            alike = [o for o in pool if o.ran and o.outputs == candidate.outputs]
+            candidate.agree = len(alike) if candidate.ran else 0
+            candidate.programs = len({o.program for o in alike}) if candidate.ran else 0
 
     @staticmethod
     def _returns_as(candidate: Candidate, reference: Candidate) -> bool:
@@ -361,8 +366,7 @@ class Verifier:
         while AGREEING of those return the same: worth a second opinion."""
         passing = self._passing(pool)
         return reference is not None and self._counts(reference) and not any(
-            self._returns_as(c, reference) for c in passing) and any(
-            sum(o.outputs == c.outputs for o in passing) >= AGREEING for c in passing)
+            self._returns_as(c, reference) for c in passing) and _alike(passing) >= AGREEING
 
     def _reference_wins(self, reference: Candidate, best: Candidate) -> bool:
         """No candidate agrees with the reference: insert the reference itself when it passes
@@ -459,7 +463,7 @@ class Verifier:
         of 1, a list with no even value, a tie), which the drawn inputs do."""
         return any(c.ran and not c.hangs and all(c.doc) and (
             c.matches_reference or (no_reference and not c.mutates and (
-                (self.decisive and c.agree >= AGREEING)
+                (self.decisive and c.programs >= AGREEING)
                 or (c.checked and all(c.checked))))) for c in pool)
 
     def _verified(self, best: Candidate, outcome: Outcome) -> bool:
@@ -473,9 +477,9 @@ class Verifier:
             # Two references differ: the one agreeing is believed only with AGREEING
             # candidates behind it.
             return (self.decisive or self._most(best.checked)) and (
-                not outcome.dissent or best.agree >= AGREEING)
+                not outcome.dissent or best.programs >= AGREEING)
         return outcome.reference == "" and self.decisive and bool(self.probes) and \
-            best.agree >= AGREEING
+            best.programs >= AGREEING
 
     def _prepare(self, first_source: str, sample: str | None) -> str | None:
         """With the model's asserts in: keep those whose values fit the parameters, and
@@ -731,7 +735,10 @@ class Verifier:
                          + (f"; the best differed at {outcome.difference})"
                             if outcome.difference else ")"))
         if best.agree >= 2:
-            parts.append(f"{best.agree} of {outcome.tries} candidates return the same")
+            programs = "one program, sampled again" if best.programs == 1 else \
+                f"{best.programs} different programs"
+            parts.append(f"{best.agree} of {outcome.tries} candidates return the same"
+                         + (f" ({programs})" if best.programs < best.agree else ""))
         if self.counted:
             left_out = len(self.model_cases) - len(self.counted)
             parts.append(f"{sum(best.checked)}/{len(self.counted)} model-written checks"
@@ -868,9 +875,8 @@ class _ExamplesBatch:
         if self.waiting or v._cancelled() or not self.passing:
             return False
         if not v._counts(self.reference):
-            settled = v.decisive and any(
-                not c.mutates and sum(o.outputs == c.outputs for o in self.passing) >= AGREEING
-                for c in self.passing)
+            settled = v.decisive and _alike([c for c in self.passing if not c.mutates]) >= \
+                AGREEING
         else:
             v._match(self.passing, self.reference)
             settled = any(c.matches_reference for c in self.passing)
@@ -878,6 +884,30 @@ class _ExamplesBatch:
             v._phase("settled: a candidate passes every example"
                      + (" and agrees with the reference" if self.reference else ""))
         return settled
+
+
+def _alike(candidates: list[Candidate]) -> int:
+    """The most different programs among `candidates` that return the same for every call."""
+    groups: dict[tuple[str, ...], set[str]] = {}
+    for c in candidates:
+        groups.setdefault(c.outputs, set()).add(c.program)
+    return max((len(programs) for programs in groups.values()), default=0)
+
+
+def _normalized(source: str, function: str, language: str) -> str:
+    """`function`'s code with layout, comments and docstrings made irrelevant: its Python
+    syntax tree; other languages' whole file, whitespace collapsed."""
+    if language == "python":
+        found = checks.find_function(source, function)
+        if found is not None:
+            for node in ast.walk(found):
+                body = getattr(node, "body", None)
+                if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                        isinstance(getattr(body[0], "value", None), ast.Constant) and \
+                        isinstance(body[0].value.value, str) and len(body) > 1:
+                    node.body = body[1:]  # a docstring
+            return ast.dump(found)
+    return " ".join(source.split())
 
 
 def _said(shown: str) -> str:
