@@ -42,3 +42,18 @@ def test_inputs_from_the_type_hints_alone_or_from_examples_alone() -> None:
     assert words and all(set(_values(c)[1]) == {"s", "n"} for c in words)
     assert all(set(_values(c)[1]["s"]) <= set("abc") for c in words)
     assert inputs.draw(None, "f", []) == []
+
+
+def test_rows_of_one_width_stay_that_width_and_square_grids_square() -> None:
+    """`items[i] = [id, score]`: the 1.5B's `high_five` candidates raised on 22 of 26 drawn
+    inputs, whose rows had 1 to 4 numbers, so three candidates agreeing showed little. Rows
+    of pairs are drawn as pairs, several ids in any order; n x n examples give n x n grids."""
+    pairs = inputs.draw(None, "f", ["f([[1, 91], [1, 92], [2, 93], [2, 97]])",
+                                    "f(items=[[1, 100], [7, 100]])"])
+    rows = [_values(c)[0][0] if _values(c)[0] else _values(c)[1]["items"] for c in pairs]
+    assert len(rows) >= 16 and all(len(row) == 2 for items in rows for row in items)
+    assert any(len({i for i, _ in items}) > 1 for items in rows)
+    grids = inputs.draw(None, "f", ["f([[9, 9, 8, 1], [5, 6, 2, 6], [8, 2, 6, 4], [6, 2, 2, 2]])",
+                                    "f([[1, 1, 1], [1, 2, 1], [1, 1, 1]])"])
+    assert grids and all(len(g) == len(row) for g in (_values(c)[0][0] for c in grids)
+                         for row in g)

@@ -224,11 +224,20 @@ def __vibe_ls_draw(spec):
             if not elements:
                 return st.just(kind())
             first = [x for x in elements if isinstance(x, list)]
-            if len(first) == len(elements) and all(
+            widths = {len(row) for row in first}
+            if len(first) == len(elements) and len(widths) == 1 and not all(
+                    len(v) == len(v[0]) for v in values):
+                # rows of one width (pairs, triples: `[id, score]`) keep it, columns typed
+                # apart (an id is drawn like the ids, a score like the scores)
+                width = widths.pop()
+                columns = [like([row[i] for row in first], True) for i in range(width)]
+                made = st.lists(st.tuples(*columns).map(list), min_size=low, max_size=8)
+            elif len(first) == len(elements) and all(
                     len(v) > 1 and len({len(row) for row in v}) == 1 for v in values):
                 cell = like([x for row in elements for x in row] or [0], True)
+                square = all(len(v) == len(v[0]) for v in values)  # an n x n grid
                 made = st.integers(max(low, 1), 4).flatmap(
-                    lambda rows: st.integers(1, 4).flatmap(
+                    lambda rows: (st.just(rows) if square else st.integers(1, 4)).flatmap(
                         lambda cols: st.lists(st.lists(cell, min_size=cols, max_size=cols),
                                               min_size=rows, max_size=rows)))
             else:
