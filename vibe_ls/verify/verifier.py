@@ -7,8 +7,8 @@
    it raises, and whether it changes its arguments. The examples alone do not make an insert
    `verified`: it must also agree with the reference on the drawn inputs (the edge of the
    task — a modulus of 1, a list with no even value, a tie — is where a candidate that
-   passes the examples still goes wrong), or, where no reference counts, AGREEING
-   candidates must return the same on all of them.
+   passes the examples still goes wrong). Candidates agreeing among themselves rank and
+   settle, but never verify: samples of one prompt share bugs.
    Two solutions written from different prompts (one told to brute-force) rarely share a bug,
    so agreement with the reference is strong evidence; asked for expected values directly, a
    small model mostly gets them wrong (it was measured: 1 of 5 right on the seed task). When
@@ -50,9 +50,9 @@ TextRequest = tuple[list[dict[str, str]], str, int]  # messages, answer start, n
 Settle = Callable[[str, object], bool]
 NO_ANSWER = ("raised ", "did not ", "crashed")  # what a run shows where it returned nothing
 MAX_REPAIRS = 2  # rounds of fixing what the compiler reported (see Verifier._repair)
-# Where no reference counts (none could be had, or it failed the user's examples), this many
-# candidates passing the examples and returning the same for every drawn input make an insert
-# `verified`; fewer leave it `unconfirmed` however many examples pass.
+# Different programs passing the examples and returning the same for every drawn input: this
+# many end the sampling where no reference counts, dispute a reference none agrees with, and
+# back a reference that another one contradicts. They never verify on their own.
 AGREEING = 3
 # References written at most: where the first does not count (it failed the user's examples,
 # or wrote no function that runs), one more is sampled, told which example it got wrong. In
@@ -467,19 +467,19 @@ class Verifier:
                 or (c.checked and all(c.checked))))) for c in pool)
 
     def _verified(self, best: Candidate, outcome: Outcome) -> bool:
-        """What `verified` promises: the user's examples pass (checked by the caller) and an
-        independent check agrees on the drawn inputs — the brute-force reference, counted,
-        on every one; or, only where no reference counts, AGREEING candidates returning the
-        same for every input. The examples alone never suffice: in `bench --quality`, 4 of 14
-        inserts verified on two or three examples alone failed hidden tests (the 1.5B's
-        `high_five` and `missing_ranges`), and none of those a reference agreed with."""
-        if outcome.reference == "agrees":
-            # Two references differ: the one agreeing is believed only with AGREEING
-            # candidates behind it.
-            return (self.decisive or self._most(best.checked)) and (
-                not outcome.dissent or best.programs >= AGREEING)
-        return outcome.reference == "" and self.decisive and bool(self.probes) and \
-            best.programs >= AGREEING
+        """What `verified` promises: the user's examples pass (checked by the caller) and the
+        brute-force reference, written from another prompt and counted, agrees on every
+        drawn input. The examples alone never suffice: in `bench --quality`, 4 of 14 inserts
+        verified on two or three examples alone failed hidden tests (the 1.5B's `high_five`
+        and `missing_ranges`), and none of those a reference agreed with. Nor do candidates
+        agreeing among themselves: samples of one prompt share a bug — three different
+        programs for the 1.5B's `high_five` all left the result unsorted."""
+        if outcome.reference != "agrees":
+            return False
+        # Two references differ: the one agreeing is believed only with AGREEING different
+        # programs behind it.
+        return (self.decisive or self._most(best.checked)) and (
+            not outcome.dissent or best.programs >= AGREEING)
 
     def _prepare(self, first_source: str, sample: str | None) -> str | None:
         """With the model's asserts in: keep those whose values fit the parameters, and
@@ -532,7 +532,7 @@ class Verifier:
         if search.ref is not None:
             self.score(search.ref, reference=True)
         self._rescore(search)
-        while not self._settled(search.pool, search.asked > 0 and not self._counts(search.ref)) \
+        while not self._settled(search.pool, self._no_reference(search)) \
                 and not self._cancelled() and time.monotonic() - start < self.budget_s:
             if not self._round(search):
                 break
@@ -580,6 +580,11 @@ class Verifier:
             search.refs.append(search.ref)
         return written
 
+    def _no_reference(self, search: _Search) -> bool:
+        """No reference counts, and none more will be asked for."""
+        return search.asked > 0 and not self._counts(search.ref) and (
+            search.calls == 0 or search.asked >= REFERENCES)
+
     def _rescore(self, search: _Search) -> None:
         self._match(search.pool, search.ref)
         self._agreement(search.pool)
@@ -608,7 +613,9 @@ class Verifier:
                                  self._failed_example(ref))
             search.asked += 1
         written, written_reference, _ = self.write(
-            samplings, request, None, _ExamplesBatch(self, with_reference, ref, pool).heard
+            samplings, request, None,
+            _ExamplesBatch(self, with_reference, ref, pool,
+                           last=search.asked >= REFERENCES).heard
             if len(self.doc_cases) >= 2 else None)
         if self._cancelled():
             return False
@@ -853,8 +860,10 @@ class _ExamplesBatch:
     tie-break; a batch lasts as long as its longest row."""
 
     def __init__(self, verifier: Verifier, with_reference: bool,
-                 reference: Candidate | None = None, pool: list[Candidate] = ()) -> None:
+                 reference: Candidate | None = None, pool: list[Candidate] = (),
+                 last: bool = True) -> None:
         self.verifier, self.waiting, self.reference = verifier, with_reference, reference
+        self.last = last  # no reference will be asked for after this batch's
         # candidates passing every example (and not hanging)
         self.passing = [c for c in pool if c.ran and all(c.doc) and not c.hangs]
 
@@ -874,15 +883,17 @@ class _ExamplesBatch:
                 self.passing.append(candidate)
         if self.waiting or v._cancelled() or not self.passing:
             return False
-        if not v._counts(self.reference):
-            settled = v.decisive and _alike([c for c in self.passing if not c.mutates]) >= \
-                AGREEING
+        counts = v._counts(self.reference)
+        if not counts:  # candidates alike end it only when no reference is still to come
+            settled = self.last and v.decisive and \
+                _alike([c for c in self.passing if not c.mutates]) >= AGREEING
         else:
             v._match(self.passing, self.reference)
             settled = any(c.matches_reference for c in self.passing)
         if settled:
             v._phase("settled: a candidate passes every example"
-                     + (" and agrees with the reference" if self.reference else ""))
+                     + (" and agrees with the reference" if counts else
+                        f" and {AGREEING} different programs return the same"))
         return settled
 
 
