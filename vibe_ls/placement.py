@@ -175,12 +175,12 @@ def _module_helper_edits(text: str, language: str, scope: triggers.Scope,
     """The answer's helpers at the top level, above the class `scope` is in (and what
     leads it: decorators, comments); one the file already defines there is not added. None
     where that class is not found."""
-    outer = next((s for s in triggers.definitions(text, language)
-                  if not s.owners and s.name == scope.owners[0]
+    top = [s for s in triggers.definitions(text, language) if not s.owners]
+    outer = next((s for s in top if s.name == scope.owners[0]
                   and s.range[0] <= scope.range[0] and scope.range[1] <= s.range[1]), None)
     if outer is None:
         return None
-    known = {_key(s, language) for s in triggers.definitions(text, language) if not s.owners}
+    known = {_key(s, language) for s in top}
     kept = [s.text for s in triggers.definitions(helpers, language)
             if not s.owners and _key(s, language) not in known]
     if not kept:

@@ -327,9 +327,10 @@ class Verifier:
                           if shown == checks.OUT_OF_TIME), "")
             self._scores[key] = ([ok for ok, _ in results[: len(self.doc_cases)]],
                                  [ok for ok, _ in results[len(self.doc_cases):len(cases)]],
-                                 tuple(shown for _, shown in results[:called]), hangs)
-        candidate.doc, candidate.model, candidate.outputs, candidate.hangs = self._scores[key]
-        candidate.program = _normalized(source, self.function, runs.language)
+                                 tuple(shown for _, shown in results[:called]), hangs,
+                                 _normalized(source, self.function, runs.language))
+        (candidate.doc, candidate.model, candidate.outputs, candidate.hangs,
+         candidate.program) = self._scores[key]
 
     @staticmethod
     def _agreement(pool: list[Candidate]) -> None:
