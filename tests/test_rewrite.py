@@ -6,6 +6,7 @@ on the tiny model taught to rewrite (tests/rewrites.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,11 @@ def test_an_equivalent_rewrite_that_is_no_faster_is_labelled():
     spelled_out = total.replace("s += x", "s = s + x")
     verdict = check(total, total, spelled_out)
     assert verdict.chosen is not None
-    assert "no faster than the original (≈ n^1." in verdict.shown, verdict.shown
+    # both loops are linear; the two fitted exponents differ by timing noise only, so the
+    # label is what is checked, not the digits (n^0.9 against n^1.0 on a busy 2-core runner)
+    assert re.search(r"no faster than the original \(≈ n\^\d\.\d (both|against n\^\d\.\d)",
+                     verdict.shown), verdict.shown
+    assert "faster at n=" not in verdict.shown, verdict.shown
 
 
 def test_the_users_code_given_back_is_not_a_rewrite():
