@@ -252,50 +252,58 @@ def test_passing_the_examples_while_the_reference_disagrees_is_not_verified() ->
     outcome = _verifier([], "", right, reference=off).run(
         [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     assert outcome.chosen is right and outcome.reference == ""
-    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, 2 brute-force "
-                                      "references failed your examples (not counted)"), \
+    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, 3 reference "
+                                      "versions failed your examples (not counted)"), \
         outcome.summary
     # where no reference counts, three different programs returning the same on every
     # drawn input are not enough either (the 1.5B's three `high_five` programs shared a bug)
     alike = [_candidate(RIGHT.replace("nums = sorted(nums)", other)) for other in DIFFERENT]
     outcome = _verifier(alike, "", right, reference=off, max_candidates=3).run(
         [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
-    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, 2 brute-force "
-                                      "references failed your examples (not counted), 3 of 3 "
+    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, 3 reference "
+                                      "versions failed your examples (not counted), 3 of 3 "
                                       "candidates return the same (best"), outcome.summary
     # and the message says when they are one program sampled again
     same = [_candidate(RIGHT.replace("nums = sorted(nums)", f"nums = sorted(nums){pad}"))
             for pad in ("  # sort", "\n")]
     outcome = _verifier(same, "", right, reference=off, max_candidates=3).run(
         [right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
-    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, 2 brute-force "
-                                      "references failed your examples (not counted), 3 of 3 "
+    assert outcome.summary.startswith("; unconfirmed: 3/3 docstring examples, 3 reference "
+                                      "versions failed your examples (not counted), 3 of 3 "
                                       "candidates return the same (one program, sampled again)"), \
         outcome.summary
 
 
 def test_a_reference_that_fails_the_examples_is_written_again_told_which() -> None:
-    """The greedy reference fails a user's example: a second one is sampled, its prompt names
-    the example and what the first returned; it passes them, agrees with the candidate on the
-    drawn inputs, and the insert is verified by it. A second that fails them too is not
-    counted either, and no third is asked for."""
+    """The greedy brute-force reference fails a user's example: a second one is written from
+    the literal prompt, which names the example and what the first returned; it passes them,
+    agrees with the candidate on the drawn inputs, and the insert is verified by it. Where
+    that one fails them too, a third brute force is sampled; where all three fail, none is
+    counted and no fourth is asked for."""
     off = _candidate(BRUTE.replace("abs(s - target)", "abs(s - target + 3)"))
     right = _candidate(RIGHT)
     verifier = _verifier([], "", right, reference=[off, _candidate(BRUTE)])
     outcome = verifier.run([right], "def three_sum_closest(nums, target):",
                            lambda c: c.complexity)
     first, second = verifier.references
-    assert first.sampling is None and first.failed == ""
-    assert second.sampling is not None and second.sampling.temperature > 0
+    assert first.sampling is None and first.failed == "" and not first.plain
+    assert second.sampling is None and second.plain
     assert second.failed.startswith("three_sum_closest(") and " should return " in \
         second.failed and "; it returned " in second.failed, second.failed
     assert outcome.chosen is right and outcome.reference == "agrees"
     assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with a "
-                                      "brute-force reference"), outcome.summary
-    never = _verifier([], "", right, reference=[off, off, _candidate(BRUTE)])
+                                      "plain reference version on "), outcome.summary
+    third = _verifier([], "", right, reference=[off, off, _candidate(BRUTE)])
+    outcome = third.run([right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
+    last = third.references[-1]
+    assert len(third.references) == 3 and not last.plain and last.sampling.temperature > 0
+    assert last.failed.startswith("three_sum_closest("), last.failed
+    assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with a "
+                                      "brute-force reference on "), outcome.summary
+    never = _verifier([], "", right, reference=[off, off, off, _candidate(BRUTE)])
     outcome = never.run([right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
-    assert len(never.references) == 2 and outcome.reference == ""
-    assert "2 brute-force references failed your examples" in outcome.summary
+    assert len(never.references) == 3 and outcome.reference == ""
+    assert "3 reference versions failed your examples (not counted)" in outcome.summary
 
 
 def test_a_reference_disputed_by_three_candidates_alike_gets_a_second_opinion() -> None:
@@ -312,13 +320,13 @@ def test_a_reference_disputed_by_three_candidates_alike_gets_a_second_opinion() 
                            lambda c: c.complexity)
     assert len(verifier.references) == 2 and verifier.references[1].failed == ""
     assert outcome.reference == "agrees" and outcome.summary.startswith(
-        "; verified: 3/3 docstring examples, agrees with a brute-force reference on "), \
+        "; verified: 3/3 docstring examples, agrees with a plain reference version on "), \
         outcome.summary
-    assert "another brute-force reference differed (three_sum_closest(" in outcome.summary
+    assert "another reference version differed (three_sum_closest(" in outcome.summary
     both = _verifier(alike, "", right, reference=[short, short], max_candidates=3)
     outcome = both.run([right], "def three_sum_closest(nums, target):", lambda c: c.complexity)
     # (no candidate agrees with the reference: it is inserted itself, as before)
-    assert len(both.references) == 2 and outcome.summary.startswith(
+    assert len(both.references) == 3 and outcome.summary.startswith(
         "; unconfirmed: 3/3 docstring examples, the reference version itself"), outcome.summary
 
 
@@ -599,7 +607,7 @@ def test_a_reference_failing_yes_no_examples_is_not_counted_and_written_again() 
     assert [r.failed for r in verifier.references] == [
         "", "is_power_of_four(n = 1) should return True; it returned False"]
     assert outcome.summary.startswith("; verified: 3/3 docstring examples, agrees with a "
-                                      "brute-force reference"), outcome.summary
+                                      "plain reference version"), outcome.summary
 
 
 # -- inputs drawn by Hypothesis: the edge of the task -------------------------------------

@@ -267,7 +267,8 @@ class Assistant:
         requests = [self._request(attempt.messages, sampling=s, code=True) for s in samplings]
         if reference is not None:
             messages = prompts.reference(attempt.task, reference.signature,
-                                         self.settings.system_prompt, reference.failed)
+                                         self.settings.system_prompt, reference.failed,
+                                         reference.plain)
             requests.append(self._request(messages, "```python\n", max_new_tokens=400,
                                           sampling=reference.sampling, stop=("\n```",)))
         if text is not None:

@@ -137,16 +137,19 @@ def fix_build(messages: list[dict[str, str]], language: str, code: str,
 
 
 def reference(task: str, signature: str, system_prompt: str = "",
-              failed: str = "") -> list[dict[str, str]]:
-    """Ask for a slow, obviously correct version of a function, to test fast ones against;
-    `failed` says which example an earlier version got wrong."""
+              failed: str = "", plain: bool = False) -> list[dict[str, str]]:
+    """Ask for a slow, obviously correct version of a function, to test fast ones against:
+    by brute force, or `plain` (the task's definitions followed literally); `failed` says
+    which example an earlier version got wrong."""
     again = (f"An earlier version got an example wrong: {failed}. Read the task again. "
              if failed else "")
+    how = ("Write a simple, obviously correct reference version of this function, to test a "
+           "fast one against. Follow the task's definitions literally; it may be slow. "
+           if plain else
+           "Write a slow but obviously correct reference version of this function, to test a "
+           "fast one against. Use plain brute force: try every possible choice (nested loops "
+           "or itertools), with no clever algorithm. ")
     user = (f"Task: {readable(task.strip())}\n```python\n{signature.strip()}\n```\n"
-            f"{again}"
-            "Write a slow but obviously correct reference version of this function, to test a "
-            "fast one against. Use plain brute force: try every possible choice (nested loops "
-            "or itertools), with no clever algorithm. Keep the same name and signature. Only "
-            "the code.")
+            f"{again}{how}Keep the same name and signature. Only the code.")
     return messages(system_prompt, user)
 

@@ -54,14 +54,21 @@ MAX_REPAIRS = 2  # rounds of fixing what the compiler reported (see Verifier._re
 # many end the sampling where no reference counts, dispute a reference none agrees with, and
 # back a reference that another one contradicts. They never verify on their own.
 AGREEING = 3
-# References written at most: where the first does not count (it failed the user's examples,
-# or wrote no function that runs), one more is sampled, told which example it got wrong. In
-# `bench --quality` the greedy reference failed the user's examples for 6 of the 1.5B's 12
-# inserts that passed them, which then had only candidates agreeing to be verified by. Where
-# it counts but no candidate passing the examples agrees with it, a second is a second
-# opinion: the 0.5B's reference for `is_power_of_four` returned False for 1, against three
-# candidates alike that were right.
-REFERENCES = 2
+# References written at most: while none counts (it failed the user's examples, or wrote no
+# function that runs), another is asked for, told which example the last got wrong. In
+# `bench --quality` the greedy brute-force reference failed the user's examples for 6 of the
+# 1.5B's 12 inserts that passed them, which then had nothing to be verified by. Where it
+# counts but no candidate passing the examples agrees with it, the next is a second opinion:
+# the 0.5B's reference for `is_power_of_four` returned False for 1, against three candidates
+# alike that were right.
+REFERENCES = 3
+# How each is asked for: brute force first (the furthest from the candidates' prompt), then
+# the task's definitions followed literally, then brute force sampled. Told to brute-force a
+# task with nothing to search (`count_segments`), a small model invents a search and gets it
+# wrong; told to follow the definitions, it is right. Over the 20 quality problems, the
+# references passing the hidden tests among greedy brute force then greedy literal: 6 (0.5B)
+# and 13 (1.5B), against 4 and 10 for brute force twice (greedy, then sampled).
+STYLES = ((False, None), (True, None), (False, SAMPLING))  # (plain, sampling: None greedy)
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,15 @@ class ReferenceRequest:
     """A brute-force reference to write along with a batch of candidates."""
 
     signature: str
-    sampling: Sampling | None = None  # None: greedy (the first)
+    sampling: Sampling | None = None  # None: greedy
     failed: str = ""  # the user's example the reference before it got wrong, and how
+    plain: bool = False  # the task's definitions followed literally, not brute force
+
+    @classmethod
+    def nth(cls, signature: str, n: int, failed: str = "") -> ReferenceRequest:
+        """The n-th reference asked for (from 0): see STYLES."""
+        plain, sampling = STYLES[min(n, len(STYLES) - 1)]
+        return cls(signature, replace(sampling, seed=n) if sampling else None, failed, plain)
 
 
 @dataclass
@@ -88,6 +102,7 @@ class Candidate:
     exponent: float | None = None  # measured only to break ties
     timing: growth.Growth | None = None  # that measurement
     order: int = 0
+    plain: bool = False  # a reference written from the literal prompt, not brute force
 
     def key(self) -> tuple:
         grows = self.exponent if self.exponent is not None else 99.0
@@ -119,6 +134,7 @@ class Outcome:
     probes: int = 0
     difference: str = ""  # the smallest input where it and the reference differ, and how
     dissent: str = ""  # the same, for another reference that counted and was outvoted
+    plain_reference: bool = False  # the reference it was compared with is the literal one
 
     def details(self) -> dict:
         j = self.judgement
@@ -570,7 +586,7 @@ class Verifier:
         samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
         batch = _FirstBatch(self, initial, first_source, sample)
         written, written_reference, text = self.write(
-            samplings, ReferenceRequest(search.signature),
+            samplings, ReferenceRequest.nth(search.signature, 0),
             self._checks_request(search.signature), batch.heard)
         search.asked = 1
         if not batch.prepared:
@@ -609,9 +625,8 @@ class Verifier:
         samplings = [replace(SAMPLING, seed=n) for n in range(first - 1, last)]
         request = None
         if with_reference:
-            request = ReferenceRequest(search.signature) if not search.asked else \
-                ReferenceRequest(search.signature, replace(SAMPLING, seed=search.asked),
-                                 self._failed_example(ref))
+            request = ReferenceRequest.nth(search.signature, search.asked,
+                                           self._failed_example(ref))
             search.asked += 1
         written, written_reference, _ = self.write(
             samplings, request, None,
@@ -624,7 +639,8 @@ class Verifier:
             self._phase(f"checking {which} on {search.calls} inputs")
         self._add(pool, written)
         if written_reference is not None:
-            retried = Candidate(written_reference, order=10_000)  # last on every tie
+            retried = Candidate(written_reference, order=10_000,  # last on every tie
+                                plain=request is not None and request.plain)
             self.score(retried, reference=True)
             search.refs.append(retried)
             if self._better_reference(retried, ref, pool):
@@ -676,12 +692,13 @@ class Verifier:
         if ref is not None and ref.ran and not status:
             failed = sum(r.ran and not all(r.doc) for r in search.refs)
             ignored = ("the brute-force reference" if failed < 2 else
-                       f"{failed} brute-force references") + " failed your examples (not counted)"
+                       f"{failed} reference versions") + " failed your examples (not counted)"
         self.in_place = ref is not None and ref.ran and ref.mutates
         outcome = Outcome(best.implementation, "", judgement, len(self.doc_cases),
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
                           len(search.pool), status, search.calls, difference,
-                          self._difference(best, dissent) if dissent else "")
+                          self._difference(best, dissent) if dissent else "",
+                          ref is not None and ref.plain)
         outcome.summary = self._summary(best, outcome, ignored)
         return outcome
 
@@ -726,11 +743,13 @@ class Verifier:
         if ignored:
             parts.append(ignored)
         if outcome.reference in ("agrees", "disagrees"):
+            written = "plain reference version" if outcome.plain_reference else \
+                "brute-force reference"
             parts.append(f"{'agrees' if best.matches_reference else 'DISAGREES'} with a "
-                         f"brute-force reference on {outcome.probes} inputs"
+                         f"{written} on {outcome.probes} inputs"
                          + (f" ({outcome.difference})" if outcome.difference else ""))
         if outcome.dissent:  # "the reference" in it is the outvoted one
-            parts.append(f"another brute-force reference differed ({outcome.dissent})")
+            parts.append(f"another reference version differed ({outcome.dissent})")
         # It changed its arguments, and no reference written apart did the same: the task
         # most likely did not ask for that (the 0.5B's `numbers.sort()` on the caller's list).
         # (A reference that changes them too, counted or not, says the task asks for it.)
