@@ -153,6 +153,39 @@ def test_a_plain_function_replacing_a_method_takes_its_receiver_back() -> None:
     assert [call_method(text, "total", n) for n in (0, 4, 12)] == [0, 6, 66]
 
 
+STATIC = ("class Outer:\n    class Solution:\n        @staticmethod\n"
+          "        def climb(n: int) -> int:\n            # TODO: ways to climb n stairs\n"
+          "            pass\n")
+RECURSIVE_CLIMB = ("```python\ndef step(a, b):\n    return b, a + b\n\n\n"
+                   "def climb(n):\n    if n <= 2:\n        return n\n"
+                   "    return climb(n - 1) + climb(n - 2) if n < 5 else loop(n)\n\n\n"
+                   "def loop(n):\n    a, b = 1, 2\n    for _ in range(n - 2):\n"
+                   "        a, b = step(a, b)\n    return b\n```")
+
+
+def test_a_plain_function_filling_or_replacing_a_static_method_calls_through_the_class(
+        ) -> None:
+    """A `@staticmethod` has no `self` to call through: the recursion goes through the
+    class (`Outer.Solution.climb`), the plain helpers above the outermost class — inside
+    it, as before, `loop(n)` and `step(a, b)` were NameErrors in the inserted code."""
+    placed, text = place(STATIC, "python", RECURSIVE_CLIMB)
+    assert placed.how == "filled" and "Outer.Solution.climb(n - 1)" in text, text
+    assert text.index("def step") < text.index("class Outer") and "@staticmethod" in text
+    namespace: dict = {}
+    exec(compile(text, "edited.py", "exec"), namespace)
+    assert [namespace["Outer"].Solution.climb(n) for n in (1, 2, 3, 4, 5, 10)] == \
+        [1, 2, 3, 5, 8, 89]
+    slow = STATIC.replace("            # TODO: ways to climb n stairs\n            pass\n",
+                          "            # TODO: make this faster\n"
+                          "            return n if n <= 2 else Outer.Solution.climb(n - 1)"
+                          " + Outer.Solution.climb(n - 2)\n")
+    placed, text = place(slow, "python", RECURSIVE_CLIMB)
+    assert placed.how == "replaced" and "def climb(n):" in text and "@staticmethod" in text
+    namespace = {}
+    exec(compile(text, "edited.py", "exec"), namespace)
+    assert namespace["Outer"].Solution.climb(10) == 89
+
+
 @pytest.mark.parametrize(("answer", "why"), [
     ("```python\ndef g(x:\n    return (\n```", "would not parse"),
     ("```python\ndef helper():\n    return 1\n\ndef helper():\n    return 2\n\n"

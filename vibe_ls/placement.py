@@ -90,7 +90,8 @@ def _fill(text: str, language: str, todo: triggers.Todo, scope: triggers.Scope,
     if scope.docstring and language == "python":
         body = LEADING_DOCSTRING.sub("", body + "\n", count=1).rstrip("\n")  # keeps its own
     body = drop_echoes(body, prefix, marker, answer.said)
-    receiver = _receiver(answer.code, language, scope)
+    receiver = _receiver(answer.code, language, scope) or \
+        _static_owner(text, answer.code, language, scope)
     if receiver:
         own = _find(answer.code, language, scope.name)
         body = _calls_through(body, {own.name if own else scope.name: scope.name}, receiver)
@@ -142,6 +143,21 @@ def _receiver(code: str, language: str, scope: triggers.Scope) -> str | None:
     if own is None or stub_first not in ("self", "cls"):
         return None
     return None if _first_parameter(own.text) in ("self", "cls") else stub_first
+
+
+def _static_owner(text: str, code: str, language: str, scope: triggers.Scope) -> str | None:
+    """`Outer.Solution` where the answer's plain function fills a Python `@staticmethod`
+    of that class: its calls of itself go through the class (a method body cannot see the
+    class's names), and its helpers above the class. None otherwise."""
+    if language != "python" or scope.kind != "method" or not scope.owners:
+        return None
+    head = text.split("\n")[scope.head_row:scope.range[0][0]]
+    if not any(re.match(r"\s*@(?:builtins\.)?staticmethod\b", line) for line in head):
+        return None
+    own = _find(code, language, scope.name)
+    if own is None or _first_parameter(own.text) in ("self", "cls"):
+        return None
+    return ".".join(scope.owners)
 
 
 def _calls_through(body: str, names: dict[str, str], receiver: str) -> str:
@@ -199,10 +215,13 @@ def _replace(text: str, language: str, todo: triggers.Todo, scope: triggers.Scop
     definition, helpers = _definition_of(code, language, scope.name)
     definition = drop_echoes(definition, prefix, marker, answer.said)
     receiver = _receiver(code, language, scope)
-    if receiver:
+    static = None if receiver else _static_owner(text, code, language, scope)
+    if receiver or static:
         own = _find(code, language, scope.name)
-        definition = _calls_through(_with_receiver(definition, receiver),
-                                    {own.name if own else scope.name: scope.name}, receiver)
+        definition = _calls_through(_with_receiver(definition, receiver) if receiver
+                                    else definition,
+                                    {own.name if own else scope.name: scope.name},
+                                    receiver or static)
     lines = text.split("\n")
     (first, column), last = scope.range[0], scope.range[1][0]
     indent = triggers.leading_whitespace(lines[first])
@@ -224,7 +243,7 @@ def _replace(text: str, language: str, todo: triggers.Todo, scope: triggers.Scop
     else:
         placed.append(TextEdit((first, 0), end, edits.block(note, "", indent) + new
                                if note else new))
-    placed += _helpers_for(text, language, scope, helpers, todo, receiver)
+    placed += _helpers_for(text, language, scope, helpers, todo, receiver or static)
     return Placed(placed, "replaced", scope.name)
 
 
