@@ -141,6 +141,8 @@ class Outcome:
         return {"docstring_examples": [self.passed_doc, self.doc_total],
                 "model_checks": [self.passed_model, self.model_total], "agree": self.agree,
                 "reference": self.reference, "probes": self.probes,
+                "reference_written": ("plain" if self.plain_reference else "brute force")
+                if self.reference in ("agrees", "disagrees") else "",
                 "candidates": self.tries,
                 "claimed": j.claimed if j else "", "time": j.time if j else "",
                 "measured": j.measured if j else "", "verdict": j.verdict if j else ""}
