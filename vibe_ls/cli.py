@@ -107,7 +107,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.verify]
         shape_names = parse_shapes(args.shape) if args.shape else None
         report = quality(args.model, args.device, args.quality, args.difficulty, progress,
-                         modes, shape_names, args.adapter)
+                         modes, shape_names, args.adapter, args.quality_set)
         print_quality(report)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
@@ -417,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: rewrite N slow-but-correct functions through the LSP "
                             "flow and run their hidden tests on the result")
     bench.add_argument("--difficulty", default="Easy", choices=["Easy", "Medium", "Hard"])
+    bench.add_argument("--quality-set", type=int, default=0, metavar="K",
+                       help="with --quality: which spread of problems — 0 (default) is the "
+                            "set the numbers in the README come from; 1, 2, … are problems "
+                            "it never uses, to try a change on problems it was not tuned on")
     bench.add_argument("--shape", metavar="SHAPES",
                        help="with --quality: where the TODO sits — inside, above, docstring, a "
                             "comma list or all; reports pass@1 per shape beside the bare "

@@ -35,8 +35,10 @@ def problems_dir() -> Path:
     return root / "cli" / "resources" / "leetcode" / "json" / "problems"
 
 
-def select(count: int, difficulty: str) -> list[dict]:
-    """A deterministic spread of self-contained problems (no ListNode/TreeNode helpers)."""
+def select(count: int, difficulty: str, spread: int = 0) -> list[dict]:
+    """A deterministic spread of self-contained problems (no ListNode/TreeNode helpers);
+    `spread` 1, 2, … picks the problems right after each of spread 0's: no problem in two
+    spreads, so a change tuned on the default set can be tried on problems it never saw."""
     found = []
     for path in sorted(problems_dir().glob("*.json")):
         p = json.loads(path.read_text())
@@ -45,7 +47,10 @@ def select(count: int, difficulty: str) -> list[dict]:
                 and len(p["_solution_methods"]["list"]) == 1):
             found.append(p)
     stride = max(len(found) // max(count, 1), 1)
-    return found[::stride][:count]
+    if not 0 <= spread < stride:
+        raise VibeError(f"there are {stride} spreads of {count} {difficulty} problems: "
+                        f"choose a set from 0 to {stride - 1}")
+    return found[spread::stride][:count]
 
 
 # The hidden tests call `Solution().method(...)`; a plain-function file is called through
@@ -233,14 +238,15 @@ def _modes_report(results: dict[bool, list[dict]]) -> dict:
 
 def quality(model: str, device: str, count: int, difficulty: str = "Easy", log=print,
             modes: tuple[bool, ...] = (False, True),
-            shape_names: tuple[str, ...] | None = None, adapter: str = "") -> dict:
+            shape_names: tuple[str, ...] | None = None, adapter: str = "",
+            spread: int = 0) -> dict:
     """Each problem with verification off and on (the same server code, one session each,
     taking turns problem by problem). `shape_names` None: the TODO inside the body only, the
     report as it always was. Else each shape's report under "shapes", with the bare model's
     greedy pass@1 on the same stubs ("raw")."""
-    problems = select(count, difficulty)
+    problems = select(count, difficulty, spread)
     report: dict = {"model": model, "difficulty": difficulty, "problems": len(problems),
-                    "adapter": adapter}
+                    "adapter": adapter, "set": spread}
     log("each problem with verification " + " and ".join("on" if v else "off" for v in modes)
         + ":")
     results = asyncio.run(_run(problems, model, device, modes, shape_names or ("inside",), log,

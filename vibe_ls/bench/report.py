@@ -100,7 +100,8 @@ def _print_modes(report: dict, r: dict, shape: str = "") -> None:
             continue
         m = r[mode]
         print(f"{report['model']}{where}, verification {mode}: pass@1 {m['pass_at_1']:.0%} on "
-              f"{report['problems']} {report['difficulty']} problems "
+              f"{report['problems']} {report['difficulty']} problems"
+              + (f" (set {report['set']})" if report.get("set") else "") + " "
               f"({m['cases_passed']} test cases passed); {m['inserted']:.0%} got an "
               f"insert, {m['inserts_with_note']:.0%} of inserts carry a complexity note; "
               f"{m['seconds_per_problem']:.1f} s each")
