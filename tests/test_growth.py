@@ -169,3 +169,17 @@ def test_the_smallest_input_shaped_like_the_sample() -> None:
         ["f([], 0.0, k='', flag=True)"]
     assert edge_calls(repr(([0, []], {}))) == []  # the sample is already the smallest
     assert edge_calls("not a sample") == []
+
+
+def test_several_numbers_grow_in_proportion() -> None:
+    """`count_odds(low, high)` looping from low to high: both grown to the same prime, the
+    loop ran once and the note said O(log high) measured; grown in proportion to the sample
+    (3, 7), the range grows with n, and the loop measures linear, the formula constant."""
+    source = ("def count_odds(low: int, high: int) -> int:\n    count = 0\n"
+              "    for i in range(low, high + 1):\n        count += i % 2\n    return count\n\n\n"
+              "def count_odds_fast(low: int, high: int) -> int:\n"
+              "    return (high + 1) // 2 - low // 2\n")
+    loop = growth.measure(source, "count_odds", "([3, 7], {})")
+    assert loop is not None and loop.exponent is not None and loop.exponent > 0.7, loop
+    formula = growth.measure(source, "count_odds_fast", "([3, 7], {})")
+    assert formula is not None and growth.judge("O(1)", formula).verdict == "agrees", formula

@@ -367,10 +367,24 @@ def __vibe_ls_scalar(pool, rnd, n):
 
 def __vibe_ls_grown(sample, n, seed):
     args, kwargs = sample
-    has = __vibe_ls_has_sequences(list(args) + list(kwargs.values()))
+    values = list(args) + list(kwargs.values())
+    has = __vibe_ls_has_sequences(values)
     rnd = __vibe_ls_random.Random(seed)
-    return ([__vibe_ls_grow(v, n, rnd, has) for v in args],
-            {k: __vibe_ls_grow(v, n, rnd, has) for k, v in kwargs.items()})
+    ints = [abs(v) for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    if not has and len(ints) > 1 and max(ints) > 0:
+        # Several numbers and nothing else (`count_odds(low=3, high=7)`): each grows in
+        # proportion, the largest to n, so that the range between them grows too (all the
+        # same prime, the loop from low to high ran once and read as O(1)).
+        top, big = max(ints), __vibe_ls_prime_below(n)
+
+        def grow(v):
+            if isinstance(v, int) and not isinstance(v, bool):
+                return big if v == top else -big if v == -top else v * big // top
+            return __vibe_ls_grow(v, n, rnd, has)
+    else:
+        def grow(v):
+            return __vibe_ls_grow(v, n, rnd, has)
+    return [grow(v) for v in args], {k: grow(v) for k, v in kwargs.items()}
 '''
 
 _SCRIPT = r'''
