@@ -807,3 +807,48 @@ def test_a_model_check_that_does_not_fit_the_signature_is_left_out():
     method = "class S:\n    def g(self, s: str, k=2):\n        pass\n"
     assert fits_signature(method, "g", "f('ab')") and \
         not fits_signature(method, "g", "f(['a'])")
+
+
+ODDS = '''class Solution:
+    def count_odds(self, low: int, high: int) -> int:
+        """Return the count of odd numbers between low and high (inclusive).
+
+        Input: low = 3, high = 7
+        Output: 3
+        Input: low = 8, high = 10
+        Output: 1
+
+        Constraints:
+        - 0 <= low <= high <= 10^9"""
+        # TODO: count the odd numbers from low to high
+        pass
+'''
+ODDS_LOOP = ("```python\ndef count_odds(low, high):\n    count = 0\n"
+             "    for i in range(low, high + 1):\n        count += i % 2\n    return count\n```")
+ODDS_FORMULA = ("```python\ndef count_odds(low, high):\n"
+                "    return max((high + 1) // 2 - low // 2, 0)\n```")
+ODDS_BRUTE = ("```python\ndef count_odds(low, high):\n"
+              "    return sum(1 for i in range(low, high + 1) if i % 2 == 1)\n```")
+
+
+@pytest.mark.parametrize(("answer", "verified"), [(ODDS_LOOP, False), (ODDS_FORMULA, True)])
+def test_right_but_too_slow_for_the_stated_limits_is_not_verified(answer: str,
+                                                                   verified: bool) -> None:
+    """The 0.5B's `count_odds` looped from low to high: right on both examples and every
+    drawn input, agreeing with the reference — and about 20 s a call at the docstring's
+    `high <= 10^9`; called verified, it timed out on the hidden tests. The measured growth
+    carried to the stated limit now says so, and the insert is not verified; the formula
+    is."""
+    def odds(text: str) -> Implementation:
+        return _candidate(text, "count_odds", "count the odd numbers from low to high")
+    first = odds(answer)
+    verifier = _verifier([], "", first, reference=odds(ODDS_BRUTE), source=ODDS,
+                         function="count_odds")
+    verifier.task += "\n" + ODDS.split('"""')[1]  # the docstring, as Implement passes it
+    outcome = verifier.run([first], "def count_odds(low: int, high: int) -> int:",
+                           lambda c: c.complexity)
+    assert outcome.reference == "agrees", outcome.summary
+    assert outcome.summary.startswith("; verified: " if verified else "; unconfirmed: "), \
+        outcome.summary
+    assert ("too slow for the stated limits (about " in outcome.summary) is not verified
+    assert verified or " a call at high = 10^9)" in outcome.summary, outcome.summary

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from vibe_ls import prompts
 from vibe_ls.engine.sampling import Sampling
 from vibe_ls.postprocess import Complexity
-from vibe_ls.verify import checks, growth, inputs
+from vibe_ls.verify import checks, growth, inputs, limits
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,7 @@ class Outcome:
     difference: str = ""  # the smallest input where it and the reference differ, and how
     dissent: str = ""  # the same, for another reference that counted and was outvoted
     plain_reference: bool = False  # the reference it was compared with is the literal one
+    too_slow: str = ""  # `about 20 s a call at high = 10^9`: the task's stated limit
 
     def details(self) -> dict:
         j = self.judgement
@@ -684,12 +685,14 @@ class Verifier:
         # Another counted reference that the chosen one outvoted, and `best` disagrees with.
         dissent = next((r for r in search.refs if r is not ref and r is not best
                         and self._counts(r) and not self._returns_as(best, r)), None)
-        judgement = None
+        judgement, slow = None, ""
         if not self._cancelled():
             claim = claim_for(best.implementation)
             measured = best.timing or self.measure(best.implementation)  # timed once
             judgement = growth.judge(claim.time, measured,
                                      growth.sorts(self._code_of(best.implementation)))
+            slow = limits.too_slow(self.task, self._sample(
+                self.source_for(best.implementation)), measured)
         ignored = ""
         if ref is not None and ref.ran and not status:
             failed = sum(r.ran and not all(r.doc) for r in search.refs)
@@ -700,7 +703,7 @@ class Verifier:
                           len(self.counted), sum(best.doc), sum(best.checked), best.agree,
                           len(search.pool), status, search.calls, difference,
                           self._difference(best, dissent) if dissent else "",
-                          ref is not None and ref.plain)
+                          ref is not None and ref.plain, slow)
         outcome.summary = self._summary(best, outcome, ignored)
         return outcome
 
@@ -759,6 +762,8 @@ class Verifier:
             outcome.reference != "chosen" and not self.in_place
         if unasked:
             parts.append("changes its arguments")
+        if outcome.too_slow:  # right, as far as the checks go, but not at the task's size
+            parts.append(f"too slow for the stated limits ({outcome.too_slow})")
         if outcome.reference == "chosen":
             parts.append("the reference version itself (no other candidate agreed with it"
                          + (f"; the best differed at {outcome.difference})"
@@ -783,7 +788,7 @@ class Verifier:
         elif best.hangs:
             call = self.function + best.hangs[1:]
             text = f"; WARNING: {call} never returns; passes {', '.join(parts)}"
-        elif not unasked and self._verified(best, outcome):
+        elif not unasked and not outcome.too_slow and self._verified(best, outcome):
             text = f"; verified: {', '.join(parts)}"
         else:
             text = f"; unconfirmed: {', '.join(parts)}"
