@@ -825,8 +825,9 @@ ODDS = '''class Solution:
 '''
 ODDS_LOOP = ("```python\ndef count_odds(low, high):\n    count = 0\n"
              "    for i in range(low, high + 1):\n        count += i % 2\n    return count\n```")
-ODDS_FORMULA = ("```python\ndef count_odds(low, high):\n"
-                "    return max((high + 1) // 2 - low // 2, 0)\n```")
+# -1 for low > high, where a loop returns 0: inputs outside the stated `low <= high` are not
+# drawn, so it is not outvoted by the loop there
+ODDS_FORMULA = "```python\ndef count_odds(low, high):\n    return (high + 1) // 2 - low // 2\n```"
 ODDS_BRUTE = ("```python\ndef count_odds(low, high):\n"
               "    return sum(1 for i in range(low, high + 1) if i % 2 == 1)\n```")
 

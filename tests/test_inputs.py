@@ -74,3 +74,26 @@ def test_strings_are_also_drawn_from_a_few_shared_letters() -> None:
     # a word needing a letter more often than chars has it, though chars has the letter
     assert any(any(set(w) <= set(chars) and any(w.count(c) > chars.count(c) for c in w)
                    for w in words) for words, chars in values)
+
+
+def test_drawn_inputs_keep_to_what_the_task_states() -> None:
+    """`0 <= low <= high <= 10^9`: without it, count_odds(4, 1) was drawn, where the right
+    formula returns -1 and a loop 0, and the formula lost. Lengths too; a rule that an
+    example breaks was misread and is not kept to."""
+    from vibe_ls.verify import limits
+
+    source = "def count_odds(low: int, high: int) -> int:\n    pass\n"
+    examples = ["f(low = 3, high = 7)", "f(low = 8, high = 10)"]
+    stated = limits.rules("Constraints:\n- 0 <= low <= high <= 10^9")
+    drawn = [_values(c)[0] for c in inputs.draw(source, "count_odds", examples,
+                                                 rules=stated)]
+    assert len(drawn) >= 12 and all(low <= high for low, high in drawn), drawn
+    assert any(low > high for low, high in
+               (_values(c)[0] for c in inputs.draw(source, "count_odds", examples)))
+    broken = limits.rules("- 1 <= high <= low")  # both examples break it
+    assert any(low > high for low, high in (_values(c)[0] for c in inputs.draw(
+        source, "count_odds", examples, rules=broken)))
+    sized = inputs.draw(SOURCE, "Solution().count_mod", ["f(nums = [3, 5, 8], k = 3)"],
+                        rules=limits.rules("- 2 <= nums.length <= 10^4\n- 1 <= k <= 5"))
+    assert sized and all(len(nums) >= 2 and 1 <= k <= 5 for nums, k in map(
+        lambda c: _values(c)[0], sized)), sized

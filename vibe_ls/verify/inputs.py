@@ -61,12 +61,14 @@ def edge_calls(sample: str) -> list[str]:
     return [call_text(edge_args, edge_kwargs)]
 
 
-def script(source: str | None, target: str, calls: list[str], count: int = DRAWN) -> str:
+def script(source: str | None, target: str, calls: list[str], count: int = DRAWN,
+           rules: dict | None = None) -> str:
     """The sandboxed script that draws `count` inputs. `source`: the file whose function
     (`target`, an expression) gives parameter names and type hints; None where the function
-    is not Python (then only the example `calls` say what the inputs look like)."""
+    is not Python (then only the example `calls` say what the inputs look like). `rules`:
+    what the task states of its inputs (`limits.rules`), kept to where every example does."""
     spec = {"source": source, "target": target, "calls": calls, "count": count,
-            "mark": MARK}
+            "mark": MARK, "rules": rules or {}}
     call = f"__vibe_ls_draw(__import__('json').loads({json.dumps(spec)!r}))"
     return f"{HYPOTHESIS_PRELUDE}{_RUNNER}\n{call}\n"
 
@@ -94,14 +96,15 @@ def _literal_call(text: str) -> bool:
     return True
 
 
-def draw(source: str | None, target: str, calls: list[str], count: int = DRAWN) -> list[str]:
+def draw(source: str | None, target: str, calls: list[str], count: int = DRAWN,
+         rules: dict | None = None) -> list[str]:
     """`count` or fewer distinct `f(...)` calls, smallest first (none where nothing tells
-    what the inputs look like, or the sandbox could not run the draw)."""
+    what the inputs look like, or the sandbox could not run the draw), within `rules`."""
     from vibe_ls.verify import sandbox
 
     if not calls and source is None:
         return []
-    outcome = sandbox.run_python(script(source, target, calls, count),
+    outcome = sandbox.run_python(script(source, target, calls, count, rules),
                                  limits=sandbox.Limits(cpu_s=8, wall_s=15, memory_mb=2048))
     drawn = parse(outcome.stdout)
     if not drawn:
@@ -300,6 +303,39 @@ def __vibe_ls_draw(spec):
         print(spec["mark"] + "[]", flush=True)
         return
 
+    # What the task states of its inputs (`0 <= low <= high`, `1 <= nums.length`): a drawn
+    # input outside it is no test (`count_odds(4, 1)`: a formula returned -1, a loop 0, and
+    # the right formula lost to the loop). A rule an example breaks was misread: dropped.
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    def keeps(values, rule):
+        kind, a, b = rule
+        if kind == "order":
+            x, y = values.get(a[0]), values.get(a[1])
+            return not (number(x) and number(y)) or (x < y if a[2] else x <= y)
+        v = values.get(a)
+        if kind == "length":
+            if not isinstance(v, (list, tuple, str)):
+                return True
+            v = len(v)
+        elif not number(v):
+            return True
+        return (b[0] is None or v >= b[0]) and (b[1] is None or v <= b[1])
+
+    stated = spec.get("rules") or {}
+    checks = ([("order", o, None) for o in stated.get("order", [])]
+              + [("range", k, v) for k, v in stated.get("range", {}).items()]
+              + [("length", k, v) for k, v in stated.get("length", {}).items()])
+    examples = []
+    for args, kwargs in calls:
+        values = dict(kwargs)
+        for i, v in enumerate(args):
+            if names is not None and i < len(names):
+                values[names[i]] = v
+        examples.append(values)
+    checks = [c for c in checks if all(keeps(e, c) for e in examples)]
+
     def shown(args, kwargs):
         parts = [repr(a) for a in args] + ["%s=%r" % (k, v) for k, v in kwargs.items()]
         return "f(" + ", ".join(parts) + ")"
@@ -308,7 +344,8 @@ def __vibe_ls_draw(spec):
 
     @settings(database=None, derandomize=True, max_examples=spec["count"] * 3, deadline=None,
               suppress_health_check=list(HealthCheck), phases=(Phase.generate,))
-    @given(st.fixed_dictionaries(strategies))
+    @given(st.fixed_dictionaries(strategies).filter(
+        lambda values: all(keeps(values, c) for c in checks)))
     def collect(values):
         if len(drawn) >= spec["count"]:
             return

@@ -85,6 +85,49 @@ def stated(text: str) -> list[Bound]:
     return bounds
 
 
+_CHAIN = re.compile(r"\s*(<=|≤|=<|<)\s*")
+
+
+def rules(text: str) -> dict:
+    """What a drawn input must keep to, from lines like `0 <= low <= high <= 10^9` and
+    `1 <= nums.length <= 10^4`: `order` [a, b, strict] between two names, `range` and
+    `length` {name: [lowest, highest]} (None where unstated). Lines that say anything else
+    are left alone."""
+    order, ranges, lengths = [], {}, {}
+    for line in text.splitlines():
+        line = line.strip().lstrip("-*• ").replace("`", "").rstrip(".")
+        pieces = _CHAIN.split(line)
+        if len(pieces) < 3:
+            continue
+        terms, ops = pieces[::2], pieces[1::2]
+        kinds = []
+        for term in terms:
+            term = term.strip()
+            number, found = _number(term), _LENGTH.match(term)
+            if number is not None:
+                kinds.append(("number", number))
+            elif found:
+                kinds.append(("length", found[1] or found[2]))
+            elif re.fullmatch(r"[A-Za-z_]\w*", term):
+                kinds.append(("name", term))
+            else:
+                kinds = []
+                break
+        for i, (kind, value) in enumerate(kinds):
+            if kind == "number":
+                continue
+            table = ranges if kind == "name" else lengths
+            low, high = table.get(value, [None, None])
+            if i > 0 and kinds[i - 1][0] == "number":
+                low = kinds[i - 1][1] + (ops[i - 1] == "<")
+            if i + 1 < len(kinds) and kinds[i + 1][0] == "number":
+                high = kinds[i + 1][1] - (ops[i] == "<")
+            table[value] = [low, high]
+            if kind == "name" and i + 1 < len(kinds) and kinds[i + 1][0] == "name":
+                order.append([value, kinds[i + 1][1], ops[i] == "<"])
+    return {"order": order, "range": ranges, "length": lengths}
+
+
 def _largest(bounds: list[Bound], sample: str) -> Bound | None:
     """The stated limit the timed `n` stands for: with sequences among the sample's
     arguments, n is their length (the largest `x.length` bound); with numbers alone, the

@@ -519,7 +519,7 @@ class Verifier:
             calls.append(found)  # the harness's sample: the types it can feed
         self.probes = inputs.draw(source if python else None,
                                   checks.call_target(source, self.function) if python
-                                  else self.function, calls)
+                                  else self.function, calls, rules=limits.rules(self.task))
         self.edges = inputs.edge_calls(sample) if sample and python else []
 
     # -- best of n ------------------------------------------------------------------
