@@ -836,7 +836,7 @@ ODDS_BRUTE = ("```python\ndef count_odds(low, high):\n"
 def test_right_but_too_slow_for_the_stated_limits_is_not_verified(answer: str,
                                                                    verified: bool) -> None:
     """The 0.5B's `count_odds` looped from low to high: right on both examples and every
-    drawn input, agreeing with the reference — and about 20 s a call at the docstring's
+    drawn input, agreeing with the reference — and about 8 s a call at the docstring's
     `high <= 10^9`; called verified, it timed out on the hidden tests. The measured growth
     carried to the stated limit now says so, and the insert is not verified; the formula
     is."""
