@@ -18,7 +18,6 @@ from vibe_ls.verify import growth
 TOO_SLOW_S = 2.0  # a call predicted to take longer than this at the stated limit: a judge
 # allows about this for all of its tests together
 
-_COMPARE = re.compile(r"\s*(?:<=|≤|<|=<)\s*")
 _LENGTH = re.compile(r"^(?:len\((\w+)\)|(\w+)\.(?:length|size\(\)|len\(\)))$")
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -64,29 +63,51 @@ def _number(text: str) -> int | None:
         return None
 
 
+_CHAIN = re.compile(r"\s*(<=|≤|=<|<)\s*")
+
+
+def _chains(text: str) -> list[tuple[list[list[tuple]], list[str]]]:
+    """Each line of `text` that chains comparisons (`0 <= low <= high <= 10^9`), as its
+    terms — each a list of items, one per comma-separated part: ("number", value, as
+    written), ("length", sequence), ("name", name) or ("other", text) — and its operators."""
+    chains = []
+    for line in text.splitlines():
+        line = line.strip().lstrip("-*• ").replace("`", "").rstrip(".")
+        pieces = _CHAIN.split(line)
+        if len(pieces) < 3:
+            continue
+        terms = []
+        for term in pieces[::2]:
+            items = []
+            for part in (p.strip() for p in term.split(",")):
+                number, found = _number(part), _LENGTH.match(part)
+                if number is not None:
+                    items.append(("number", number, part))
+                elif found:
+                    items.append(("length", found[1] or found[2]))
+                elif re.fullmatch(r"[A-Za-z_]\w*", part):
+                    items.append(("name", part))
+                else:
+                    items.append(("other", part))
+            terms.append(items)
+        chains.append((terms, pieces[1::2]))
+    return chains
+
+
 def stated(text: str) -> list[Bound]:
     """Every upper bound a line of `text` states on a name or a length."""
     bounds = []
-    for line in text.splitlines():
-        line = line.strip().lstrip("-*• ").replace("`", "")
-        parts = _COMPARE.split(line)
-        if len(parts) < 2:
+    for terms, _ in _chains(text):
+        last = terms[-1]
+        if len(last) != 1 or last[0][0] != "number":
             continue
-        high = _number(parts[-1])
-        if high is None:
-            continue
-        said = parts[-1].strip()
-        for middle in parts[1 if _number(parts[0]) is not None else 0:-1]:
-            for name in (n.strip() for n in middle.split(",")):
-                found = _LENGTH.match(name)
-                if found:
-                    bounds.append(Bound(found[1] or found[2], high, said, True))
-                elif re.fullmatch(r"[A-Za-z_]\w*", name):
-                    bounds.append(Bound(name, high, said, False))
+        _, high, said = last[0]
+        first_is_number = len(terms[0]) == 1 and terms[0][0][0] == "number"
+        for term in terms[1 if first_is_number else 0:-1]:
+            for kind, *rest in term:
+                if kind in ("length", "name"):
+                    bounds.append(Bound(rest[0], high, said, kind == "length"))
     return bounds
-
-
-_CHAIN = re.compile(r"\s*(<=|≤|=<|<)\s*")
 
 
 def rules(text: str) -> dict:
@@ -95,25 +116,10 @@ def rules(text: str) -> dict:
     `length` {name: [lowest, highest]} (None where unstated). Lines that say anything else
     are left alone."""
     order, ranges, lengths = [], {}, {}
-    for line in text.splitlines():
-        line = line.strip().lstrip("-*• ").replace("`", "").rstrip(".")
-        pieces = _CHAIN.split(line)
-        if len(pieces) < 3:
+    for terms, ops in _chains(text):
+        if any(len(term) != 1 or term[0][0] == "other" for term in terms):
             continue
-        terms, ops = pieces[::2], pieces[1::2]
-        kinds = []
-        for term in terms:
-            term = term.strip()
-            number, found = _number(term), _LENGTH.match(term)
-            if number is not None:
-                kinds.append(("number", number))
-            elif found:
-                kinds.append(("length", found[1] or found[2]))
-            elif re.fullmatch(r"[A-Za-z_]\w*", term):
-                kinds.append(("name", term))
-            else:
-                kinds = []
-                break
+        kinds = [term[0][:2] for term in terms]
         for i, (kind, value) in enumerate(kinds):
             if kind == "number":
                 continue

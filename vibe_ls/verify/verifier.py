@@ -691,10 +691,10 @@ class Verifier:
             measured = best.timing or self.measure(best.implementation)  # timed once
             judgement = growth.judge(claim.time, measured,
                                      growth.sorts(self._code_of(best.implementation)))
-            sample = self._sample(self.source_for(best.implementation))
-            slow = limits.too_slow(self.task, sample, measured)
-            log.info("at the stated limits (%s, sample %s, %s): %s", limits.stated(self.task),
-                     sample, measured, slow or "in time")
+            slow = limits.too_slow(self.task, self._sample(
+                self.source_for(best.implementation)), measured)
+            if slow:
+                log.info("too slow for the stated limits: %s", slow)
         ignored = ""
         if ref is not None and ref.ran and not status:
             failed = sum(r.ran and not all(r.doc) for r in search.refs)
