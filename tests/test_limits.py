@@ -40,3 +40,10 @@ def test_growth_carried_to_the_stated_limit() -> None:
     assert limits.too_slow(STATED, "([[1, 2]], {'k': 1})", linear) == ""
     # nothing stated, nothing said
     assert limits.too_slow("Return the sum.", "([3, 7], {})", linear) == ""
+
+
+def test_a_constraint_on_its_labelled_line() -> None:
+    """`Constraints: 0 <= low <= high <= 10^9` on one line, as a comment writes it."""
+    assert limits.rules("Constraints: 0 <= low <= high <= 10^9")["order"] == \
+        [["low", "high", False]]
+    assert [b.name for b in limits.stated("Constraints: 1 <= nums.length <= 10^5")] == ["nums"]

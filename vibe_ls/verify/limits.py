@@ -73,6 +73,7 @@ def _chains(text: str) -> list[tuple[list[list[tuple]], list[str]]]:
     chains = []
     for line in text.splitlines():
         line = line.strip().lstrip("-*• ").replace("`", "").rstrip(".")
+        line = re.sub(r"^[A-Za-z][A-Za-z ]*:\s*", "", line)  # `Constraints: 0 <= …`
         pieces = _CHAIN.split(line)
         if len(pieces) < 3:
             continue
